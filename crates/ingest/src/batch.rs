@@ -1,0 +1,431 @@
+//! Accumulates decoded records into Arrow arrays shaped by [`crate::schema`].
+
+use std::sync::Arc;
+
+use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
+use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
+use arrow_schema::{ArrowError, DataType, Fields, SchemaRef};
+
+use crate::path::Partition;
+use crate::record::Record;
+use crate::schema::cloudtrail_schema;
+
+/// A struct column whose children are all strings, filled one row at a time.
+struct FlatStruct {
+    fields: Fields,
+    nulls: NullBufferBuilder,
+    children: Vec<StringBuilder>,
+}
+
+impl FlatStruct {
+    fn new(data_type: &DataType) -> Self {
+        let DataType::Struct(fields) = data_type else {
+            unreachable!("flat struct columns are declared as structs in the schema")
+        };
+        Self {
+            fields: fields.clone(),
+            nulls: NullBufferBuilder::new(0),
+            children: fields.iter().map(|_| StringBuilder::new()).collect(),
+        }
+    }
+
+    fn append<const N: usize>(&mut self, values: Option<[Option<&str>; N]>) {
+        debug_assert_eq!(N, self.children.len());
+        match values {
+            Some(values) => {
+                for (child, value) in self.children.iter_mut().zip(values) {
+                    child.append_option(value);
+                }
+                self.nulls.append_non_null();
+            }
+            None => {
+                for child in &mut self.children {
+                    child.append_null();
+                }
+                self.nulls.append_null();
+            }
+        }
+    }
+
+    fn finish(&mut self) -> StructArray {
+        let children = self
+            .children
+            .iter_mut()
+            .map(|c| Arc::new(c.finish()) as ArrayRef)
+            .collect();
+        StructArray::new(self.fields.clone(), children, self.nulls.finish())
+    }
+}
+
+fn struct_fields(data_type: &DataType) -> Fields {
+    match data_type {
+        DataType::Struct(fields) => fields.clone(),
+        _ => unreachable!("declared as a struct in the schema"),
+    }
+}
+
+fn child_type<'a>(fields: &'a Fields, name: &str) -> &'a DataType {
+    fields
+        .iter()
+        .find(|f| f.name() == name)
+        .map(|f| f.data_type())
+        .unwrap_or_else(|| unreachable!("schema declares {name}"))
+}
+
+/// `useridentity` and its nested structs.
+struct UserIdentityColumns {
+    fields: Fields,
+    nulls: NullBufferBuilder,
+    scalars: [StringBuilder; 7],
+    on_behalf_of: FlatStruct,
+    session_context: SessionContextColumns,
+}
+
+struct SessionContextColumns {
+    fields: Fields,
+    nulls: NullBufferBuilder,
+    attributes: FlatStruct,
+    session_issuer: FlatStruct,
+    ec2_role_delivery: StringBuilder,
+    web_id_fields: Fields,
+    web_id_nulls: NullBufferBuilder,
+    federated_provider: StringBuilder,
+    web_id_attributes: MapBuilder<StringBuilder, StringBuilder>,
+}
+
+impl SessionContextColumns {
+    fn new(data_type: &DataType) -> Self {
+        let fields = struct_fields(data_type);
+        let web_id_fields = struct_fields(child_type(&fields, "webidfederationdata"));
+        let names = MapFieldNames {
+            entry: "entries".into(),
+            key: "key".into(),
+            value: "value".into(),
+        };
+        Self {
+            attributes: FlatStruct::new(child_type(&fields, "attributes")),
+            session_issuer: FlatStruct::new(child_type(&fields, "sessionissuer")),
+            fields,
+            nulls: NullBufferBuilder::new(0),
+            ec2_role_delivery: StringBuilder::new(),
+            web_id_fields,
+            web_id_nulls: NullBufferBuilder::new(0),
+            federated_provider: StringBuilder::new(),
+            web_id_attributes: MapBuilder::new(
+                Some(names),
+                StringBuilder::new(),
+                StringBuilder::new(),
+            ),
+        }
+    }
+
+    fn append(&mut self, context: Option<&crate::record::SessionContext>) {
+        let Some(context) = context else {
+            self.nulls.append_null();
+            self.attributes.append::<2>(None);
+            self.session_issuer.append::<5>(None);
+            self.ec2_role_delivery.append_null();
+            self.web_id_nulls.append_null();
+            self.federated_provider.append_null();
+            self.web_id_attributes
+                .append(false)
+                .expect("map builder keys and values stay aligned");
+            return;
+        };
+        self.nulls.append_non_null();
+        self.attributes.append(
+            context
+                .attributes
+                .as_ref()
+                .map(|a| [a.mfa_authenticated.as_deref(), a.creation_date.as_deref()]),
+        );
+        self.session_issuer
+            .append(context.session_issuer.as_ref().map(|i| {
+                [
+                    i.kind.as_deref(),
+                    i.principal_id.as_deref(),
+                    i.arn.as_deref(),
+                    i.account_id.as_deref(),
+                    i.user_name.as_deref(),
+                ]
+            }));
+        self.ec2_role_delivery
+            .append_option(context.ec2_role_delivery.as_deref());
+        match &context.web_id_federation_data {
+            Some(web_id) => {
+                self.web_id_nulls.append_non_null();
+                self.federated_provider
+                    .append_option(web_id.federated_provider.as_deref());
+                let has_map = web_id.attributes.is_some();
+                for (key, value) in web_id.attributes.iter().flat_map(|m| m.0.iter()) {
+                    self.web_id_attributes
+                        .keys()
+                        .append_value(key.as_deref().unwrap_or(""));
+                    self.web_id_attributes.values().append_option(value.as_deref());
+                }
+                self.web_id_attributes
+                    .append(has_map)
+                    .expect("map builder keys and values stay aligned");
+            }
+            None => {
+                self.web_id_nulls.append_null();
+                self.federated_provider.append_null();
+                self.web_id_attributes
+                    .append(false)
+                    .expect("map builder keys and values stay aligned");
+            }
+        }
+    }
+
+    fn finish(&mut self) -> StructArray {
+        let web_id = StructArray::new(
+            self.web_id_fields.clone(),
+            vec![
+                Arc::new(self.federated_provider.finish()) as ArrayRef,
+                Arc::new(self.web_id_attributes.finish()),
+            ],
+            self.web_id_nulls.finish(),
+        );
+        StructArray::new(
+            self.fields.clone(),
+            vec![
+                Arc::new(self.attributes.finish()) as ArrayRef,
+                Arc::new(self.session_issuer.finish()),
+                Arc::new(self.ec2_role_delivery.finish()),
+                Arc::new(web_id),
+            ],
+            self.nulls.finish(),
+        )
+    }
+}
+
+impl UserIdentityColumns {
+    fn new(data_type: &DataType) -> Self {
+        let fields = struct_fields(data_type);
+        Self {
+            on_behalf_of: FlatStruct::new(child_type(&fields, "onbehalfof")),
+            session_context: SessionContextColumns::new(child_type(&fields, "sessioncontext")),
+            fields,
+            nulls: NullBufferBuilder::new(0),
+            scalars: std::array::from_fn(|_| StringBuilder::new()),
+        }
+    }
+
+    fn append(&mut self, identity: Option<&crate::record::UserIdentity>) {
+        let Some(identity) = identity else {
+            self.nulls.append_null();
+            for column in &mut self.scalars {
+                column.append_null();
+            }
+            self.on_behalf_of.append::<2>(None);
+            self.session_context.append(None);
+            return;
+        };
+        self.nulls.append_non_null();
+        let scalars = [
+            &identity.kind,
+            &identity.principal_id,
+            &identity.arn,
+            &identity.account_id,
+            &identity.invoked_by,
+            &identity.access_key_id,
+            &identity.user_name,
+        ];
+        for (column, value) in self.scalars.iter_mut().zip(scalars) {
+            column.append_option(value.as_deref());
+        }
+        self.on_behalf_of.append(
+            identity
+                .on_behalf_of
+                .as_ref()
+                .map(|o| [o.user_id.as_deref(), o.identity_store_arn.as_deref()]),
+        );
+        self.session_context
+            .append(identity.session_context.as_ref());
+    }
+
+    fn finish(&mut self) -> StructArray {
+        let mut children: Vec<ArrayRef> = self
+            .scalars
+            .iter_mut()
+            .map(|c| Arc::new(c.finish()) as ArrayRef)
+            .collect();
+        children.push(Arc::new(self.on_behalf_of.finish()));
+        children.push(Arc::new(self.session_context.finish()));
+        StructArray::new(self.fields.clone(), children, self.nulls.finish())
+    }
+}
+
+/// Number of top-level string columns taken from the record (everything but the structs, the
+/// resources list and the path columns), in schema order.
+const RECORD_STRINGS: usize = 25;
+
+/// Builds [`RecordBatch`]es in the `cloudtrail` schema from records and their file's partition.
+pub struct TrailBatchBuilder {
+    schema: SchemaRef,
+    rows: usize,
+    strings: [StringBuilder; RECORD_STRINGS],
+    user_identity: UserIdentityColumns,
+    resource_offsets: Vec<i32>,
+    resource_nulls: NullBufferBuilder,
+    resource_items: FlatStruct,
+    addendum: FlatStruct,
+    tls_details: FlatStruct,
+    partition: [StringBuilder; 5],
+}
+
+impl Default for TrailBatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TrailBatchBuilder {
+    pub fn new() -> Self {
+        let schema = cloudtrail_schema();
+        let field_type = |name: &str| schema.field_with_name(name).expect("declared").data_type();
+        let DataType::List(item) = field_type("resources") else {
+            unreachable!("resources is a list")
+        };
+        Self {
+            user_identity: UserIdentityColumns::new(field_type("useridentity")),
+            resource_offsets: vec![0],
+            resource_nulls: NullBufferBuilder::new(0),
+            resource_items: FlatStruct::new(item.data_type()),
+            addendum: FlatStruct::new(field_type("addendum")),
+            tls_details: FlatStruct::new(field_type("tlsdetails")),
+            strings: std::array::from_fn(|_| StringBuilder::new()),
+            partition: std::array::from_fn(|_| StringBuilder::new()),
+            rows: 0,
+            schema,
+        }
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub(crate) fn append(&mut self, record: &Record, partition: &Partition) {
+        self.rows += 1;
+        let documents = [
+            record.request_parameters.text(),
+            record.response_elements.text(),
+            record.additional_event_data.text(),
+            record.service_event_details.text(),
+            record.edge_device_details.text(),
+        ];
+        let values: [Option<&str>; RECORD_STRINGS] = [
+            record.event_version.as_deref(),
+            record.event_time.as_deref(),
+            record.event_source.as_deref(),
+            record.event_name.as_deref(),
+            record.aws_region.as_deref(),
+            record.source_ip_address.as_deref(),
+            record.user_agent.as_deref(),
+            record.error_code.as_deref(),
+            record.error_message.as_deref(),
+            documents[0].as_deref(),
+            documents[1].as_deref(),
+            documents[2].as_deref(),
+            record.request_id.as_deref(),
+            record.event_id.as_deref(),
+            record.event_type.as_deref(),
+            record.api_version.as_deref(),
+            record.read_only.as_deref(),
+            record.recipient_account_id.as_deref(),
+            documents[3].as_deref(),
+            record.shared_event_id.as_deref(),
+            record.vpc_endpoint_id.as_deref(),
+            record.vpc_endpoint_account_id.as_deref(),
+            record.event_category.as_deref(),
+            record.session_credential_from_console.as_deref(),
+            documents[4].as_deref(),
+        ];
+        for (column, value) in self.strings.iter_mut().zip(values) {
+            column.append_option(value);
+        }
+        self.user_identity.append(record.user_identity.as_ref());
+        match &record.resources {
+            Some(resources) => {
+                for r in resources {
+                    self.resource_items.append(Some([
+                        r.arn.as_deref(),
+                        r.account_id.as_deref(),
+                        r.kind.as_deref(),
+                    ]));
+                }
+                self.resource_nulls.append_non_null();
+            }
+            None => self.resource_nulls.append_null(),
+        }
+        let items = self.resource_offsets.last().copied().unwrap_or(0)
+            + record.resources.as_ref().map_or(0, |r| r.len() as i32);
+        self.resource_offsets.push(items);
+        self.addendum.append(record.addendum.as_ref().map(|a| {
+            [
+                a.reason.as_deref(),
+                a.updated_fields.as_deref(),
+                a.original_request_id.as_deref(),
+                a.original_event_id.as_deref(),
+            ]
+        }));
+        self.tls_details.append(record.tls_details.as_ref().map(|t| {
+            [
+                t.tls_version.as_deref(),
+                t.cipher_suite.as_deref(),
+                t.client_provided_host_header.as_deref(),
+            ]
+        }));
+        let path_values = [
+            partition.account.as_deref(),
+            partition.region.as_deref(),
+            partition.year.as_deref(),
+            partition.month.as_deref(),
+            partition.day.as_deref(),
+        ];
+        for (column, value) in self.partition.iter_mut().zip(path_values) {
+            column.append_option(value);
+        }
+    }
+
+    /// Takes the rows appended so far as a batch and starts over.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let mut strings = self.strings.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef);
+        let mut next = || strings.next().expect("one builder per string column");
+        let DataType::List(item) = self.schema.field_with_name("resources")?.data_type().clone()
+        else {
+            unreachable!("resources is a list")
+        };
+        let offsets = std::mem::replace(&mut self.resource_offsets, vec![0]);
+        let resources = ListArray::try_new(
+            item,
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(self.resource_items.finish()),
+            self.resource_nulls.finish(),
+        )?;
+        // Schema order: see crate::schema.
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        columns.push(next()); // eventversion
+        columns.push(Arc::new(self.user_identity.finish()));
+        for _ in 0..13 {
+            columns.push(next()); // eventtime ..= eventid
+        }
+        columns.push(Arc::new(resources));
+        for _ in 0..9 {
+            columns.push(next()); // eventtype ..= eventcategory
+        }
+        columns.push(Arc::new(self.addendum.finish()));
+        columns.push(next()); // sessioncredentialfromconsole
+        columns.push(next()); // edgedevicedetails
+        columns.push(Arc::new(self.tls_details.finish()));
+        columns.extend(self.partition.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), columns)
+    }
+}

@@ -1,0 +1,298 @@
+//! Turns one file's bytes into records: gzip detection, the shapes a trail comes in, and the
+//! reasons a file is rejected.
+//!
+//! A file is decoded completely before any of its records is handed on, so a damaged file
+//! contributes nothing rather than a prefix of itself.
+
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::path::NonEventKind;
+use crate::record::{Record, Text};
+
+/// Why a file could not be read. Each names what was wrong in words a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum FileDamage {
+    #[error("empty file (0 bytes)")]
+    Empty,
+    #[error("gzip stream is truncated or corrupt: {0}")]
+    Gzip(#[source] std::io::Error),
+    #[error("cannot read file: {0}")]
+    Io(#[source] std::io::Error),
+    #[error("invalid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("not a CloudTrail log: {0}")]
+    NotCloudTrail(String),
+}
+
+/// What a readable file turned out to hold.
+pub(crate) enum Decoded {
+    /// Records in file order, to be appended by the caller while `text` is alive.
+    Records(usize),
+    /// A file of another CloudTrail product, recognised by content.
+    NonEvent(NonEventKind),
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads a file and inflates it when it is gzip (by content, whatever its name). Every gzip
+/// member is read: concatenated members are one valid gzip stream.
+pub(crate) fn read_bytes(raw: Vec<u8>) -> Result<Vec<u8>, FileDamage> {
+    if raw.is_empty() {
+        return Err(FileDamage::Empty);
+    }
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok(raw);
+    }
+    // Deflate rarely compresses CloudTrail JSON by less than 5x; reserving for it avoids regrowth.
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
+    MultiGzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(FileDamage::Gzip)?;
+    if out.is_empty() {
+        return Err(FileDamage::Empty);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct TrailEnvelope<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Option<Vec<Record<'a>>>,
+    #[serde(rename = "Events")]
+    events: Option<Vec<LookupEvent>>,
+}
+
+/// One entry of `aws cloudtrail lookup-events` output; the record is a JSON document in a string.
+#[derive(Deserialize)]
+struct LookupEvent {
+    #[serde(rename = "CloudTrailEvent")]
+    cloudtrail_event: Option<String>,
+}
+
+/// Keys of a top-level object, to tell a record from a digest or an unknown document.
+#[derive(Default)]
+struct TopLevelKeys {
+    keys: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for TopLevelKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+            type Value = TopLevelKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.extend(key.as_deref().map(str::to_owned));
+                }
+                Ok(TopLevelKeys { keys })
+            }
+        }
+        d.deserialize_map(KeysVisitor)
+    }
+}
+
+/// The first key of the first top-level object, read without parsing the document: a
+/// `{"Records": [...]}` file is recognised at no cost. `None` when the key is escaped or absent.
+fn first_key(text: &[u8]) -> Option<&[u8]> {
+    let rest = text.trim_ascii_start().strip_prefix(b"{")?.trim_ascii_start();
+    let rest = rest.strip_prefix(b"\"")?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    (rest[end] == b'"').then(|| &rest[..end])
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where the records of a file's text are, decided once per file.
+enum Shape {
+    Envelope,
+    /// One lookup-events entry per line (`{"EventId":...,"CloudTrailEvent":"..."}`).
+    LookupStream,
+    RecordStream,
+    RecordArray,
+    NonEvent(NonEventKind),
+}
+
+fn shape_of(text: &[u8]) -> Result<Shape, FileDamage> {
+    let trimmed = text.trim_ascii_start();
+    match trimmed.first() {
+        Some(b'[') => return Ok(Shape::RecordArray),
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(FileDamage::NotCloudTrail(
+                "expected a JSON object such as {\"Records\": [...]}".into(),
+            ));
+        }
+        None => return Err(FileDamage::Empty),
+    }
+    if let Some(b"Records" | b"Events") = first_key(trimmed) {
+        return Ok(Shape::Envelope);
+    }
+    // Uncommon layouts (pretty-printed output with other keys first, single records, NDJSON):
+    // look at the first object's keys.
+    let mut stream = serde_json::Deserializer::from_slice(trimmed).into_iter::<TopLevelKeys>();
+    let keys = match stream.next() {
+        Some(Ok(keys)) => keys.keys,
+        Some(Err(e)) => return Err(FileDamage::Json(e)),
+        None => return Err(FileDamage::Empty),
+    };
+    let has = |k: &str| keys.iter().any(|key| key == k);
+    if has("Records") || has("Events") {
+        Ok(Shape::Envelope)
+    } else if has("CloudTrailEvent") {
+        Ok(Shape::LookupStream)
+    } else if has("digestStartTime") || has("digestPublicKeyFingerprint") {
+        Ok(Shape::NonEvent(NonEventKind::Digest))
+    } else if has("eventTime") || has("eventName") || has("eventVersion") {
+        Ok(Shape::RecordStream)
+    } else {
+        Err(FileDamage::NotCloudTrail(format!(
+            "the top-level object has no \"Records\" or \"Events\" array and is not an event (keys: {})",
+            keys.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+/// Decodes every record of a file's text and passes each to `sink`, in file order, only once the
+/// whole file has parsed.
+pub(crate) fn decode_records(
+    text: &[u8],
+    mut sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let text = text.strip_prefix(UTF8_BOM).unwrap_or(text);
+    match decode_shape(text, &mut sink) {
+        Err(FileDamage::Json(error)) if contains(text, b"\"CloudTrailEvent\"") => {
+            let embedded = repair_cli_v1_lookup_events(text).ok_or(FileDamage::Json(error))?;
+            let records = parse_embedded(&embedded)?;
+            records.iter().for_each(&mut sink);
+            Ok(Decoded::Records(records.len()))
+        }
+        other => other,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn parse_embedded<S: AsRef<str>>(strings: &[S]) -> Result<Vec<Record<'_>>, FileDamage> {
+    strings
+        .iter()
+        .map(|s| serde_json::from_str::<Record>(s.as_ref()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| FileDamage::NotCloudTrail(format!("a CloudTrailEvent string is not a record: {e}")))
+}
+
+/// The AWS documentation shows lookup-events output with each `CloudTrailEvent` string laid out
+/// over several lines, which is not valid JSON (raw newlines and unbalanced quotes inside a
+/// string). Such pasted output is common enough to read: take each embedded document by brace
+/// depth, with `\"` read as `"`. Returns `None` when that does not yield balanced documents.
+fn repair_cli_v1_lookup_events(text: &[u8]) -> Option<Vec<String>> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut documents = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\"CloudTrailEvent\"") {
+        rest = rest[at + "\"CloudTrailEvent\"".len()..]
+            .trim_start()
+            .strip_prefix(':')?
+            .trim_start()
+            .strip_prefix('"')?
+            .trim_start();
+        if !rest.starts_with('{') {
+            return None;
+        }
+        let mut document = String::new();
+        let (mut depth, mut in_string) = (0usize, false);
+        let mut chars = rest.char_indices();
+        let end = loop {
+            let (i, c) = chars.next()?;
+            let c = if c == '\\' {
+                match chars.next()? {
+                    (_, '"') => '"',
+                    (_, other) => {
+                        document.push('\\');
+                        other
+                    }
+                }
+            } else {
+                c
+            };
+            document.push(c);
+            match c {
+                '"' => in_string = !in_string,
+                '{' if !in_string => depth += 1,
+                '}' if !in_string => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break i;
+                    }
+                }
+                _ => {}
+            }
+        };
+        documents.push(document);
+        rest = &rest[end + 1..];
+    }
+    (!documents.is_empty()).then_some(documents)
+}
+
+fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decoded, FileDamage> {
+    match shape_of(text)? {
+        Shape::LookupStream => {
+            let events = serde_json::Deserializer::from_slice(text)
+                .into_iter::<LookupEvent>()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(FileDamage::Json)?;
+            let strings: Vec<&str> = events.iter().filter_map(|e| e.cloudtrail_event.as_deref()).collect();
+            let records = parse_embedded(&strings)?;
+            records.iter().for_each(&mut sink);
+            Ok(Decoded::Records(records.len()))
+        }
+        Shape::NonEvent(kind) => Ok(Decoded::NonEvent(kind)),
+        Shape::RecordArray => {
+            let records: Vec<Record> = serde_json::from_slice(text).map_err(FileDamage::Json)?;
+            records.iter().for_each(&mut sink);
+            Ok(Decoded::Records(records.len()))
+        }
+        Shape::RecordStream => {
+            let records = serde_json::Deserializer::from_slice(text)
+                .into_iter::<Record>()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(FileDamage::Json)?;
+            records.iter().for_each(&mut sink);
+            Ok(Decoded::Records(records.len()))
+        }
+        Shape::Envelope => {
+            let mut records = Vec::new();
+            let mut lookup_events = Vec::new();
+            for envelope in serde_json::Deserializer::from_slice(text).into_iter::<TrailEnvelope>() {
+                let envelope = envelope.map_err(FileDamage::Json)?;
+                match (envelope.records, envelope.events) {
+                    (Some(r), _) => records.extend(r),
+                    (None, Some(events)) => lookup_events.extend(events),
+                    (None, None) => {
+                        return Err(FileDamage::NotCloudTrail(
+                            "an object in the file has neither \"Records\" nor \"Events\"".into(),
+                        ));
+                    }
+                }
+            }
+            // lookup-events carries each record as a string; parse those before appending anything.
+            let strings: Vec<&str> = lookup_events
+                .iter()
+                .filter_map(|e| e.cloudtrail_event.as_deref())
+                .collect();
+            let embedded = parse_embedded(&strings)?;
+            records.iter().chain(embedded.iter()).for_each(&mut sink);
+            Ok(Decoded::Records(records.len() + embedded.len()))
+        }
+    }
+}

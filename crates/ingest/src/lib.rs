@@ -1,0 +1,68 @@
+//! Reading CloudTrail trails into Arrow.
+//!
+//! This crate owns everything between files on disk and [`arrow_array::RecordBatch`]es in the
+//! `cloudtrail` schema: finding trail files under folders ([`discover`]), recognising what the
+//! S3 key layout says about each ([`path`]), inflating gzip (multi-member included), recognising
+//! the shapes a trail comes in (`{"Records":[...]}` files, `aws cloudtrail lookup-events` output,
+//! newline-delimited records, a JSON array of records), and decoding files in parallel into
+//! batches ([`scan_files`]) while reporting every file that is skipped or damaged.
+//!
+//! It does not know about SQL, query planning or output formats: the `ctq-sql` crate puts a table
+//! over these batches. The schema ([`cloudtrail_schema`]) is Athena's CloudTrail table, so a query
+//! written for Athena finds the columns it expects.
+
+mod batch;
+mod decode;
+pub mod path;
+mod record;
+mod scan;
+mod schema;
+
+use std::path::PathBuf;
+
+pub use batch::TrailBatchBuilder;
+pub use decode::FileDamage;
+pub use path::{NonEventKind, Partition};
+pub use scan::{Discovery, FileOutcome, ScanOptions, ScanReport, TrailFile, discover, scan_files};
+pub use schema::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
+
+/// Errors that stop a scan. A damaged file is not one of them unless the scan is strict: it is
+/// reported in the [`ScanReport`] and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot open source {}: {source}; check the path exists and is readable", path.display())]
+    Source {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot list {}: {source}", path.display())]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error(
+        "damaged file {}: {reason} (strict mode stops at the first damaged file; run without --strict to skip it and read the rest)",
+        path.display()
+    )]
+    Damaged { path: PathBuf, reason: String },
+    #[error("building an Arrow batch failed: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+/// Reads every record of one file's bytes (gzip or plain) into `builder`. For tests and tools
+/// that hold a file in memory; scans go through [`scan_files`].
+pub fn decode_file_bytes(
+    raw: Vec<u8>,
+    partition: &Partition,
+    builder: &mut TrailBatchBuilder,
+) -> Result<FileOutcome, FileDamage> {
+    let text = decode::read_bytes(raw)?;
+    Ok(
+        match decode::decode_records(&text, |r| builder.append(r, partition))? {
+            decode::Decoded::Records(n) => FileOutcome::Read { records: n as u64 },
+            decode::Decoded::NonEvent(kind) => FileOutcome::NonEvent(kind),
+        },
+    )
+}

@@ -1,0 +1,206 @@
+//! What a file's location says about it: the S3 key layout CloudTrail delivers to.
+//!
+//! `[prefix/]AWSLogs/[o-xxxxxxxxxx/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>` yields the
+//! `account`, `region`, `year`, `month` and `day` columns; sibling folders such as
+//! `CloudTrail-Digest/` hold files that are not events at all.
+
+/// Values of the path columns; all `None` for a file outside the S3 layout.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub year: Option<String>,
+    pub month: Option<String>,
+    pub day: Option<String>,
+}
+
+/// Why a file that looks like CloudTrail output holds no events to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NonEventKind {
+    /// Hourly digest files of log file integrity validation.
+    Digest,
+    /// CloudTrail Insights events, which describe unusual activity rather than calls.
+    Insight,
+    /// Network activity events for VPC endpoints.
+    NetworkActivity,
+}
+
+impl NonEventKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NonEventKind::Digest => "digest file",
+            NonEventKind::Insight => "Insights file",
+            NonEventKind::NetworkActivity => "network activity file",
+        }
+    }
+
+    fn from_folder(name: &str) -> Option<Self> {
+        match name {
+            "CloudTrail-Digest" => Some(Self::Digest),
+            "CloudTrail-Insight" => Some(Self::Insight),
+            "CloudTrail-NetworkActivity" => Some(Self::NetworkActivity),
+            _ => None,
+        }
+    }
+}
+
+/// What the path of a file says: its partition, or that it is not an event file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathInfo {
+    Events(Partition),
+    NonEvent(NonEventKind),
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Reads the layout from `/`-separated components of a path or an S3 key.
+pub fn classify_path(path: &str) -> PathInfo {
+    let components: Vec<&str> = path
+        .split(['/', '\\'])
+        .filter(|c| !c.is_empty())
+        .collect();
+    let file_name = components.last().copied().unwrap_or_default();
+    for (marker, kind) in [
+        ("_CloudTrail-Digest_", NonEventKind::Digest),
+        ("_CloudTrail-Insight_", NonEventKind::Insight),
+        ("_CloudTrail-NetworkActivity_", NonEventKind::NetworkActivity),
+    ] {
+        if file_name.contains(marker) {
+            return PathInfo::NonEvent(kind);
+        }
+    }
+    // The last AWSLogs component wins, so a local copy under a folder named AWSLogs still works.
+    let Some(start) = components.iter().rposition(|c| *c == "AWSLogs") else {
+        return PathInfo::Events(Partition::default());
+    };
+    let mut rest = &components[start + 1..];
+    if rest.first().is_some_and(|c| c.starts_with("o-")) {
+        rest = &rest[1..];
+    }
+    let mut partition = Partition::default();
+    if let Some(account) = rest.first().filter(|a| is_account_id(a)) {
+        partition.account = Some(account.to_string());
+        if let Some(service) = rest.get(1) {
+            if let Some(kind) = NonEventKind::from_folder(service) {
+                return PathInfo::NonEvent(kind);
+            }
+            if *service == "CloudTrail" {
+                // Folders only: the file name itself is never a region or a date.
+                let folders = &rest[2..rest.len().saturating_sub(1).max(2)];
+                partition.region = folders.first().map(|r| r.to_string());
+                let date = [(1, 4), (2, 2), (3, 2)].map(|(i, len)| {
+                    folders
+                        .get(i)
+                        .filter(|v| is_digits(v, len))
+                        .map(|v| v.to_string())
+                });
+                [partition.year, partition.month, partition.day] = date;
+            }
+        }
+    }
+    PathInfo::Events(partition)
+}
+
+/// The delivery time stamped in a CloudTrail file name (`..._20191029T0655Z_...`), as seconds
+/// since the Unix epoch. Files hold events from before this time.
+pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
+    file_name.split('_').find_map(|part| {
+        let b = part.as_bytes();
+        if b.len() != 14 || b[8] != b'T' || b[13] != b'Z' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let s = part.get(r)?;
+            s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+        };
+        let (y, m, d, hh, mm) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?);
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
+            return None;
+        }
+        Some(days_from_civil(y, m, d) * 86_400 + hh * 3_600 + mm * 60)
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_s3_layout() {
+        let info = classify_path(
+            "trail/AWSLogs/123456789012/CloudTrail/us-east-1/2019/10/29/123456789012_CloudTrail_us-east-1_20191029T0655Z_abcdefghijklmnop.json.gz",
+        );
+        assert_eq!(
+            info,
+            PathInfo::Events(Partition {
+                account: Some("123456789012".into()),
+                region: Some("us-east-1".into()),
+                year: Some("2019".into()),
+                month: Some("10".into()),
+                day: Some("29".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn reads_organization_trails() {
+        let PathInfo::Events(p) = classify_path(
+            "AWSLogs/o-a1b2c3d4e5/210987654321/CloudTrail/eu-west-1/2019/10/30/x.json.gz",
+        ) else {
+            panic!("an event file")
+        };
+        assert_eq!(p.account.as_deref(), Some("210987654321"));
+        assert_eq!(p.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(p.day.as_deref(), Some("30"));
+    }
+
+    #[test]
+    fn other_layouts_have_no_partition() {
+        assert_eq!(
+            classify_path("/tmp/downloads/events.json"),
+            PathInfo::Events(Partition::default())
+        );
+        let PathInfo::Events(p) = classify_path("AWSLogs/123456789012/CloudTrail/x.json") else {
+            panic!("an event file")
+        };
+        assert_eq!(p.account.as_deref(), Some("123456789012"));
+        assert_eq!(p.region, None, "the file name is not a region");
+    }
+
+    #[test]
+    fn recognises_non_event_files() {
+        assert_eq!(
+            classify_path("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2019/10/29/d.json.gz"),
+            PathInfo::NonEvent(NonEventKind::Digest)
+        );
+        assert_eq!(
+            classify_path("x/123456789012_CloudTrail-Insight_us-east-1_20191029T0655Z_a.json.gz"),
+            PathInfo::NonEvent(NonEventKind::Insight)
+        );
+    }
+
+    #[test]
+    fn parses_delivery_time() {
+        assert_eq!(
+            delivery_time_from_name("123456789012_CloudTrail_us-east-1_20191029T0655Z_abc.json.gz"),
+            Some(1_572_332_100)
+        );
+        assert_eq!(delivery_time_from_name("events.json"), None);
+    }
+}

@@ -1,0 +1,231 @@
+//! Finding trail files under the given paths and decoding them in parallel into batches.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow_array::RecordBatch;
+use rayon::prelude::*;
+
+use crate::IngestError;
+use crate::batch::TrailBatchBuilder;
+use crate::decode::{Decoded, FileDamage, decode_records, read_bytes};
+use crate::path::{NonEventKind, Partition, PathInfo, classify_path};
+
+/// A file that may hold events, with what its path says about it.
+#[derive(Debug, Clone)]
+pub struct TrailFile {
+    pub path: PathBuf,
+    pub partition: Partition,
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    Read { records: u64 },
+    /// Skipped on purpose: it holds no events (digest, Insights...).
+    NonEvent(NonEventKind),
+    /// Could not be read; its reason names what is wrong with it.
+    Damaged(String),
+}
+
+/// Per-file outcomes of one or more scans. Keyed by path, so scanning the same file twice (a
+/// self-join, say) reports it once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    pub files: BTreeMap<PathBuf, FileOutcome>,
+}
+
+impl ScanReport {
+    pub fn files_read(&self) -> usize {
+        self.files
+            .values()
+            .filter(|o| matches!(o, FileOutcome::Read { .. }))
+            .count()
+    }
+
+    pub fn records(&self) -> u64 {
+        self.files
+            .values()
+            .map(|o| match o {
+                FileOutcome::Read { records } => *records,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    pub fn skipped(&self) -> impl Iterator<Item = (&Path, NonEventKind)> {
+        self.files.iter().filter_map(|(p, o)| match o {
+            FileOutcome::NonEvent(kind) => Some((p.as_path(), *kind)),
+            _ => None,
+        })
+    }
+
+    pub fn damaged(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.files.iter().filter_map(|(p, o)| match o {
+            FileOutcome::Damaged(reason) => Some((p.as_path(), reason.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn merge(&mut self, other: ScanReport) {
+        self.files.extend(other.files);
+    }
+}
+
+/// The files found under the sources, and the ones skipped by path alone.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub files: Vec<TrailFile>,
+    pub report: ScanReport,
+}
+
+/// File names a folder walk treats as possible trail files. Files named on the command line are
+/// read whatever their name.
+fn looks_like_trail_file(name: &str) -> bool {
+    // `.txt`: `aws cloudtrail lookup-events` output is often saved under that name.
+    [".json", ".gz", ".jsonl", ".ndjson", ".txt"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+fn classify(path: PathBuf, discovery: &mut Discovery) {
+    match classify_path(&path.to_string_lossy()) {
+        PathInfo::Events(partition) => discovery.files.push(TrailFile { path, partition }),
+        PathInfo::NonEvent(kind) => {
+            discovery.report.files.insert(path, FileOutcome::NonEvent(kind));
+        }
+    }
+}
+
+/// Lists the trail files under each source: a file is taken as is, a folder is walked
+/// recursively (following links, skipping hidden entries) in name order.
+pub fn discover(sources: &[PathBuf]) -> Result<Discovery, IngestError> {
+    let mut discovery = Discovery::default();
+    for source in sources {
+        let meta = std::fs::metadata(source).map_err(|e| IngestError::Source {
+            path: source.clone(),
+            source: e,
+        })?;
+        if !meta.is_dir() {
+            classify(source.clone(), &mut discovery);
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(source)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walk {
+            let entry = entry.map_err(|e| IngestError::Walk {
+                path: e.path().map_or_else(|| source.clone(), Path::to_path_buf),
+                source: e,
+            })?;
+            if entry.file_type().is_file()
+                && looks_like_trail_file(&entry.file_name().to_string_lossy())
+            {
+                classify(entry.into_path(), &mut discovery);
+            }
+        }
+    }
+    Ok(discovery)
+}
+
+/// How a scan runs.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Rows per batch handed on; small files are packed together up to it.
+    pub batch_size: usize,
+    /// Fail on the first damaged file instead of reporting and skipping it.
+    pub strict: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 8192,
+            strict: false,
+        }
+    }
+}
+
+enum Halt {
+    /// The consumer stopped listening (a satisfied LIMIT, a closed pipe).
+    Cancelled,
+    Failed(IngestError),
+}
+
+fn read_file(file: &TrailFile, builder: &mut TrailBatchBuilder) -> FileOutcome {
+    let decoded = std::fs::read(&file.path)
+        .map_err(FileDamage::Io)
+        .and_then(read_bytes)
+        .and_then(|text| decode_records(&text, |r| builder.append(r, &file.partition)));
+    match decoded {
+        Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
+        Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),
+        Err(damage) => FileOutcome::Damaged(damage.to_string()),
+    }
+}
+
+/// Decodes `files` on the rayon pool, handing each full batch to `emit` as soon as it is built.
+/// Memory stays at about one batch per worker plus what `emit` buffers; `emit` returning `false`
+/// stops the scan early. Returns each file's outcome.
+pub fn scan_files(
+    files: &[TrailFile],
+    options: &ScanOptions,
+    emit: &(dyn Fn(RecordBatch) -> bool + Sync),
+) -> Result<ScanReport, IngestError> {
+    let outcomes = Mutex::new(BTreeMap::new());
+    let stopped = AtomicBool::new(false);
+    let batch_size = options.batch_size.max(1);
+    let flush = |builder: &mut TrailBatchBuilder| -> Result<(), Halt> {
+        let batch = builder
+            .finish()
+            .map_err(|e| Halt::Failed(IngestError::Arrow(e)))?;
+        if emit(batch) {
+            Ok(())
+        } else {
+            stopped.store(true, Ordering::Relaxed);
+            Err(Halt::Cancelled)
+        }
+    };
+    let result = files
+        .par_iter()
+        .with_max_len(64)
+        .try_fold(TrailBatchBuilder::new, |mut builder, file| {
+            if stopped.load(Ordering::Relaxed) {
+                return Err(Halt::Cancelled);
+            }
+            let outcome = read_file(file, &mut builder);
+            if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
+                stopped.store(true, Ordering::Relaxed);
+                return Err(Halt::Failed(IngestError::Damaged {
+                    path: file.path.clone(),
+                    reason: reason.clone(),
+                }));
+            }
+            outcomes
+                .lock()
+                .expect("no panics while holding the lock")
+                .insert(file.path.clone(), outcome);
+            if builder.len() >= batch_size {
+                flush(&mut builder)?;
+            }
+            Ok(builder)
+        })
+        .try_for_each(|builder| {
+            let mut builder = builder?;
+            if builder.is_empty() {
+                Ok(())
+            } else {
+                flush(&mut builder)
+            }
+        });
+    match result {
+        Ok(()) | Err(Halt::Cancelled) => Ok(ScanReport {
+            files: outcomes.into_inner().expect("no panics while holding the lock"),
+        }),
+        Err(Halt::Failed(e)) => Err(e),
+    }
+}

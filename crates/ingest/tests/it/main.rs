@@ -1,0 +1,6 @@
+//! Integration tests of the reader: every input shape, every kind of damage, and real trails.
+
+mod damage;
+mod realdata;
+mod shapes;
+mod support;
