@@ -1,1 +1,33 @@
-fn main(){}
+//! `ctq`: the command-line front of the ctq libraries.
+//!
+//! This binary owns argument parsing, the exit status and what is printed on standard error. The
+//! work is in the libraries: `ctq-ingest` reads trails, `ctq-sql` plans, runs and formats queries.
+
+mod args;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit status of a run that succeeded but skipped damaged input files.
+const EXIT_DAMAGED_INPUT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ctq: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(commands::Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::DamagedInput) => ExitCode::from(EXIT_DAMAGED_INPUT),
+        Err(error) => {
+            eprintln!("ctq: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

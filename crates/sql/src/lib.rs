@@ -1,1 +1,71 @@
-//! placeholder
+//! SQL over CloudTrail trails, the way Athena runs it.
+//!
+//! This crate owns the query side: a DataFusion session with the trail registered as the
+//! `cloudtrail` table (and as `cloudtrail_logs`, the name in AWS's documentation), the Athena
+//! functions CloudTrail queries rely on ([`functions`]), parameter binding for saved queries, the
+//! canned queries behind `ctq denials` ([`canned`]), and writing results as a table, CSV or JSON
+//! ([`output`]).
+//!
+//! It does not read files or know their formats: batches come from `ctq-ingest`. Nor does it
+//! parse command lines: the `ctq` binary does.
+
+pub mod canned;
+pub mod functions;
+pub mod output;
+mod session;
+mod table;
+
+pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
+pub use table::CloudTrailTable;
+/// The arrow version the results are in, for callers that build or read batches.
+pub use datafusion::arrow;
+
+use datafusion::common::DataFusionError;
+use ctq_ingest::IngestError;
+
+/// Errors from planning, binding and running a query, and from writing its results.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("{0}")]
+    DataFusion(#[from] DataFusionError),
+    #[error("parameter ${name} is not set; pass --param {name}=VALUE ({expected})")]
+    MissingParameter { name: String, expected: String },
+    #[error("parameter {name} is not used by the query ({expected})")]
+    UnknownParameter { name: String, expected: String },
+    #[error("parameter {name}={value:?} is not a valid value: {reason}")]
+    BadParameter {
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("only queries can run here, not statements that change things: {0}")]
+    ReadOnly(String),
+    #[error("cannot write results: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot format results: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("invalid time {text:?}: {reason}")]
+    Time { text: String, reason: String },
+}
+
+impl SqlError {
+    /// The ingestion error underneath, if the query failed because of a file (a damaged file in
+    /// strict mode, an unreadable source).
+    pub fn ingest_cause(&self) -> Option<&IngestError> {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = source {
+            if let Some(ingest) = error.downcast_ref::<IngestError>() {
+                return Some(ingest);
+            }
+            if let Some(DataFusionError::External(inner)) = error.downcast_ref::<DataFusionError>() {
+                if let Some(ingest) = inner.downcast_ref::<IngestError>() {
+                    return Some(ingest);
+                }
+            }
+            source = error.source();
+        }
+        None
+    }
+}

@@ -1,0 +1,116 @@
+//! Command-line types: what `ctq` accepts, apart from what each command does with it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ctq",
+    version,
+    about = "Find AWS access denials in CloudTrail logs with SQL, offline",
+    long_about = "Find AWS access denials in CloudTrail logs with SQL, offline.\n\n\
+        ctq reads CloudTrail log files (gzipped {\"Records\":[...]} JSON as delivered to S3, \
+        `aws cloudtrail lookup-events` output, or newline-delimited records) from local folders and \
+        runs Athena-compatible SQL over them as the table `cloudtrail`.",
+    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over a trail: inline, or from a saved .sql file with parameters.
+    Query(QueryArgs),
+    /// List access-denied and unauthorized errors, AWS's knowledge-center query as a command.
+    Denials(DenialsArgs),
+    /// Print the columns of the `cloudtrail` table and their types.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A trail folder (walked recursively; the S3 layout AWSLogs/... or any) or a log file. Repeatable.
+    #[arg(long = "source", short = 's', value_name = "PATH", required = true, env = "CTQ_SOURCE")]
+    pub sources: Vec<PathBuf>,
+    /// Fail at the first damaged file instead of reporting it and reading the rest.
+    #[arg(long)]
+    pub strict: bool,
+    /// Another name for the table, so a query written for another setup runs unchanged. Repeatable.
+    #[arg(long = "table", value_name = "NAME")]
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write results to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print no summary of files read on standard error; warnings about damaged files remain.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL to run (omit it when using --file).
+    #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL from a file, such as queries/access-denied.sql.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A value for a $name placeholder, bound as a typed value (never pasted into the SQL). Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DenialsArgs {
+    /// Only this principal (userIdentity.arn); without it, every principal's denials.
+    #[arg(long, value_name = "ARN")]
+    pub arn: Option<String>,
+    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z) or an age (15m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the window, exclusive: ISO 8601 or an age (15m, 24h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))?;
+    let name = name.trim().trim_start_matches('$');
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("parameter name {name:?} must be letters, digits or _"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}

@@ -1,0 +1,21 @@
+//! `ctq query`: SQL from the command line or a file, with bound parameters.
+
+use anyhow::Context;
+
+use crate::args::QueryArgs;
+use crate::commands::{Outcome, finish, open_session};
+
+pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
+    let sql = match (&args.sql, &args.file) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read query file {}", file.display()))?,
+        (None, None) => anyhow::bail!("give the SQL to run, or --file with a saved query"),
+    };
+    let session = open_session(&args.source)?;
+    let result = session.query(&sql, &args.params).await.with_context(|| match &args.file {
+        Some(file) => format!("query {} failed", file.display()),
+        None => "query failed".to_string(),
+    })?;
+    finish(&result, &session, &args.output)
+}

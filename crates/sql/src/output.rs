@@ -1,0 +1,226 @@
+//! Writing query results: an aligned table, CSV, a JSON array, or newline-delimited JSON.
+//!
+//! Timestamps with a time zone print as Athena prints them (`2019-10-29 06:52:45.000 UTC`) in the
+//! table and CSV, and as ISO 8601 (`2019-10-29T06:52:45.000Z`) in JSON, where a reader parses them.
+
+use std::io::Write;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use serde_json::{Map, Number, Value};
+
+use crate::SqlError;
+use crate::functions::time::{athena_timestamp_text, iso8601_text};
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+fn timestamp_millis(array: &dyn Array, row: usize) -> Option<i64> {
+    let DataType::Timestamp(unit, _) = array.data_type() else {
+        return None;
+    };
+    let value = match unit {
+        TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>().value(row) * 1_000,
+        TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>().value(row),
+        TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(row).div_euclid(1_000),
+        TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().value(row).div_euclid(1_000_000),
+    };
+    Some(value)
+}
+
+/// Text of one cell for the table and CSV; `None` for NULL.
+struct CellText<'a> {
+    array: &'a dyn Array,
+    formatter: ArrayFormatter<'a>,
+}
+
+impl<'a> CellText<'a> {
+    fn new(array: &'a ArrayRef, options: &'a FormatOptions<'a>) -> Result<Self, SqlError> {
+        Ok(Self {
+            array: array.as_ref(),
+            formatter: ArrayFormatter::try_new(array.as_ref(), options)?,
+        })
+    }
+
+    fn text(&self, row: usize) -> Option<String> {
+        if self.array.is_null(row) {
+            return None;
+        }
+        match self.array.data_type() {
+            DataType::Timestamp(_, Some(_)) => timestamp_millis(self.array, row).map(athena_timestamp_text),
+            DataType::Timestamp(_, None) => timestamp_millis(self.array, row)
+                .map(|ms| athena_timestamp_text(ms).trim_end_matches(" UTC").to_string()),
+            _ => Some(self.formatter.value(row).to_string()),
+        }
+    }
+}
+
+fn is_numeric(data_type: &DataType) -> bool {
+    data_type.is_numeric() || matches!(data_type, DataType::Boolean)
+}
+
+fn format_options() -> FormatOptions<'static> {
+    FormatOptions::default().with_null("")
+}
+
+/// Writes `batches` in `format`. `columns` are the result's column names (kept even when no row
+/// came back, so an empty result still has a header).
+pub fn write_results(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    columns: &[String],
+    batches: &[RecordBatch],
+) -> Result<(), SqlError> {
+    match format {
+        OutputFormat::Table => write_table(out, columns, batches),
+        OutputFormat::Csv => write_csv(out, columns, batches),
+        OutputFormat::Json => {
+            let rows: Vec<Value> = json_rows(batches)?;
+            serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+            Ok(())
+        }
+        OutputFormat::Ndjson => {
+            for row in json_rows(batches)? {
+                serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_table(out: &mut dyn Write, columns: &[String], batches: &[RecordBatch]) -> Result<(), SqlError> {
+    let mut table = comfy_table::Table::new();
+    table.load_preset("||--+-++|    ++++++");
+    table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    table.set_header(columns.iter().map(comfy_table::Cell::new));
+    let options = format_options();
+    for batch in batches {
+        let cells = batch
+            .columns()
+            .iter()
+            .map(|c| CellText::new(c, &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            table.add_row(cells.iter().map(|c| c.text(row).unwrap_or_default()));
+        }
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// CSV quoted as jq's `@csv` quotes: strings always in double quotes (inner quotes doubled),
+/// numbers and booleans bare, NULL empty. The header row is quoted like strings.
+fn write_csv(out: &mut dyn Write, columns: &[String], batches: &[RecordBatch]) -> Result<(), SqlError> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let header: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    writeln!(out, "{}", header.join(","))?;
+    let options = format_options();
+    for batch in batches {
+        let cells = batch
+            .columns()
+            .iter()
+            .map(|c| CellText::new(c, &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            let fields: Vec<String> = cells
+                .iter()
+                .map(|cell| match cell.text(row) {
+                    None => String::new(),
+                    Some(text) if is_numeric(cell.array.data_type()) => text,
+                    Some(text) => quote(&text),
+                })
+                .collect();
+            writeln!(out, "{}", fields.join(","))?;
+        }
+    }
+    Ok(())
+}
+
+fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Value>, SqlError> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let schema = batch.schema();
+        for row in 0..batch.num_rows() {
+            let mut object = Map::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                object.insert(field.name().clone(), json_value(column.as_ref(), row)?);
+            }
+            rows.push(Value::Object(object));
+        }
+    }
+    Ok(rows)
+}
+
+fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
+    if array.is_null(row) {
+        return Ok(Value::Null);
+    }
+    macro_rules! int {
+        ($t:ty) => {
+            Value::from(array.as_primitive::<$t>().value(row))
+        };
+    }
+    let float = |v: f64| Number::from_f64(v).map_or(Value::Null, Value::Number);
+    Ok(match array.data_type() {
+        DataType::Boolean => Value::Bool(array.as_boolean().value(row)),
+        DataType::Int8 => int!(Int8Type),
+        DataType::Int16 => int!(Int16Type),
+        DataType::Int32 => int!(Int32Type),
+        DataType::Int64 => int!(Int64Type),
+        DataType::UInt8 => int!(UInt8Type),
+        DataType::UInt16 => int!(UInt16Type),
+        DataType::UInt32 => int!(UInt32Type),
+        DataType::UInt64 => int!(UInt64Type),
+        DataType::Float32 => float(array.as_primitive::<Float32Type>().value(row) as f64),
+        DataType::Float64 => float(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
+        DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
+        DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
+        DataType::Timestamp(_, _) => Value::String(
+            timestamp_millis(array, row).map(iso8601_text).unwrap_or_default(),
+        ),
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            let mut object = Map::new();
+            for (field, child) in fields.iter().zip(s.columns()) {
+                object.insert(field.name().clone(), json_value(child.as_ref(), row)?);
+            }
+            Value::Object(object)
+        }
+        DataType::List(_) => {
+            let items = array.as_list::<i32>().value(row);
+            Value::Array((0..items.len()).map(|i| json_value(items.as_ref(), i)).collect::<Result<_, _>>()?)
+        }
+        DataType::LargeList(_) => {
+            let items = array.as_list::<i64>().value(row);
+            Value::Array((0..items.len()).map(|i| json_value(items.as_ref(), i)).collect::<Result<_, _>>()?)
+        }
+        DataType::Map(_, _) => {
+            let entries = array.as_map().value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            let key_text = ArrayFormatter::try_new(keys.as_ref(), &FormatOptions::default())?;
+            let mut object = Map::new();
+            for i in 0..entries.len() {
+                object.insert(key_text.value(i).to_string(), json_value(values.as_ref(), i)?);
+            }
+            Value::Object(object)
+        }
+        _ => {
+            let options = FormatOptions::default();
+            Value::String(ArrayFormatter::try_new(array, &options)?.value(row).to_string())
+        }
+    })
+}

@@ -1,0 +1,141 @@
+//! A query session over a trail: the DataFusion context, the table's names, parameter binding.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ctq_ingest::{ScanReport, discover};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+
+use crate::SqlError;
+use crate::table::CloudTrailTable;
+
+/// Names the trail is registered under: ctq's own and the one AWS's documentation uses.
+pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
+
+/// How a session is opened.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Fail a query at the first damaged file instead of skipping it.
+    pub strict: bool,
+    /// More names for the table, so a query pasted from elsewhere runs unchanged.
+    pub extra_table_names: Vec<String>,
+}
+
+/// The rows of a finished query, with the column names even when no row matched.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A DataFusion session with the trail registered as a table and Athena's functions added.
+pub struct TrailSession {
+    ctx: SessionContext,
+    report: Arc<Mutex<ScanReport>>,
+}
+
+impl TrailSession {
+    /// Finds the trail files under `sources` and registers them. Files are read when a query runs.
+    pub fn open(sources: &[PathBuf], options: &SessionOptions) -> Result<Self, SqlError> {
+        let discovery = discover(sources)?;
+        let report = Arc::new(Mutex::new(discovery.report));
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("awsdatacatalog", "default");
+        let mut ctx = SessionContext::new_with_config(config);
+        crate::functions::register(&mut ctx)?;
+        let table = Arc::new(CloudTrailTable::new(discovery.files, options.strict, report.clone()));
+        let names: BTreeSet<&str> = TABLE_NAMES
+            .into_iter()
+            .chain(options.extra_table_names.iter().map(String::as_str))
+            .collect();
+        for name in names {
+            ctx.register_table(name, table.clone())?;
+        }
+        Ok(Self { ctx, report })
+    }
+
+    /// What happened to each file so far: read, skipped, or damaged.
+    pub fn report(&self) -> ScanReport {
+        self.report.lock().expect("report lock").clone()
+    }
+
+    /// Plans `sql`, binds `params` (`name` to value, for `$name` placeholders) as typed values,
+    /// and runs it. Every placeholder needs a value and every value a placeholder.
+    pub async fn query(&self, sql: &str, params: &[(String, String)]) -> Result<QueryResult, SqlError> {
+        let state = self.ctx.state();
+        let plan = state.create_logical_plan(sql).await?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| SqlError::ReadOnly(e.to_string()))?;
+        let placeholders: HashMap<String, Option<_>> = plan
+            .get_parameter_types()?
+            .into_iter()
+            .map(|(id, ty)| (id.trim_start_matches('$').to_string(), ty))
+            .collect();
+        let mut expected: Vec<&String> = placeholders.keys().collect();
+        expected.sort();
+        let mut values = HashMap::new();
+        for (name, text) in params {
+            let name = name.trim_start_matches('$');
+            let Some(ty) = placeholders.get(name) else {
+                return Err(SqlError::UnknownParameter {
+                    name: name.to_string(),
+                    expected: describe_names(&expected),
+                });
+            };
+            let value = match ty {
+                Some(ty) => ScalarValue::try_from_string(text.clone(), ty).map_err(|e| {
+                    SqlError::BadParameter {
+                        name: name.to_string(),
+                        value: text.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
+                None => ScalarValue::Utf8(Some(text.clone())),
+            };
+            values.insert(name.to_string(), value);
+        }
+        if let Some(missing) = expected.iter().find(|n| !values.contains_key(n.as_str())) {
+            return Err(SqlError::MissingParameter {
+                name: missing.to_string(),
+                expected: describe_names(&expected),
+            });
+        }
+        let plan = if values.is_empty() {
+            plan
+        } else {
+            plan.with_param_values(ParamValues::from(values))?
+        };
+        let frame = self.ctx.execute_logical_plan(plan).await?;
+        let columns = frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let batches = frame.collect().await?;
+        Ok(QueryResult { columns, batches })
+    }
+}
+
+fn describe_names(names: &[&String]) -> String {
+    if names.is_empty() {
+        "the query has no parameters".to_string()
+    } else {
+        let listed: Vec<String> = names.iter().map(|n| format!("${n}")).collect();
+        format!("the query's parameters are {}", listed.join(", "))
+    }
+}
