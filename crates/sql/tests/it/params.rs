@@ -1,0 +1,84 @@
+//! Parameters are bound as values: never spliced, never silently missing.
+
+use ctq_sql::SqlError;
+
+use crate::support::*;
+
+const BY_ARN: &str = "SELECT eventid FROM cloudtrail WHERE useridentity.arn = $arn ORDER BY eventid";
+
+#[tokio::test]
+async fn a_bound_value_is_compared_as_a_value() {
+    let result = run(BY_ARN, &[("arn", "arn:aws:iam::123456789012:user/ops")]).await;
+    assert!(result.row_count() > 0);
+    // Text that would change the query if pasted into it matches nothing as a value.
+    let injected = run(BY_ARN, &[("arn", "x' OR '1'='1")]).await;
+    assert_eq!(injected.row_count(), 0);
+}
+
+#[tokio::test]
+async fn a_missing_parameter_is_named() {
+    let error = session().query(BY_ARN, &[]).await.unwrap_err();
+    assert!(matches!(&error, SqlError::MissingParameter { name, .. } if name == "arn"), "{error}");
+    assert!(error.to_string().contains("--param arn="), "{error}");
+}
+
+#[tokio::test]
+async fn an_unknown_parameter_is_named_with_the_ones_expected() {
+    let error = session()
+        .query(BY_ARN, &params(&[("arn", "a"), ("region", "us-east-1")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, SqlError::UnknownParameter { name, .. } if name == "region"), "{error}");
+    assert!(error.to_string().contains("$arn"), "{error}");
+}
+
+#[tokio::test]
+async fn values_take_the_type_the_query_needs() {
+    let result = run(
+        "SELECT count(*) AS n FROM cloudtrail WHERE length(eventid) > $min_length",
+        &[("min_length", "10")],
+    )
+    .await;
+    assert_eq!(column(&result, "n"), [sample_records().len().to_string()]);
+    let error = session()
+        .query(
+            "SELECT count(*) FROM cloudtrail WHERE length(eventid) > $min_length",
+            &params(&[("min_length", "ten")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SqlError::BadParameter { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn statements_that_change_things_are_refused() {
+    let error = session()
+        .query("CREATE TABLE t AS SELECT * FROM cloudtrail", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SqlError::ReadOnly(_)), "{error}");
+}
+
+#[tokio::test]
+async fn every_saved_query_documents_its_parameters_and_runs_with_them() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let sql = std::fs::read_to_string(&path).unwrap();
+        assert!(sql.starts_with("-- "), "{} starts with a comment", path.display());
+        let mut pairs = vec![("from", "2019-10-28T00:00:00Z"), ("to", "2019-10-31T00:00:00Z")];
+        if sql.contains("$arn") {
+            pairs.push(("arn", USER));
+        }
+        for (name, _) in &pairs {
+            assert!(sql.contains(&format!("${name}")), "{} uses ${name}", path.display());
+            let header: String = sql.lines().take_while(|l| l.starts_with("--")).collect();
+            assert!(header.contains(&format!("${name}")), "{} documents ${name}", path.display());
+        }
+        let result = run(&sql, &pairs).await;
+        assert!(result.row_count() > 0, "{} finds rows in the sample", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 5);
+}
