@@ -33,7 +33,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// A trail folder (walked recursively; the S3 layout AWSLogs/... or any) or a log file. Repeatable.
-    #[arg(long = "source", short = 's', value_name = "PATH", required = true, env = "CTQ_SOURCE")]
+    #[arg(
+        long = "source",
+        short = 's',
+        value_name = "PATH",
+        required = true,
+        env = "CTQ_SOURCE"
+    )]
     pub sources: Vec<PathBuf>,
     /// Fail at the first damaged file instead of reporting it and reading the rest.
     #[arg(long)]
@@ -67,7 +73,11 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// The SQL to run (omit it when using --file).
-    #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        value_name = "SQL",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub sql: Option<String>,
     /// Read the SQL from a file, such as queries/access-denied.sql.
     #[arg(long, short = 'f', value_name = "FILE")]
@@ -110,7 +120,9 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))?;
     let name = name.trim().trim_start_matches('$');
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("parameter name {name:?} must be letters, digits or _"));
+        return Err(format!(
+            "parameter name {name:?} must be letters, digits or _"
+        ));
     }
     Ok((name.to_string(), value.to_string()))
 }

@@ -162,7 +162,9 @@ impl SessionContextColumns {
                     self.web_id_attributes
                         .keys()
                         .append_value(key.as_deref().unwrap_or(""));
-                    self.web_id_attributes.values().append_option(value.as_deref());
+                    self.web_id_attributes
+                        .values()
+                        .append_option(value.as_deref());
                 }
                 self.web_id_attributes
                     .append(has_map)
@@ -375,13 +377,14 @@ impl TrailBatchBuilder {
                 a.original_event_id.as_deref(),
             ]
         }));
-        self.tls_details.append(record.tls_details.as_ref().map(|t| {
-            [
-                t.tls_version.as_deref(),
-                t.cipher_suite.as_deref(),
-                t.client_provided_host_header.as_deref(),
-            ]
-        }));
+        self.tls_details
+            .append(record.tls_details.as_ref().map(|t| {
+                [
+                    t.tls_version.as_deref(),
+                    t.cipher_suite.as_deref(),
+                    t.client_provided_host_header.as_deref(),
+                ]
+            }));
         let path_values = [
             partition.account.as_deref(),
             partition.region.as_deref(),
@@ -396,9 +399,16 @@ impl TrailBatchBuilder {
 
     /// Takes the rows appended so far as a batch and starts over.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let mut strings = self.strings.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef);
+        let mut strings = self
+            .strings
+            .iter_mut()
+            .map(|c| Arc::new(c.finish()) as ArrayRef);
         let mut next = || strings.next().expect("one builder per string column");
-        let DataType::List(item) = self.schema.field_with_name("resources")?.data_type().clone()
+        let DataType::List(item) = self
+            .schema
+            .field_with_name("resources")?
+            .data_type()
+            .clone()
         else {
             unreachable!("resources is a list")
         };
@@ -424,7 +434,11 @@ impl TrailBatchBuilder {
         columns.push(next()); // sessioncredentialfromconsole
         columns.push(next()); // edgedevicedetails
         columns.push(Arc::new(self.tls_details.finish()));
-        columns.extend(self.partition.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
+        columns.extend(
+            self.partition
+                .iter_mut()
+                .map(|c| Arc::new(c.finish()) as ArrayRef),
+        );
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), columns)
     }

@@ -87,7 +87,10 @@ impl<'de> Deserialize<'de> for TopLevelKeys {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut keys = Vec::new();
                 while let Some(key) = map.next_key::<Text<'de>>()? {
                     map.next_value::<IgnoredAny>()?;
@@ -103,7 +106,10 @@ impl<'de> Deserialize<'de> for TopLevelKeys {
 /// The first key of the first top-level object, read without parsing the document: a
 /// `{"Records": [...]}` file is recognised at no cost. `None` when the key is escaped or absent.
 fn first_key(text: &[u8]) -> Option<&[u8]> {
-    let rest = text.trim_ascii_start().strip_prefix(b"{")?.trim_ascii_start();
+    let rest = text
+        .trim_ascii_start()
+        .strip_prefix(b"{")?
+        .trim_ascii_start();
     let rest = rest.strip_prefix(b"\"")?;
     let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
     (rest[end] == b'"').then(|| &rest[..end])
@@ -188,7 +194,9 @@ fn parse_embedded<S: AsRef<str>>(strings: &[S]) -> Result<Vec<Record<'_>>, FileD
         .iter()
         .map(|s| serde_json::from_str::<Record>(s.as_ref()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| FileDamage::NotCloudTrail(format!("a CloudTrailEvent string is not a record: {e}")))
+        .map_err(|e| {
+            FileDamage::NotCloudTrail(format!("a CloudTrailEvent string is not a record: {e}"))
+        })
 }
 
 /// The AWS documentation shows lookup-events output with each `CloudTrailEvent` string laid out
@@ -251,7 +259,10 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
                 .into_iter::<LookupEvent>()
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(FileDamage::Json)?;
-            let strings: Vec<&str> = events.iter().filter_map(|e| e.cloudtrail_event.as_deref()).collect();
+            let strings: Vec<&str> = events
+                .iter()
+                .filter_map(|e| e.cloudtrail_event.as_deref())
+                .collect();
             let records = parse_embedded(&strings)?;
             records.iter().for_each(&mut sink);
             Ok(Decoded::Records(records.len()))
@@ -273,7 +284,8 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
         Shape::Envelope => {
             let mut records = Vec::new();
             let mut lookup_events = Vec::new();
-            for envelope in serde_json::Deserializer::from_slice(text).into_iter::<TrailEnvelope>() {
+            for envelope in serde_json::Deserializer::from_slice(text).into_iter::<TrailEnvelope>()
+            {
                 let envelope = envelope.map_err(FileDamage::Json)?;
                 match (envelope.records, envelope.events) {
                     (Some(r), _) => records.extend(r),

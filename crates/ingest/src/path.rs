@@ -61,15 +61,15 @@ fn is_digits(s: &str, len: usize) -> bool {
 
 /// Reads the layout from `/`-separated components of a path or an S3 key.
 pub fn classify_path(path: &str) -> PathInfo {
-    let components: Vec<&str> = path
-        .split(['/', '\\'])
-        .filter(|c| !c.is_empty())
-        .collect();
+    let components: Vec<&str> = path.split(['/', '\\']).filter(|c| !c.is_empty()).collect();
     let file_name = components.last().copied().unwrap_or_default();
     for (marker, kind) in [
         ("_CloudTrail-Digest_", NonEventKind::Digest),
         ("_CloudTrail-Insight_", NonEventKind::Insight),
-        ("_CloudTrail-NetworkActivity_", NonEventKind::NetworkActivity),
+        (
+            "_CloudTrail-NetworkActivity_",
+            NonEventKind::NetworkActivity,
+        ),
     ] {
         if file_name.contains(marker) {
             return PathInfo::NonEvent(kind);
@@ -117,9 +117,17 @@ pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
         }
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
             let s = part.get(r)?;
-            s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+            s.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| s.parse().ok())?
         };
-        let (y, m, d, hh, mm) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?);
+        let (y, m, d, hh, mm) = (
+            num(0..4)?,
+            num(4..6)?,
+            num(6..8)?,
+            num(9..11)?,
+            num(11..13)?,
+        );
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
             return None;
         }

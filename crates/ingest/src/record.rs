@@ -63,11 +63,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
             }
             // A document where a scalar was expected keeps its JSON text rather than failing the file.
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let value =
+                    serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(Text(Some(Cow::Owned(value.to_string()))))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                let value =
+                    serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
                 Ok(Text(Some(Cow::Owned(value.to_string()))))
             }
         }

@@ -23,7 +23,9 @@ pub struct TrailFile {
 /// What happened to one input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
-    Read { records: u64 },
+    Read {
+        records: u64,
+    },
     /// Skipped on purpose: it holds no events (digest, Insights...).
     NonEvent(NonEventKind),
     /// Could not be read; its reason names what is wrong with it.
@@ -94,7 +96,10 @@ fn classify(path: PathBuf, discovery: &mut Discovery) {
     match classify_path(&path.to_string_lossy()) {
         PathInfo::Events(partition) => discovery.files.push(TrailFile { path, partition }),
         PathInfo::NonEvent(kind) => {
-            discovery.report.files.insert(path, FileOutcome::NonEvent(kind));
+            discovery
+                .report
+                .files
+                .insert(path, FileOutcome::NonEvent(kind));
         }
     }
 }
@@ -224,7 +229,9 @@ pub fn scan_files(
         });
     match result {
         Ok(()) | Err(Halt::Cancelled) => Ok(ScanReport {
-            files: outcomes.into_inner().expect("no panics while holding the lock"),
+            files: outcomes
+                .into_inner()
+                .expect("no panics while holding the lock"),
         }),
         Err(Halt::Failed(e)) => Err(e),
     }

@@ -45,7 +45,9 @@ pub fn resolve_time(text: &str, now_millis: i64) -> Result<String, SqlError> {
         text: text.to_string(),
         reason: "expected ISO 8601 (2019-10-29T06:40:00Z) or an age such as 15m, 24h, 7d".into(),
     };
-    let split = trimmed.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
     let (number, unit) = trimmed.split_at(split);
     let amount: i64 = number.parse().map_err(|_| invalid())?;
     let unit_ms: i64 = match unit {
@@ -67,9 +69,18 @@ mod tests {
     #[test]
     fn times_are_absolute_or_relative() {
         let now = parse_iso8601_millis("2019-10-29T07:00:00Z").unwrap();
-        assert_eq!(resolve_time("2019-10-29T06:40:00Z", now).unwrap(), "2019-10-29T06:40:00.000Z");
-        assert_eq!(resolve_time("2019-10-29", now).unwrap(), "2019-10-29T00:00:00.000Z");
-        assert_eq!(resolve_time("20m", now).unwrap(), "2019-10-29T06:40:00.000Z");
+        assert_eq!(
+            resolve_time("2019-10-29T06:40:00Z", now).unwrap(),
+            "2019-10-29T06:40:00.000Z"
+        );
+        assert_eq!(
+            resolve_time("2019-10-29", now).unwrap(),
+            "2019-10-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            resolve_time("20m", now).unwrap(),
+            "2019-10-29T06:40:00.000Z"
+        );
         assert_eq!(resolve_time("1d", now).unwrap(), "2019-10-28T07:00:00.000Z");
         for bad in ["", "yesterday", "15x", "m"] {
             assert!(resolve_time(bad, now).is_err(), "{bad}");

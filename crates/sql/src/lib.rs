@@ -15,13 +15,13 @@ pub mod output;
 mod session;
 mod table;
 
-pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
-pub use table::CloudTrailTable;
 /// The arrow version the results are in, for callers that build or read batches.
 pub use datafusion::arrow;
+pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
+pub use table::CloudTrailTable;
 
-use datafusion::common::DataFusionError;
 use ctq_ingest::IngestError;
+use datafusion::common::DataFusionError;
 
 /// Errors from planning, binding and running a query, and from writing its results.
 #[derive(Debug, thiserror::Error)]
@@ -59,10 +59,10 @@ impl SqlError {
             if let Some(ingest) = error.downcast_ref::<IngestError>() {
                 return Some(ingest);
             }
-            if let Some(DataFusionError::External(inner)) = error.downcast_ref::<DataFusionError>() {
-                if let Some(ingest) = inner.downcast_ref::<IngestError>() {
-                    return Some(ingest);
-                }
+            if let Some(DataFusionError::External(inner)) = error.downcast_ref::<DataFusionError>()
+                && let Some(ingest) = inner.downcast_ref::<IngestError>()
+            {
+                return Some(ingest);
             }
             source = error.source();
         }

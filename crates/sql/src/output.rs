@@ -31,10 +31,23 @@ fn timestamp_millis(array: &dyn Array, row: usize) -> Option<i64> {
         return None;
     };
     let value = match unit {
-        TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>().value(row) * 1_000,
-        TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>().value(row),
-        TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(row).div_euclid(1_000),
-        TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().value(row).div_euclid(1_000_000),
+        TimeUnit::Second => {
+            array
+                .as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>()
+                .value(row)
+                * 1_000
+        }
+        TimeUnit::Millisecond => array
+            .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>()
+            .value(row),
+        TimeUnit::Microsecond => array
+            .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+            .value(row)
+            .div_euclid(1_000),
+        TimeUnit::Nanosecond => array
+            .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
+            .value(row)
+            .div_euclid(1_000_000),
     };
     Some(value)
 }
@@ -58,9 +71,14 @@ impl<'a> CellText<'a> {
             return None;
         }
         match self.array.data_type() {
-            DataType::Timestamp(_, Some(_)) => timestamp_millis(self.array, row).map(athena_timestamp_text),
-            DataType::Timestamp(_, None) => timestamp_millis(self.array, row)
-                .map(|ms| athena_timestamp_text(ms).trim_end_matches(" UTC").to_string()),
+            DataType::Timestamp(_, Some(_)) => {
+                timestamp_millis(self.array, row).map(athena_timestamp_text)
+            }
+            DataType::Timestamp(_, None) => timestamp_millis(self.array, row).map(|ms| {
+                athena_timestamp_text(ms)
+                    .trim_end_matches(" UTC")
+                    .to_string()
+            }),
             _ => Some(self.formatter.value(row).to_string()),
         }
     }
@@ -101,7 +119,11 @@ pub fn write_results(
     }
 }
 
-fn write_table(out: &mut dyn Write, columns: &[String], batches: &[RecordBatch]) -> Result<(), SqlError> {
+fn write_table(
+    out: &mut dyn Write,
+    columns: &[String],
+    batches: &[RecordBatch],
+) -> Result<(), SqlError> {
     let mut table = comfy_table::Table::new();
     table.load_preset("||--+-++|    ++++++");
     table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
@@ -123,7 +145,11 @@ fn write_table(out: &mut dyn Write, columns: &[String], batches: &[RecordBatch])
 
 /// CSV quoted as jq's `@csv` quotes: strings always in double quotes (inner quotes doubled),
 /// numbers and booleans bare, NULL empty. The header row is quoted like strings.
-fn write_csv(out: &mut dyn Write, columns: &[String], batches: &[RecordBatch]) -> Result<(), SqlError> {
+fn write_csv(
+    out: &mut dyn Write,
+    columns: &[String],
+    batches: &[RecordBatch],
+) -> Result<(), SqlError> {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let header: Vec<String> = columns.iter().map(|c| quote(c)).collect();
     writeln!(out, "{}", header.join(","))?;
@@ -190,7 +216,9 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
         DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
         DataType::Timestamp(_, _) => Value::String(
-            timestamp_millis(array, row).map(iso8601_text).unwrap_or_default(),
+            timestamp_millis(array, row)
+                .map(iso8601_text)
+                .unwrap_or_default(),
         ),
         DataType::Struct(fields) => {
             let s = array.as_struct();
@@ -202,11 +230,19 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
         }
         DataType::List(_) => {
             let items = array.as_list::<i32>().value(row);
-            Value::Array((0..items.len()).map(|i| json_value(items.as_ref(), i)).collect::<Result<_, _>>()?)
+            Value::Array(
+                (0..items.len())
+                    .map(|i| json_value(items.as_ref(), i))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         DataType::LargeList(_) => {
             let items = array.as_list::<i64>().value(row);
-            Value::Array((0..items.len()).map(|i| json_value(items.as_ref(), i)).collect::<Result<_, _>>()?)
+            Value::Array(
+                (0..items.len())
+                    .map(|i| json_value(items.as_ref(), i))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         DataType::Map(_, _) => {
             let entries = array.as_map().value(row);
@@ -214,13 +250,20 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
             let key_text = ArrayFormatter::try_new(keys.as_ref(), &FormatOptions::default())?;
             let mut object = Map::new();
             for i in 0..entries.len() {
-                object.insert(key_text.value(i).to_string(), json_value(values.as_ref(), i)?);
+                object.insert(
+                    key_text.value(i).to_string(),
+                    json_value(values.as_ref(), i)?,
+                );
             }
             Value::Object(object)
         }
         _ => {
             let options = FormatOptions::default();
-            Value::String(ArrayFormatter::try_new(array, &options)?.value(row).to_string())
+            Value::String(
+                ArrayFormatter::try_new(array, &options)?
+                    .value(row)
+                    .to_string(),
+            )
         }
     })
 }

@@ -53,7 +53,11 @@ impl TrailSession {
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let mut ctx = SessionContext::new_with_config(config);
         crate::functions::register(&mut ctx)?;
-        let table = Arc::new(CloudTrailTable::new(discovery.files, options.strict, report.clone()));
+        let table = Arc::new(CloudTrailTable::new(
+            discovery.files,
+            options.strict,
+            report.clone(),
+        ));
         let names: BTreeSet<&str> = TABLE_NAMES
             .into_iter()
             .chain(options.extra_table_names.iter().map(String::as_str))
@@ -71,7 +75,11 @@ impl TrailSession {
 
     /// Plans `sql`, binds `params` (`name` to value, for `$name` placeholders) as typed values,
     /// and runs it. Every placeholder needs a value and every value a placeholder.
-    pub async fn query(&self, sql: &str, params: &[(String, String)]) -> Result<QueryResult, SqlError> {
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+    ) -> Result<QueryResult, SqlError> {
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
         SQLOptions::new()

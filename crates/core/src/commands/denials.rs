@@ -13,13 +13,19 @@ pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
         params.push(("arn".to_string(), arn.clone()));
     }
     if let Some(from) = &args.from {
-        params.push(("from".to_string(), resolve_time(from, now).context("--from")?));
+        params.push((
+            "from".to_string(),
+            resolve_time(from, now).context("--from")?,
+        ));
     }
     if let Some(to) = &args.to {
         params.push(("to".to_string(), resolve_time(to, now).context("--to")?));
     }
     let sql = denials_sql(args.arn.is_some(), args.from.is_some(), args.to.is_some());
     let session = open_session(&args.source)?;
-    let result = session.query(&sql, &params).await.context("denials query failed")?;
+    let result = session
+        .query(&sql, &params)
+        .await
+        .context("denials query failed")?;
     finish(&result, &session, &args.output)
 }

@@ -45,9 +45,17 @@ fn output_format(format: Format) -> OutputFormat {
 }
 
 /// Writes the result where asked, then reports on standard error what was read.
-fn finish(result: &QueryResult, session: &TrailSession, output: &OutputArgs) -> anyhow::Result<Outcome> {
+fn finish(
+    result: &QueryResult,
+    session: &TrailSession,
+    output: &OutputArgs,
+) -> anyhow::Result<Outcome> {
     write_output(result, output)?;
-    Ok(report_files(&session.report(), result.row_count(), output.quiet))
+    Ok(report_files(
+        &session.report(),
+        result.row_count(),
+        output.quiet,
+    ))
 }
 
 fn write_output(result: &QueryResult, output: &OutputArgs) -> anyhow::Result<()> {
@@ -75,7 +83,10 @@ fn write_output(result: &QueryResult, output: &OutputArgs) -> anyhow::Result<()>
 fn report_files(report: &ScanReport, rows: usize, quiet: bool) -> Outcome {
     let damaged: Vec<_> = report.damaged().collect();
     for (path, reason) in &damaged {
-        eprintln!("ctq: warning: skipped damaged file {}: {reason}", path.display());
+        eprintln!(
+            "ctq: warning: skipped damaged file {}: {reason}",
+            path.display()
+        );
     }
     if !quiet {
         let skipped = report.skipped().count();
@@ -92,7 +103,9 @@ fn report_files(report: &ScanReport, rows: usize, quiet: bool) -> Outcome {
         Outcome::Clean
     } else {
         if !quiet {
-            eprintln!("ctq: results exclude the damaged files above (exit status 3); --strict makes them an error");
+            eprintln!(
+                "ctq: results exclude the damaged files above (exit status 3); --strict makes them an error"
+            );
         }
         Outcome::DamagedInput
     }

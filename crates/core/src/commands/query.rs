@@ -13,9 +13,12 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
         (None, None) => anyhow::bail!("give the SQL to run, or --file with a saved query"),
     };
     let session = open_session(&args.source)?;
-    let result = session.query(&sql, &args.params).await.with_context(|| match &args.file {
-        Some(file) => format!("query {} failed", file.display()),
-        None => "query failed".to_string(),
-    })?;
+    let result = session
+        .query(&sql, &args.params)
+        .await
+        .with_context(|| match &args.file {
+            Some(file) => format!("query {} failed", file.display()),
+            None => "query failed".to_string(),
+        })?;
     finish(&result, &session, &args.output)
 }

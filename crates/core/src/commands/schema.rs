@@ -12,10 +12,20 @@ use crate::commands::{Outcome, write_output};
 pub fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
     let schema = cloudtrail_schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let types: Vec<String> = schema.fields().iter().map(|f| athena_type_name(f.data_type())).collect();
+    let types: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| athena_type_name(f.data_type()))
+        .collect();
     let origin: Vec<&str> = names
         .iter()
-        .map(|n| if PARTITION_COLUMNS.contains(n) { "file path" } else { "record" })
+        .map(|n| {
+            if PARTITION_COLUMNS.contains(n) {
+                "file path"
+            } else {
+                "record"
+            }
+        })
         .collect();
     let batch = RecordBatch::try_from_iter([
         ("column", Arc::new(StringArray::from(names)) as _),

@@ -27,7 +27,12 @@ fn every_folder_gives_the_counts_of_its_sources_table() {
         let folder = cells[1].trim_matches('`').trim_end_matches('/');
         let (files, records, denials) = (number(cells[4]), number(cells[5]), number(cells[6]));
         let scanned = scan(&[dir.join(folder)]);
-        assert_eq!(scanned.report.damaged().count(), 0, "{folder}: {:?}", scanned.report.damaged().collect::<Vec<_>>());
+        assert_eq!(
+            scanned.report.damaged().count(),
+            0,
+            "{folder}: {:?}",
+            scanned.report.damaged().collect::<Vec<_>>()
+        );
         assert_eq!(scanned.report.files_read() as u64, files, "{folder}: files");
         assert_eq!(scanned.rows() as u64, records, "{folder}: records");
         let denied = scanned

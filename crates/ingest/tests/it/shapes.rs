@@ -15,15 +15,26 @@ fn gzipped_records_file_in_the_s3_layout_fills_every_column_and_the_path_columns
     let records = [record("e1", Some("AccessDenied")), record("e2", None)];
     write(
         dir.path(),
-        &format!("{LAYOUT}/123456789012_CloudTrail_us-east-1_20191029T0645Z_abcdefghijklmnop.json.gz"),
+        &format!(
+            "{LAYOUT}/123456789012_CloudTrail_us-east-1_20191029T0645Z_abcdefghijklmnop.json.gz"
+        ),
         &gzip(&records_file(&records)),
     );
     let scanned = scan(&[dir.path().to_path_buf()]);
     assert_eq!(scanned.rows(), 2);
     assert_eq!(scanned.report.records(), 2);
-    assert_eq!(scanned.strings("eventid"), [Some("e1".into()), Some("e2".into())]);
-    assert_eq!(scanned.strings("errorcode"), [None, Some("AccessDenied".into())]);
-    assert_eq!(scanned.strings("readonly"), [Some("true".into()), Some("true".into())]);
+    assert_eq!(
+        scanned.strings("eventid"),
+        [Some("e1".into()), Some("e2".into())]
+    );
+    assert_eq!(
+        scanned.strings("errorcode"),
+        [None, Some("AccessDenied".into())]
+    );
+    assert_eq!(
+        scanned.strings("readonly"),
+        [Some("true".into()), Some("true".into())]
+    );
     assert_eq!(
         scanned.strings("useridentity.arn"),
         vec![Some("arn:aws:iam::123456789012:user/alice".to_string()); 2]
@@ -31,8 +42,14 @@ fn gzipped_records_file_in_the_s3_layout_fills_every_column_and_the_path_columns
     let params = scanned.strings("requestparameters");
     let parsed: serde_json::Value = serde_json::from_str(params[0].as_deref().unwrap()).unwrap();
     assert_eq!(parsed, json!({"bucketName": "b", "nested": {"a": [1, 2]}}));
-    assert_eq!(scanned.strings("account"), vec![Some("123456789012".to_string()); 2]);
-    assert_eq!(scanned.strings("region"), vec![Some("us-east-1".to_string()); 2]);
+    assert_eq!(
+        scanned.strings("account"),
+        vec![Some("123456789012".to_string()); 2]
+    );
+    assert_eq!(
+        scanned.strings("region"),
+        vec![Some("us-east-1".to_string()); 2]
+    );
     assert_eq!(scanned.strings("year"), vec![Some("2019".to_string()); 2]);
     assert_eq!(scanned.strings("month"), vec![Some("10".to_string()); 2]);
     assert_eq!(scanned.strings("day"), vec![Some("29".to_string()); 2]);
@@ -54,7 +71,11 @@ fn multi_member_gzip_is_read_to_the_end() {
 #[test]
 fn plain_json_ndjson_arrays_and_byte_order_marks_are_read() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "plain.json", &records_file(&[record("plain", None)]));
+    write(
+        dir.path(),
+        "plain.json",
+        &records_file(&[record("plain", None)]),
+    );
     let ndjson = format!("{}\n{}\n", record("nd1", None), record("nd2", None));
     write(dir.path(), "lines.jsonl", ndjson.as_bytes());
     let array = serde_json::to_vec(&json!([record("arr", None)])).unwrap();
@@ -62,13 +83,20 @@ fn plain_json_ndjson_arrays_and_byte_order_marks_are_read() {
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend(records_file(&[record("bom", None)]));
     write(dir.path(), "bom.json", &bom);
-    write(dir.path(), "single.json", record("single", None).to_string().as_bytes());
+    write(
+        dir.path(),
+        "single.json",
+        record("single", None).to_string().as_bytes(),
+    );
     let scanned = scan(&[dir.path().to_path_buf()]);
     assert_eq!(
         scanned.strings("eventid"),
         ["arr", "bom", "nd1", "nd2", "plain", "single"].map(|s| Some(s.to_string()))
     );
-    assert!(scanned.strings("account").iter().all(Option::is_none), "no S3 layout, no path columns");
+    assert!(
+        scanned.strings("account").iter().all(Option::is_none),
+        "no S3 layout, no path columns"
+    );
 }
 
 #[test]
@@ -116,7 +144,10 @@ fn lookup_events_pasted_from_the_documentation_layout_is_repaired() {
     write(dir.path(), "pasted.txt", text.as_bytes());
     let scanned = scan(&[dir.path().to_path_buf()]);
     assert_eq!(scanned.strings("eventid"), [Some("abc".to_string())]);
-    assert_eq!(scanned.strings("eventtime"), [Some("2015-02-20T23:55:29Z".to_string())]);
+    assert_eq!(
+        scanned.strings("eventtime"),
+        [Some("2015-02-20T23:55:29Z".to_string())]
+    );
 }
 
 #[test]
@@ -124,7 +155,9 @@ fn digest_and_insight_files_are_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
-        &format!("{LAYOUT}/123456789012_CloudTrail_us-east-1_20191029T0645Z_abcdefghijklmnop.json.gz"),
+        &format!(
+            "{LAYOUT}/123456789012_CloudTrail_us-east-1_20191029T0645Z_abcdefghijklmnop.json.gz"
+        ),
         &gzip(&records_file(&[record("kept", None)])),
     );
     let digest = json!({"awsAccountId": "123456789012", "digestStartTime": "2019-10-29T06:00:00Z", "logFiles": []});
@@ -139,12 +172,23 @@ fn digest_and_insight_files_are_skipped_and_counted() {
         &gzip(&records_file(&[record("insight", None)])),
     );
     // A digest outside the layout is recognised by its content.
-    write(dir.path(), "copied/digest.json", digest.to_string().as_bytes());
+    write(
+        dir.path(),
+        "copied/digest.json",
+        digest.to_string().as_bytes(),
+    );
     let scanned = scan(&[dir.path().to_path_buf()]);
     assert_eq!(scanned.strings("eventid"), [Some("kept".to_string())]);
     let mut skipped: Vec<NonEventKind> = scanned.report.skipped().map(|(_, k)| k).collect();
     skipped.sort();
-    assert_eq!(skipped, [NonEventKind::Digest, NonEventKind::Digest, NonEventKind::Insight]);
+    assert_eq!(
+        skipped,
+        [
+            NonEventKind::Digest,
+            NonEventKind::Digest,
+            NonEventKind::Insight
+        ]
+    );
     assert_eq!(scanned.report.files_read(), 1);
 }
 
@@ -155,7 +199,10 @@ fn small_files_are_packed_into_full_batches() {
         write(
             dir.path(),
             &format!("f{i:02}.json"),
-            &records_file(&[record(&format!("{i}a"), None), record(&format!("{i}b"), None)]),
+            &records_file(&[
+                record(&format!("{i}a"), None),
+                record(&format!("{i}b"), None),
+            ]),
         );
     }
     let options = ScanOptions {
@@ -191,9 +238,18 @@ fn odd_but_readable_field_types_do_not_reject_the_file() {
     let scanned = scan(&[dir.path().to_path_buf()]);
     assert_eq!(scanned.report.damaged().count(), 0, "{:?}", scanned.report);
     assert_eq!(scanned.strings("readonly"), [Some("True".to_string())]);
-    assert_eq!(scanned.strings("useragent"), [Some("[\"a\",\"b\"]".to_string())]);
-    assert_eq!(scanned.strings("sessioncredentialfromconsole"), [Some("true".to_string())]);
-    assert_eq!(scanned.strings("requestparameters"), [Some("{\"k\":\"v\"}".to_string())]);
+    assert_eq!(
+        scanned.strings("useragent"),
+        [Some("[\"a\",\"b\"]".to_string())]
+    );
+    assert_eq!(
+        scanned.strings("sessioncredentialfromconsole"),
+        [Some("true".to_string())]
+    );
+    assert_eq!(
+        scanned.strings("requestparameters"),
+        [Some("{\"k\":\"v\"}".to_string())]
+    );
     assert_eq!(
         scanned.strings("useridentity.sessioncontext.attributes.mfaauthenticated"),
         [Some("false".to_string())]

@@ -76,7 +76,9 @@ impl Scanned {
                 let child = s.column_by_name(part).unwrap().clone();
                 // A null struct makes its fields null too.
                 let nulls = arrow_buffer::NullBuffer::union(s.nulls(), child.nulls());
-                array = arrow_array::make_array(child.to_data().into_builder().nulls(nulls).build().unwrap());
+                array = arrow_array::make_array(
+                    child.to_data().into_builder().nulls(nulls).build().unwrap(),
+                );
             }
             let strings = array.as_any().downcast_ref::<StringArray>().unwrap();
             out.extend(strings.iter().map(|v| v.map(str::to_owned)));
@@ -86,7 +88,10 @@ impl Scanned {
     }
 }
 
-pub fn scan_with(sources: &[PathBuf], options: &ScanOptions) -> Result<Scanned, ctq_ingest::IngestError> {
+pub fn scan_with(
+    sources: &[PathBuf],
+    options: &ScanOptions,
+) -> Result<Scanned, ctq_ingest::IngestError> {
     let discovery = discover(sources)?;
     let batches = Mutex::new(Vec::new());
     let mut report = scan_files(&discovery.files, options, &|batch| {

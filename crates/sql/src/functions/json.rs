@@ -29,12 +29,18 @@ pub fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
             {
                 steps.push(PathStep::Key(quoted.to_string()));
             } else {
-                let index = inner.parse().map_err(|_| bad("an index must be a number"))?;
+                let index = inner
+                    .parse()
+                    .map_err(|_| bad("an index must be a number"))?;
                 steps.push(PathStep::Index(index));
             }
             s = &rest[close + 1..];
         } else {
-            let rest = if first { s } else { s.strip_prefix('.').ok_or_else(|| bad("expected . or ["))? };
+            let rest = if first {
+                s
+            } else {
+                s.strip_prefix('.').ok_or_else(|| bad("expected . or ["))?
+            };
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
             if end == 0 {
                 return Err(bad("empty key"));
@@ -88,13 +94,26 @@ mod tests {
     fn extracts_like_athena() {
         let doc = r#"{"bucketName":"b","n":3,"ok":true,"tags":[{"k":"a"}],"x y":{"z":null}}"#;
         let path = |p: &str| parse_path(p).unwrap();
-        assert_eq!(extract_scalar(doc, &path("$.bucketName")).as_deref(), Some("b"));
+        assert_eq!(
+            extract_scalar(doc, &path("$.bucketName")).as_deref(),
+            Some("b")
+        );
         assert_eq!(extract_scalar(doc, &path("$.n")).as_deref(), Some("3"));
         assert_eq!(extract_scalar(doc, &path("$.ok")).as_deref(), Some("true"));
-        assert_eq!(extract_scalar(doc, &path("$.tags[0].k")).as_deref(), Some("a"));
+        assert_eq!(
+            extract_scalar(doc, &path("$.tags[0].k")).as_deref(),
+            Some("a")
+        );
         assert_eq!(extract_scalar(doc, &path("$[\"x y\"].z")), None);
-        assert_eq!(extract_scalar(doc, &path("$.tags")), None, "arrays are not scalars");
-        assert_eq!(extract(doc, &path("$.tags")).as_deref(), Some(r#"[{"k":"a"}]"#));
+        assert_eq!(
+            extract_scalar(doc, &path("$.tags")),
+            None,
+            "arrays are not scalars"
+        );
+        assert_eq!(
+            extract(doc, &path("$.tags")).as_deref(),
+            Some(r#"[{"k":"a"}]"#)
+        );
         assert_eq!(extract(doc, &path("$.missing")), None);
         assert_eq!(extract_scalar("not json", &path("$.a")), None);
         assert_eq!(array_length(r#"[1,2,3]"#), Some(3));

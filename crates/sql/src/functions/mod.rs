@@ -168,17 +168,27 @@ impl ScalarUDFImpl for AthenaFunction {
         let result: ArrayRef = match self.kind {
             Kind::FromIso8601Timestamp => {
                 let text = strings(&arrays[0])?;
-                let out: TimestampMillisecondArray =
-                    text.iter().map(|v| v.and_then(time::parse_iso8601_millis)).collect();
+                let out: TimestampMillisecondArray = text
+                    .iter()
+                    .map(|v| v.and_then(time::parse_iso8601_millis))
+                    .collect();
                 Arc::new(out.with_timezone("UTC"))
             }
             Kind::ToIso8601 => {
                 let ts = millis(&arrays[0])?;
-                Arc::new(ts.iter().map(|v| v.map(time::iso8601_text)).collect::<StringArray>())
+                Arc::new(
+                    ts.iter()
+                        .map(|v| v.map(time::iso8601_text))
+                        .collect::<StringArray>(),
+                )
             }
             Kind::ToUnixtime => {
                 let ts = millis(&arrays[0])?;
-                Arc::new(ts.iter().map(|v| v.map(|ms| ms as f64 / 1000.0)).collect::<Float64Array>())
+                Arc::new(
+                    ts.iter()
+                        .map(|v| v.map(|ms| ms as f64 / 1000.0))
+                        .collect::<Float64Array>(),
+                )
             }
             Kind::DateFormat => {
                 let (ts, format) = (millis(&arrays[0])?, strings(&arrays[1])?);
@@ -241,7 +251,11 @@ impl ScalarUDFImpl for AthenaFunction {
             }
             Kind::JsonArrayLength => {
                 let docs = strings(&arrays[0])?;
-                Arc::new(docs.iter().map(|d| d.and_then(json::array_length)).collect::<Int64Array>())
+                Arc::new(
+                    docs.iter()
+                        .map(|d| d.and_then(json::array_length))
+                        .collect::<Int64Array>(),
+                )
             }
             Kind::ElementAt => element_at(&arrays[0], &arrays[1])?,
         };
@@ -258,7 +272,10 @@ fn element_at(container: &ArrayRef, selector: &ArrayRef) -> Result<ArrayRef> {
             let list = container.as_list::<i32>();
             let wanted = selector.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
             for row in 0..list.len() {
-                let (start, end) = (list.value_offsets()[row] as i64, list.value_offsets()[row + 1] as i64);
+                let (start, end) = (
+                    list.value_offsets()[row] as i64,
+                    list.value_offsets()[row + 1] as i64,
+                );
                 let len = end - start;
                 let index = (list.is_valid(row) && wanted.is_valid(row))
                     .then(|| wanted.value(row))
@@ -277,10 +294,15 @@ fn element_at(container: &ArrayRef, selector: &ArrayRef) -> Result<ArrayRef> {
             let keys = strings(map.keys())?;
             let wanted = strings(selector)?;
             for row in 0..map.len() {
-                let (start, end) = (map.value_offsets()[row] as usize, map.value_offsets()[row + 1] as usize);
+                let (start, end) = (
+                    map.value_offsets()[row] as usize,
+                    map.value_offsets()[row + 1] as usize,
+                );
                 let index = (map.is_valid(row) && wanted.is_valid(row))
                     .then(|| wanted.value(row))
-                    .and_then(|key| (start..end).find(|&i| keys.is_valid(i) && keys.value(i) == key));
+                    .and_then(|key| {
+                        (start..end).find(|&i| keys.is_valid(i) && keys.value(i) == key)
+                    });
                 indices.push(index.map(|i| i as u32));
             }
             map.values().clone()

@@ -68,7 +68,11 @@ pub fn parse_iso8601_millis(text: &str) -> Option<i64> {
             if s.get(pos) == Some(&b':') {
                 pos += 1;
             }
-            let minutes = if pos < s.len() { digits(&mut pos, 2)? as i64 } else { 0 };
+            let minutes = if pos < s.len() {
+                digits(&mut pos, 2)? as i64
+            } else {
+                0
+            };
             if pos != s.len() || hours > 23 || minutes > 59 {
                 return None;
             }
@@ -117,18 +121,20 @@ pub enum TimeUnit {
 
 impl TimeUnit {
     pub fn parse(unit: &str) -> Option<Self> {
-        Some(match unit.trim().to_ascii_lowercase().trim_end_matches('s') {
-            "millisecond" => Self::Millisecond,
-            "second" => Self::Second,
-            "minute" => Self::Minute,
-            "hour" => Self::Hour,
-            "day" => Self::Day,
-            "week" => Self::Week,
-            "month" => Self::Month,
-            "quarter" => Self::Quarter,
-            "year" => Self::Year,
-            _ => return None,
-        })
+        Some(
+            match unit.trim().to_ascii_lowercase().trim_end_matches('s') {
+                "millisecond" => Self::Millisecond,
+                "second" => Self::Second,
+                "minute" => Self::Minute,
+                "hour" => Self::Hour,
+                "day" => Self::Day,
+                "week" => Self::Week,
+                "month" => Self::Month,
+                "quarter" => Self::Quarter,
+                "year" => Self::Year,
+                _ => return None,
+            },
+        )
     }
 
     fn fixed_millis(self) -> Option<i64> {
@@ -178,7 +184,13 @@ pub fn diff_units(unit: TimeUnit, from: i64, to: i64) -> Option<i64> {
     let mut months = month_index(&b) - month_index(&a);
     // A partial month does not count: compare the rest of the timestamp within the month.
     let rest = |t: &DateTime<Utc>| {
-        (t.day(), t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis())
+        (
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.timestamp_subsec_millis(),
+        )
     };
     if months > 0 && rest(&b) < rest(&a) {
         months -= 1;
@@ -192,11 +204,20 @@ pub fn diff_units(unit: TimeUnit, from: i64, to: i64) -> Option<i64> {
 pub fn truncate(unit: TimeUnit, millis: i64) -> Option<i64> {
     let t = to_datetime(millis)?;
     let date = t.date_naive();
-    let start_of = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|n| n.and_utc().timestamp_millis());
+    let start_of = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|n| n.and_utc().timestamp_millis())
+    };
     match unit {
-        TimeUnit::Week => start_of(date - chrono::Days::new(date.weekday().num_days_from_monday() as u64)),
+        TimeUnit::Week => {
+            start_of(date - chrono::Days::new(date.weekday().num_days_from_monday() as u64))
+        }
         TimeUnit::Month => start_of(date.with_day(1)?),
-        TimeUnit::Quarter => start_of(NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1)?),
+        TimeUnit::Quarter => start_of(NaiveDate::from_ymd_opt(
+            date.year(),
+            (date.month0() / 3) * 3 + 1,
+            1,
+        )?),
         TimeUnit::Year => start_of(NaiveDate::from_ymd_opt(date.year(), 1, 1)?),
         fixed => {
             let step = fixed.fixed_millis()?;
@@ -270,7 +291,14 @@ mod tests {
         assert_eq!(ms("2019-10-29T06:40:00.123456Z"), base + 123);
         assert_eq!(ms("2019-10-29 06:40:00"), base);
         assert_eq!(ms("2019-10-29"), base - (6 * 3600 + 40 * 60) * 1000);
-        for bad in ["", "yesterday", "2019-13-01", "2019-10-29T25:00:00Z", "2019-10-29T06:40:00Zjunk", "2019-10-29T06:40:00+2"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2019-13-01",
+            "2019-10-29T25:00:00Z",
+            "2019-10-29T06:40:00Zjunk",
+            "2019-10-29T06:40:00+2",
+        ] {
             assert_eq!(parse_iso8601_millis(bad), None, "{bad}");
         }
     }
@@ -278,22 +306,64 @@ mod tests {
     #[test]
     fn adds_and_diffs_by_unit() {
         let t = ms("2019-01-31T12:00:00Z");
-        assert_eq!(iso8601_text(add_units(TimeUnit::Month, 1, t).unwrap()), "2019-02-28T12:00:00.000Z");
-        assert_eq!(iso8601_text(add_units(TimeUnit::Minute, -15, t).unwrap()), "2019-01-31T11:45:00.000Z");
+        assert_eq!(
+            iso8601_text(add_units(TimeUnit::Month, 1, t).unwrap()),
+            "2019-02-28T12:00:00.000Z"
+        );
+        assert_eq!(
+            iso8601_text(add_units(TimeUnit::Minute, -15, t).unwrap()),
+            "2019-01-31T11:45:00.000Z"
+        );
         assert_eq!(diff_units(TimeUnit::Minute, t, t + 899_999), Some(14));
-        assert_eq!(diff_units(TimeUnit::Month, ms("2019-01-31T00:00:00Z"), ms("2019-02-28T00:00:00Z")), Some(0));
-        assert_eq!(diff_units(TimeUnit::Year, ms("2018-06-01T00:00:00Z"), ms("2020-06-01T00:00:00Z")), Some(2));
-        assert_eq!(diff_units(TimeUnit::Day, ms("2019-10-29T00:00:00Z"), ms("2019-10-27T12:00:00Z")), Some(-1));
+        assert_eq!(
+            diff_units(
+                TimeUnit::Month,
+                ms("2019-01-31T00:00:00Z"),
+                ms("2019-02-28T00:00:00Z")
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            diff_units(
+                TimeUnit::Year,
+                ms("2018-06-01T00:00:00Z"),
+                ms("2020-06-01T00:00:00Z")
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            diff_units(
+                TimeUnit::Day,
+                ms("2019-10-29T00:00:00Z"),
+                ms("2019-10-27T12:00:00Z")
+            ),
+            Some(-1)
+        );
         assert_eq!(TimeUnit::parse("Hours"), Some(TimeUnit::Hour));
     }
 
     #[test]
     fn truncates_and_formats() {
         let t = ms("2019-10-29T06:52:45.250Z");
-        assert_eq!(iso8601_text(truncate(TimeUnit::Hour, t).unwrap()), "2019-10-29T06:00:00.000Z");
-        assert_eq!(iso8601_text(truncate(TimeUnit::Week, t).unwrap()), "2019-10-28T00:00:00.000Z");
-        assert_eq!(iso8601_text(truncate(TimeUnit::Quarter, t).unwrap()), "2019-10-01T00:00:00.000Z");
-        assert_eq!(mysql_format(t, "%Y-%m-%d %H:%i:%s").unwrap(), "2019-10-29 06:52:45");
-        assert_eq!(mysql_format(t, "%b %e, %l%p %% %f").unwrap(), "Oct 29, 6AM % 250000");
+        assert_eq!(
+            iso8601_text(truncate(TimeUnit::Hour, t).unwrap()),
+            "2019-10-29T06:00:00.000Z"
+        );
+        assert_eq!(
+            iso8601_text(truncate(TimeUnit::Week, t).unwrap()),
+            "2019-10-28T00:00:00.000Z"
+        );
+        assert_eq!(
+            iso8601_text(truncate(TimeUnit::Quarter, t).unwrap()),
+            "2019-10-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            mysql_format(t, "%Y-%m-%d %H:%i:%s").unwrap(),
+            "2019-10-29 06:52:45"
+        );
+        assert_eq!(
+            mysql_format(t, "%b %e, %l%p %% %f").unwrap(),
+            "Oct 29, 6AM % 250000"
+        );
     }
 }

@@ -18,15 +18,22 @@ WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp('2019-10-29T06
 ORDER BY eventTime desc"#;
 
 const ARN_LINE: &str = "        AND userIdentity.arn = 'arn:aws:iam::123456789012:user/username'\n";
-const LIKE_LINE: &str =
-    "        AND (lower(errorCode) LIKE '%accessdenied%' OR lower(errorCode) LIKE '%unauthorized%')\n";
+const LIKE_LINE: &str = "        AND (lower(errorCode) LIKE '%accessdenied%' OR lower(errorCode) LIKE '%unauthorized%')\n";
 
 #[tokio::test]
 async fn gives_exactly_the_articles_two_rows_in_order() {
     let result = run(ARTICLE_QUERY, &[]).await;
     assert_eq!(
         result.columns,
-        ["Time", "Identity ARN", "Event ID", "Service", "Action", "Error", "Message"]
+        [
+            "Time",
+            "Identity ARN",
+            "Event ID",
+            "Service",
+            "Action",
+            "Error",
+            "Message"
+        ]
     );
     let message = format!("User: {USER} is not authorized to perform: cloudtrail:LookupEvents");
     assert_eq!(
@@ -59,14 +66,22 @@ fn expected_ids(keep: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut rows: Vec<(String, String)> = sample_records()
         .iter()
         .filter(|r| keep(r))
-        .map(|r| (r["eventTime"].as_str().unwrap().to_string(), r["eventID"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["eventTime"].as_str().unwrap().to_string(),
+                r["eventID"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     rows.into_iter().map(|(_, id)| id).collect()
 }
 
 fn with_tiebreak(sql: &str) -> String {
-    sql.replace("ORDER BY eventTime desc", "ORDER BY eventTime desc, eventID")
+    sql.replace(
+        "ORDER BY eventTime desc",
+        "ORDER BY eventTime desc, eventID",
+    )
 }
 
 #[tokio::test]
@@ -78,7 +93,10 @@ async fn step_5_without_the_arn_line_shows_every_principal() {
     assert_eq!(column(&result, "Event ID"), expected);
     let principals: std::collections::BTreeSet<String> =
         column(&result, "Identity ARN").into_iter().collect();
-    assert!(principals.len() >= 5, "other principals appear: {principals:?}");
+    assert!(
+        principals.len() >= 5,
+        "other principals appear: {principals:?}"
+    );
     assert!(expected.len() > 2);
 }
 
@@ -102,12 +120,19 @@ async fn the_ctq_denials_query_matches_the_article() {
     let sql = ctq_sql::canned::denials_sql(true, true, true);
     let result = run(
         &sql,
-        &[("arn", USER), ("from", "2019-10-29T06:40:00Z"), ("to", "2019-10-29T06:55:00Z")],
+        &[
+            ("arn", USER),
+            ("from", "2019-10-29T06:40:00Z"),
+            ("to", "2019-10-29T06:55:00Z"),
+        ],
     )
     .await;
     assert_eq!(
         column(&result, "Event ID"),
-        ["0406f0c1-47a8-4f71-8a94-18267b84042a", "14e5e77c-f682-45e1-8c88-12d15af293dd"]
+        [
+            "0406f0c1-47a8-4f71-8a94-18267b84042a",
+            "14e5e77c-f682-45e1-8c88-12d15af293dd"
+        ]
     );
 }
 
@@ -133,9 +158,15 @@ async fn path_columns_follow_the_layout_including_the_organization_trail() {
     let mut expected = std::collections::BTreeMap::new();
     for r in &records {
         *expected
-            .entry((r["recipientAccountId"].as_str().unwrap().to_string(), r["awsRegion"].as_str().unwrap().to_string()))
+            .entry((
+                r["recipientAccountId"].as_str().unwrap().to_string(),
+                r["awsRegion"].as_str().unwrap().to_string(),
+            ))
             .or_insert(0) += 1;
     }
-    let rows: Vec<String> = expected.iter().map(|((a, r), n)| format!("\"{a}\",\"{r}\",{n}")).collect();
+    let rows: Vec<String> = expected
+        .iter()
+        .map(|((a, r), n)| format!("\"{a}\",\"{r}\",{n}"))
+        .collect();
     assert_eq!(csv_rows(&result), rows);
 }

@@ -16,7 +16,9 @@ async fn timestamps_parse_compare_and_print_like_athena() {
     .await;
     assert_eq!(
         csv_rows(&result),
-        [r#""2019-10-29 06:52:45.500 UTC","2019-10-29T06:52:45.000Z","2019-10-29 06:40:00.000 UTC",900,"2019/10/29 06:52","#]
+        [
+            r#""2019-10-29 06:52:45.500 UTC","2019-10-29T06:52:45.000Z","2019-10-29 06:40:00.000 UTC",900,"2019/10/29 06:52","#
+        ]
     );
 }
 
@@ -29,7 +31,10 @@ async fn json_functions_read_request_parameters() {
         &[],
     )
     .await;
-    assert_eq!(csv_rows(&result), [r#""prod-artifacts","""build/app.zip""""#]);
+    assert_eq!(
+        csv_rows(&result),
+        [r#""prod-artifacts","""build/app.zip""""#]
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@ use ctq_sql::SqlError;
 
 use crate::support::*;
 
-const BY_ARN: &str = "SELECT eventid FROM cloudtrail WHERE useridentity.arn = $arn ORDER BY eventid";
+const BY_ARN: &str =
+    "SELECT eventid FROM cloudtrail WHERE useridentity.arn = $arn ORDER BY eventid";
 
 #[tokio::test]
 async fn a_bound_value_is_compared_as_a_value() {
@@ -18,7 +19,10 @@ async fn a_bound_value_is_compared_as_a_value() {
 #[tokio::test]
 async fn a_missing_parameter_is_named() {
     let error = session().query(BY_ARN, &[]).await.unwrap_err();
-    assert!(matches!(&error, SqlError::MissingParameter { name, .. } if name == "arn"), "{error}");
+    assert!(
+        matches!(&error, SqlError::MissingParameter { name, .. } if name == "arn"),
+        "{error}"
+    );
     assert!(error.to_string().contains("--param arn="), "{error}");
 }
 
@@ -28,7 +32,10 @@ async fn an_unknown_parameter_is_named_with_the_ones_expected() {
         .query(BY_ARN, &params(&[("arn", "a"), ("region", "us-east-1")]))
         .await
         .unwrap_err();
-    assert!(matches!(&error, SqlError::UnknownParameter { name, .. } if name == "region"), "{error}");
+    assert!(
+        matches!(&error, SqlError::UnknownParameter { name, .. } if name == "region"),
+        "{error}"
+    );
     assert!(error.to_string().contains("$arn"), "{error}");
 }
 
@@ -66,18 +73,37 @@ async fn every_saved_query_documents_its_parameters_and_runs_with_them() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let sql = std::fs::read_to_string(&path).unwrap();
-        assert!(sql.starts_with("-- "), "{} starts with a comment", path.display());
-        let mut pairs = vec![("from", "2019-10-28T00:00:00Z"), ("to", "2019-10-31T00:00:00Z")];
+        assert!(
+            sql.starts_with("-- "),
+            "{} starts with a comment",
+            path.display()
+        );
+        let mut pairs = vec![
+            ("from", "2019-10-28T00:00:00Z"),
+            ("to", "2019-10-31T00:00:00Z"),
+        ];
         if sql.contains("$arn") {
             pairs.push(("arn", USER));
         }
         for (name, _) in &pairs {
-            assert!(sql.contains(&format!("${name}")), "{} uses ${name}", path.display());
+            assert!(
+                sql.contains(&format!("${name}")),
+                "{} uses ${name}",
+                path.display()
+            );
             let header: String = sql.lines().take_while(|l| l.starts_with("--")).collect();
-            assert!(header.contains(&format!("${name}")), "{} documents ${name}", path.display());
+            assert!(
+                header.contains(&format!("${name}")),
+                "{} documents ${name}",
+                path.display()
+            );
         }
         let result = run(&sql, &pairs).await;
-        assert!(result.row_count() > 0, "{} finds rows in the sample", path.display());
+        assert!(
+            result.row_count() > 0,
+            "{} finds rows in the sample",
+            path.display()
+        );
         seen += 1;
     }
     assert!(seen >= 5);

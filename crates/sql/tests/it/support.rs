@@ -20,7 +20,10 @@ pub fn session() -> TrailSession {
 }
 
 pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub async fn run(sql: &str, pairs: &[(&str, &str)]) -> QueryResult {
@@ -30,8 +33,19 @@ pub async fn run(sql: &str, pairs: &[(&str, &str)]) -> QueryResult {
 /// Rows as CSV lines (without the header), through the same writer the CLI uses.
 pub fn csv_rows(result: &QueryResult) -> Vec<String> {
     let mut out = Vec::new();
-    write_results(&mut out, OutputFormat::Csv, &result.columns, &result.batches).unwrap();
-    String::from_utf8(out).unwrap().lines().skip(1).map(str::to_owned).collect()
+    write_results(
+        &mut out,
+        OutputFormat::Csv,
+        &result.columns,
+        &result.batches,
+    )
+    .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// One column's cells as text, in result order.
@@ -40,14 +54,20 @@ pub fn column(result: &QueryResult, name: &str) -> Vec<String> {
     let mut values = Vec::new();
     for batch in &result.batches {
         let single = RecordBatch::try_new(
-            std::sync::Arc::new(ctq_sql::arrow::datatypes::Schema::new(vec![batch.schema().field(index).clone()])),
+            std::sync::Arc::new(ctq_sql::arrow::datatypes::Schema::new(vec![
+                batch.schema().field(index).clone(),
+            ])),
             vec![batch.column(index).clone()],
         )
         .unwrap();
         let mut out = Vec::new();
         write_results(&mut out, OutputFormat::Csv, &[name.to_string()], &[single]).unwrap();
         let text = String::from_utf8(out).unwrap();
-        values.extend(text.lines().skip(1).map(|l| l.trim_matches('"').to_string()));
+        values.extend(
+            text.lines()
+                .skip(1)
+                .map(|l| l.trim_matches('"').to_string()),
+        );
     }
     values
 }
