@@ -1,1 +1,5 @@
+//! Whole runs of the `ctq` binary: one snapshot per saved query, exit statuses, error messages.
 
+mod cli;
+mod saved_queries;
+mod support;

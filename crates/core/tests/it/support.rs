@@ -1,0 +1,31 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `ctq` from the repository root, as the README's commands do.
+pub fn ctq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ctq"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("CTQ_SOURCE")
+        .output()
+        .expect("ctq runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
