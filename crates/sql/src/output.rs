@@ -100,22 +100,87 @@ pub fn write_results(
     columns: &[String],
     batches: &[RecordBatch],
 ) -> Result<(), SqlError> {
-    match format {
-        OutputFormat::Table => write_table(out, columns, batches),
-        OutputFormat::Csv => write_csv(out, columns, batches),
-        OutputFormat::Json => {
-            let rows: Vec<Value> = json_rows(batches)?;
-            serde_json::to_writer_pretty(&mut *out, &rows).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-            Ok(())
+    let mut writer = ResultWriter::new(format, columns.to_vec());
+    for batch in batches {
+        writer.write_batch(out, batch)?;
+    }
+    writer.finish(out)
+}
+
+/// Writes a result batch by batch as it arrives. CSV, JSON and NDJSON go out at once, so a large
+/// result never sits in memory; the table needs every row to size its columns and waits for
+/// [`finish`](Self::finish).
+pub struct ResultWriter {
+    format: OutputFormat,
+    columns: Vec<String>,
+    pending: Vec<RecordBatch>,
+    rows_written: usize,
+    started: bool,
+}
+
+impl ResultWriter {
+    pub fn new(format: OutputFormat, columns: Vec<String>) -> Self {
+        Self {
+            format,
+            columns,
+            pending: Vec::new(),
+            rows_written: 0,
+            started: false,
         }
-        OutputFormat::Ndjson => {
-            for row in json_rows(batches)? {
-                serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
-                writeln!(out)?;
+    }
+
+    fn start(&mut self, out: &mut dyn Write) -> Result<(), SqlError> {
+        if !self.started {
+            self.started = true;
+            match self.format {
+                OutputFormat::Csv => write_csv_header(out, &self.columns)?,
+                OutputFormat::Json => write!(out, "[")?,
+                OutputFormat::Table | OutputFormat::Ndjson => {}
             }
-            Ok(())
         }
+        Ok(())
+    }
+
+    pub fn write_batch(
+        &mut self,
+        out: &mut dyn Write,
+        batch: &RecordBatch,
+    ) -> Result<(), SqlError> {
+        self.start(out)?;
+        match self.format {
+            OutputFormat::Table => self.pending.push(batch.clone()),
+            OutputFormat::Csv => write_csv_rows(out, batch)?,
+            OutputFormat::Json => {
+                for row in json_rows(batch)? {
+                    let separator = if self.rows_written == 0 {
+                        "\n  "
+                    } else {
+                        ",\n  "
+                    };
+                    write!(out, "{separator}")?;
+                    serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+                    self.rows_written += 1;
+                }
+            }
+            OutputFormat::Ndjson => {
+                for row in json_rows(batch)? {
+                    serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+                    writeln!(out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<(), SqlError> {
+        self.start(out)?;
+        match self.format {
+            OutputFormat::Table => write_table(out, &self.columns, &self.pending)?,
+            OutputFormat::Json if self.rows_written == 0 => writeln!(out, "]")?,
+            OutputFormat::Json => writeln!(out, "\n]")?,
+            OutputFormat::Csv | OutputFormat::Ndjson => {}
+        }
+        Ok(())
     }
 }
 
@@ -143,51 +208,50 @@ fn write_table(
     Ok(())
 }
 
+fn csv_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn write_csv_header(out: &mut dyn Write, columns: &[String]) -> Result<(), SqlError> {
+    let header: Vec<String> = columns.iter().map(|c| csv_quote(c)).collect();
+    writeln!(out, "{}", header.join(","))?;
+    Ok(())
+}
+
 /// CSV quoted as jq's `@csv` quotes: strings always in double quotes (inner quotes doubled),
 /// numbers and booleans bare, NULL empty. The header row is quoted like strings.
-fn write_csv(
-    out: &mut dyn Write,
-    columns: &[String],
-    batches: &[RecordBatch],
-) -> Result<(), SqlError> {
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let header: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-    writeln!(out, "{}", header.join(","))?;
+fn write_csv_rows(out: &mut dyn Write, batch: &RecordBatch) -> Result<(), SqlError> {
     let options = format_options();
-    for batch in batches {
-        let cells = batch
-            .columns()
+    let cells = batch
+        .columns()
+        .iter()
+        .map(|c| CellText::new(c, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in 0..batch.num_rows() {
+        let fields: Vec<String> = cells
             .iter()
-            .map(|c| CellText::new(c, &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            let fields: Vec<String> = cells
-                .iter()
-                .map(|cell| match cell.text(row) {
-                    None => String::new(),
-                    Some(text) if is_numeric(cell.array.data_type()) => text,
-                    Some(text) => quote(&text),
-                })
-                .collect();
-            writeln!(out, "{}", fields.join(","))?;
-        }
+            .map(|cell| match cell.text(row) {
+                None => String::new(),
+                Some(text) if is_numeric(cell.array.data_type()) => text,
+                Some(text) => csv_quote(&text),
+            })
+            .collect();
+        writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
 }
 
-fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Value>, SqlError> {
-    let mut rows = Vec::new();
-    for batch in batches {
-        let schema = batch.schema();
-        for row in 0..batch.num_rows() {
+fn json_rows(batch: &RecordBatch) -> Result<Vec<Value>, SqlError> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|row| {
             let mut object = Map::new();
             for (field, column) in schema.fields().iter().zip(batch.columns()) {
                 object.insert(field.name().clone(), json_value(column.as_ref(), row)?);
             }
-            rows.push(Value::Object(object));
-        }
-    }
-    Ok(rows)
+            Ok(Value::Object(object))
+        })
+        .collect()
 }
 
 fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use ctq_ingest::{ScanReport, discover};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::SqlError;
@@ -80,6 +82,25 @@ impl TrailSession {
         sql: &str,
         params: &[(String, String)],
     ) -> Result<QueryResult, SqlError> {
+        let frame = self.prepare(sql, params).await?;
+        let columns = column_names(&frame);
+        let batches = frame.collect().await?;
+        Ok(QueryResult { columns, batches })
+    }
+
+    /// Like [`query`](Self::query), but hands the rows over as a stream, for results too large to
+    /// hold.
+    pub async fn query_stream(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+    ) -> Result<(Vec<String>, SendableRecordBatchStream), SqlError> {
+        let frame = self.prepare(sql, params).await?;
+        let columns = column_names(&frame);
+        Ok((columns, frame.execute_stream().await?))
+    }
+
+    async fn prepare(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame, SqlError> {
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
         SQLOptions::new()
@@ -127,16 +148,17 @@ impl TrailSession {
         } else {
             plan.with_param_values(ParamValues::from(values))?
         };
-        let frame = self.ctx.execute_logical_plan(plan).await?;
-        let columns = frame
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let batches = frame.collect().await?;
-        Ok(QueryResult { columns, batches })
+        Ok(self.ctx.execute_logical_plan(plan).await?)
     }
+}
+
+fn column_names(frame: &DataFrame) -> Vec<String> {
+    frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 fn describe_names(names: &[&String]) -> String {

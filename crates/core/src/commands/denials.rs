@@ -4,7 +4,7 @@ use anyhow::Context;
 use ctq_sql::canned::{denials_sql, resolve_time};
 
 use crate::args::DenialsArgs;
-use crate::commands::{Outcome, finish, open_session};
+use crate::commands::{Outcome, open_session, run_query};
 
 pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -23,9 +23,7 @@ pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
     }
     let sql = denials_sql(args.arn.is_some(), args.from.is_some(), args.to.is_some());
     let session = open_session(&args.source)?;
-    let result = session
-        .query(&sql, &params)
+    run_query(&session, &sql, &params, &args.output)
         .await
-        .context("denials query failed")?;
-    finish(&result, &session, &args.output)
+        .context("denials query failed")
 }

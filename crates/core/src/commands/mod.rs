@@ -4,12 +4,15 @@ mod denials;
 mod query;
 mod schema;
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use ctq_ingest::ScanReport;
-use ctq_sql::output::{OutputFormat, write_results};
-use ctq_sql::{QueryResult, SessionOptions, TrailSession};
+use ctq_sql::output::{OutputFormat, ResultWriter};
+use ctq_sql::{SessionOptions, SqlError, TrailSession};
+use futures::StreamExt;
 
 use crate::args::{Command, Format, OutputArgs, SourceArgs};
 
@@ -23,7 +26,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Query(args) => query::run(args).await,
         Command::Denials(args) => denials::run(args).await,
-        Command::Schema(args) => schema::run(args),
+        Command::Schema(args) => schema::run(args).await,
     }
 }
 
@@ -44,39 +47,117 @@ fn output_format(format: Format) -> OutputFormat {
     }
 }
 
-/// Writes the result where asked, then reports on standard error what was read.
-fn finish(
-    result: &QueryResult,
-    session: &TrailSession,
-    output: &OutputArgs,
-) -> anyhow::Result<Outcome> {
-    write_output(result, output)?;
-    Ok(report_files(
-        &session.report(),
-        result.row_count(),
-        output.quiet,
-    ))
+/// Where results go. A file is written under a temporary name and renamed when complete, so a
+/// failed run never leaves a partial result behind under the name asked for.
+enum Sink {
+    Stdout(BufWriter<std::io::Stdout>),
+    File {
+        writer: BufWriter<File>,
+        partial: PathBuf,
+        destination: PathBuf,
+    },
 }
 
-fn write_output(result: &QueryResult, output: &OutputArgs) -> anyhow::Result<()> {
-    let format = output_format(output.format);
-    match &output.output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create output file {}", path.display()))?;
-            let mut writer = std::io::BufWriter::new(file);
-            write_results(&mut writer, format, &result.columns, &result.batches)?;
-            writer
-                .flush()
-                .with_context(|| format!("cannot write output file {}", path.display()))?;
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            write_results(&mut stdout, format, &result.columns, &result.batches)?;
-            stdout.flush()?;
+impl Sink {
+    fn open(output: &OutputArgs) -> anyhow::Result<Self> {
+        let Some(destination) = &output.output else {
+            return Ok(Sink::Stdout(BufWriter::new(std::io::stdout())));
+        };
+        let mut partial = destination.clone().into_os_string();
+        partial.push(format!(".partial-{}", std::process::id()));
+        let partial = PathBuf::from(partial);
+        let file = File::create(&partial)
+            .with_context(|| format!("cannot create output file {}", destination.display()))?;
+        Ok(Sink::File {
+            writer: BufWriter::new(file),
+            partial,
+            destination: destination.clone(),
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Stdout(w) => w,
+            Sink::File { writer, .. } => writer,
         }
     }
-    Ok(())
+
+    fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(mut w) => Ok(w.flush()?),
+            Sink::File {
+                writer,
+                partial,
+                destination,
+            } => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| {
+                        format!("cannot write output file {}", destination.display())
+                    })?;
+                file.sync_all()?;
+                std::fs::rename(&partial, &destination)
+                    .with_context(|| format!("cannot write output file {}", destination.display()))
+            }
+        }
+    }
+
+    fn discard(self) {
+        match self {
+            Sink::Stdout(mut w) => {
+                let _ = w.flush();
+            }
+            Sink::File { partial, .. } => {
+                let _ = std::fs::remove_file(partial);
+            }
+        }
+    }
+}
+
+/// Writes rows to the sink as they arrive; on failure the sink is discarded.
+async fn write_rows(
+    output: &OutputArgs,
+    columns: Vec<String>,
+    mut batches: impl futures::Stream<Item = Result<ctq_sql::arrow::array::RecordBatch, SqlError>>
+    + Unpin,
+) -> anyhow::Result<usize> {
+    let mut sink = Sink::open(output)?;
+    let mut writer = ResultWriter::new(output_format(output.format), columns);
+    let mut rows = 0;
+    let written: anyhow::Result<()> = async {
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            writer.write_batch(sink.writer(), &batch)?;
+        }
+        writer.finish(sink.writer())?;
+        Ok(())
+    }
+    .await;
+    match written {
+        Ok(()) => {
+            sink.commit()?;
+            Ok(rows)
+        }
+        Err(e) => {
+            sink.discard();
+            Err(e)
+        }
+    }
+}
+
+/// Runs `sql` and writes its rows where asked as they arrive, then reports on standard error what
+/// was read.
+async fn run_query(
+    session: &TrailSession,
+    sql: &str,
+    params: &[(String, String)],
+    output: &OutputArgs,
+) -> anyhow::Result<Outcome> {
+    let (columns, stream) = session.query_stream(sql, params).await?;
+    let rows = write_rows(output, columns, stream.map(|b| b.map_err(SqlError::from))).await?;
+    Ok(report_files(&session.report(), rows, output.quiet))
 }
 
 /// Damaged files are always named; the one-line summary is left out under `--quiet`.

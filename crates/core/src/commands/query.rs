@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use crate::args::QueryArgs;
-use crate::commands::{Outcome, finish, open_session};
+use crate::commands::{Outcome, open_session, run_query};
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
     let sql = match (&args.sql, &args.file) {
@@ -13,12 +13,10 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
         (None, None) => anyhow::bail!("give the SQL to run, or --file with a saved query"),
     };
     let session = open_session(&args.source)?;
-    let result = session
-        .query(&sql, &args.params)
+    run_query(&session, &sql, &args.params, &args.output)
         .await
         .with_context(|| match &args.file {
             Some(file) => format!("query {} failed", file.display()),
             None => "query failed".to_string(),
-        })?;
-    finish(&result, &session, &args.output)
+        })
 }

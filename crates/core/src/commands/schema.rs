@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use ctq_ingest::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
-use ctq_sql::QueryResult;
 use ctq_sql::arrow::array::{RecordBatch, StringArray};
 
 use crate::args::SchemaArgs;
-use crate::commands::{Outcome, write_output};
+use crate::commands::{Outcome, write_rows};
 
-pub fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
     let schema = cloudtrail_schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let types: Vec<String> = schema
@@ -32,10 +31,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
         ("type", Arc::new(StringArray::from(types)) as _),
         ("from", Arc::new(StringArray::from(origin)) as _),
     ])?;
-    let result = QueryResult {
-        columns: vec!["column".into(), "type".into(), "from".into()],
-        batches: vec![batch],
-    };
-    write_output(&result, &args.output)?;
+    let columns = vec!["column".into(), "type".into(), "from".into()];
+    write_rows(&args.output, columns, futures::stream::iter([Ok(batch)])).await?;
     Ok(Outcome::Clean)
 }

@@ -164,6 +164,17 @@ impl ScalarUDFImpl for AthenaFunction {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        // A constant that is not a timestamp is a mistake in the query or a parameter, not in
+        // the data: say so instead of quietly matching nothing. Column values stay lenient.
+        if self.kind == Kind::FromIso8601Timestamp
+            && let Some(ColumnarValue::Scalar(constant)) = args.args.first()
+            && let Some(Some(text)) = constant.try_as_str()
+            && time::parse_iso8601_millis(text).is_none()
+        {
+            return exec_err!(
+                "from_iso8601_timestamp: {text:?} is not an ISO 8601 timestamp; write it like 2019-10-29T06:40:00Z"
+            );
+        }
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let result: ArrayRef = match self.kind {
             Kind::FromIso8601Timestamp => {

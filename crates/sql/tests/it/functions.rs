@@ -10,7 +10,8 @@ async fn timestamps_parse_compare_and_print_like_athena() {
                 date_add('minute', -15, from_iso8601_timestamp('2019-10-29T06:55:00Z')) AS earlier, \
                 date_diff('second', from_iso8601_timestamp('2019-10-29T06:40:00Z'), from_iso8601_timestamp('2019-10-29T06:55:00Z')) AS secs, \
                 date_format(from_iso8601_timestamp('2019-10-29T06:52:45Z'), '%Y/%m/%d %H:%i') AS formatted, \
-                from_iso8601_timestamp('not a time') AS bad",
+                from_iso8601_timestamp(eventsource) AS bad \
+         FROM cloudtrail LIMIT 1",
         &[],
     )
     .await;
@@ -72,4 +73,21 @@ async fn queries_written_for_athena_name_nested_fields_in_any_case() {
         .count();
     assert!(expected > 0);
     assert_eq!(column(&result, "n"), [expected.to_string()]);
+}
+
+#[tokio::test]
+async fn a_constant_that_is_not_a_timestamp_is_an_error_not_an_empty_result() {
+    let error = session()
+        .query(
+            "SELECT count(*) FROM cloudtrail WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)",
+            &params(&[("from", "24h")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("\"24h\" is not an ISO 8601 timestamp"),
+        "{error}"
+    );
 }
