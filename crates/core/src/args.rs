@@ -47,6 +47,10 @@ pub struct SourceArgs {
     /// Another name for the table, so a query written for another setup runs unchanged. Repeatable.
     #[arg(long = "table", value_name = "NAME")]
     pub tables: Vec<String>,
+    /// How long after an event its log file may be delivered. With a time window, files
+    /// delivered later than the window's end plus this are not read.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub delivery_slack: i64,
 }
 
 #[derive(Debug, Args)]
@@ -125,4 +129,9 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+fn parse_duration(text: &str) -> Result<i64, String> {
+    ctq_sql::canned::parse_duration_ms(text)
+        .ok_or_else(|| format!("expected a duration such as 30m, 1h, 2h, got {text:?}"))
 }

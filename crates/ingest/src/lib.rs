@@ -14,6 +14,7 @@
 mod batch;
 mod decode;
 pub mod path;
+pub mod prune;
 mod record;
 mod scan;
 mod schema;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 pub use batch::TrailBatchBuilder;
 pub use decode::FileDamage;
 pub use path::{NonEventKind, Partition};
+pub use prune::Pruning;
 pub use scan::{Discovery, FileOutcome, ScanOptions, ScanReport, TrailFile, discover, scan_files};
 pub use schema::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
 

@@ -59,20 +59,32 @@ fn is_digits(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Reads the layout from `/`-separated components of a path or an S3 key.
+/// Reads the layout from `/`-separated components of a file's path or S3 key.
 pub fn classify_path(path: &str) -> PathInfo {
+    classify(path, true)
+}
+
+/// Reads the layout from a folder's path or an S3 prefix, which may stop anywhere in the layout
+/// (`AWSLogs/`, an account, a region, a year...): the partition holds what the folder fixes.
+pub fn classify_folder(path: &str) -> PathInfo {
+    classify(path, false)
+}
+
+fn classify(path: &str, is_file: bool) -> PathInfo {
     let components: Vec<&str> = path.split(['/', '\\']).filter(|c| !c.is_empty()).collect();
-    let file_name = components.last().copied().unwrap_or_default();
-    for (marker, kind) in [
-        ("_CloudTrail-Digest_", NonEventKind::Digest),
-        ("_CloudTrail-Insight_", NonEventKind::Insight),
-        (
-            "_CloudTrail-NetworkActivity_",
-            NonEventKind::NetworkActivity,
-        ),
-    ] {
-        if file_name.contains(marker) {
-            return PathInfo::NonEvent(kind);
+    if is_file {
+        let file_name = components.last().copied().unwrap_or_default();
+        for (marker, kind) in [
+            ("_CloudTrail-Digest_", NonEventKind::Digest),
+            ("_CloudTrail-Insight_", NonEventKind::Insight),
+            (
+                "_CloudTrail-NetworkActivity_",
+                NonEventKind::NetworkActivity,
+            ),
+        ] {
+            if file_name.contains(marker) {
+                return PathInfo::NonEvent(kind);
+            }
         }
     }
     // The last AWSLogs component wins, so a local copy under a folder named AWSLogs still works.
@@ -91,8 +103,13 @@ pub fn classify_path(path: &str) -> PathInfo {
                 return PathInfo::NonEvent(kind);
             }
             if *service == "CloudTrail" {
-                // Folders only: the file name itself is never a region or a date.
-                let folders = &rest[2..rest.len().saturating_sub(1).max(2)];
+                // Folders only: a file's name is never a region or a date.
+                let end = if is_file {
+                    rest.len().saturating_sub(1)
+                } else {
+                    rest.len()
+                };
+                let folders = rest.get(2..end.max(2)).unwrap_or_default();
                 partition.region = folders.first().map(|r| r.to_string());
                 let date = [(1, 4), (2, 2), (3, 2)].map(|(i, len)| {
                     folders
@@ -107,8 +124,8 @@ pub fn classify_path(path: &str) -> PathInfo {
     PathInfo::Events(partition)
 }
 
-/// The delivery time stamped in a CloudTrail file name (`..._20191029T0655Z_...`), as seconds
-/// since the Unix epoch. Files hold events from before this time.
+/// The delivery time stamped in a CloudTrail file name (`..._20191029T0655Z_...`), as
+/// milliseconds since the Unix epoch. Files hold events from before this time.
 pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
     file_name.split('_').find_map(|part| {
         let b = part.as_bytes();
@@ -131,7 +148,7 @@ pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
             return None;
         }
-        Some(days_from_civil(y, m, d) * 86_400 + hh * 3_600 + mm * 60)
+        Some((days_from_civil(y, m, d) * 86_400 + hh * 3_600 + mm * 60) * 1_000)
     })
 }
 
@@ -207,7 +224,7 @@ mod tests {
     fn parses_delivery_time() {
         assert_eq!(
             delivery_time_from_name("123456789012_CloudTrail_us-east-1_20191029T0655Z_abc.json.gz"),
-            Some(1_572_332_100)
+            Some(1_572_332_100_000)
         );
         assert_eq!(delivery_time_from_name("events.json"), None);
     }

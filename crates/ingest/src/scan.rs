@@ -11,7 +11,10 @@ use rayon::prelude::*;
 use crate::IngestError;
 use crate::batch::TrailBatchBuilder;
 use crate::decode::{Decoded, FileDamage, decode_records, read_bytes};
-use crate::path::{NonEventKind, Partition, PathInfo, classify_path};
+use crate::path::{
+    NonEventKind, Partition, PathInfo, classify_folder, classify_path, delivery_time_from_name,
+};
+use crate::prune::Pruning;
 
 /// A file that may hold events, with what its path says about it.
 #[derive(Debug, Clone)]
@@ -81,6 +84,8 @@ impl ScanReport {
 pub struct Discovery {
     pub files: Vec<TrailFile>,
     pub report: ScanReport,
+    /// Event files left out because their location rules out every record the query needs.
+    pub pruned: usize,
 }
 
 /// File names a folder walk treats as possible trail files. Files named on the command line are
@@ -92,9 +97,18 @@ fn looks_like_trail_file(name: &str) -> bool {
         .any(|ext| name.ends_with(ext))
 }
 
-fn classify(path: PathBuf, discovery: &mut Discovery) {
+fn classify_file(path: PathBuf, pruning: &Pruning, discovery: &mut Discovery) {
     match classify_path(&path.to_string_lossy()) {
-        PathInfo::Events(partition) => discovery.files.push(TrailFile { path, partition }),
+        PathInfo::Events(partition) => {
+            let delivered = path
+                .file_name()
+                .and_then(|n| delivery_time_from_name(&n.to_string_lossy()));
+            if pruning.keeps_file(&partition, delivered) {
+                discovery.files.push(TrailFile { path, partition });
+            } else {
+                discovery.pruned += 1;
+            }
+        }
         PathInfo::NonEvent(kind) => {
             discovery
                 .report
@@ -104,9 +118,18 @@ fn classify(path: PathBuf, discovery: &mut Discovery) {
     }
 }
 
-/// Lists the trail files under each source: a file is taken as is, a folder is walked
-/// recursively (following links, skipping hidden entries) in name order.
-pub fn discover(sources: &[PathBuf]) -> Result<Discovery, IngestError> {
+fn keeps_folder(path: &Path, pruning: &Pruning) -> bool {
+    match classify_folder(&path.to_string_lossy()) {
+        PathInfo::Events(partition) => pruning.keeps_folder(&partition),
+        // Walked so that their files are counted as skipped; none of them is read.
+        PathInfo::NonEvent(_) => true,
+    }
+}
+
+/// Lists the trail files under each source that `pruning` keeps: a file is taken as is (its
+/// location still decides), a folder is walked recursively (following links, skipping hidden
+/// entries and the folders pruning rules out) in name order.
+pub fn discover(sources: &[PathBuf], pruning: &Pruning) -> Result<Discovery, IngestError> {
     let mut discovery = Discovery::default();
     for source in sources {
         let meta = std::fs::metadata(source).map_err(|e| IngestError::Source {
@@ -114,14 +137,18 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovery, IngestError> {
             source: e,
         })?;
         if !meta.is_dir() {
-            classify(source.clone(), &mut discovery);
+            classify_file(source.clone(), pruning, &mut discovery);
             continue;
         }
         let walk = walkdir::WalkDir::new(source)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            .filter_entry(|e| {
+                e.depth() == 0
+                    || (!e.file_name().to_string_lossy().starts_with('.')
+                        && (!e.file_type().is_dir() || keeps_folder(e.path(), pruning)))
+            });
         for entry in walk {
             let entry = entry.map_err(|e| IngestError::Walk {
                 path: e.path().map_or_else(|| source.clone(), Path::to_path_buf),
@@ -130,7 +157,7 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovery, IngestError> {
             if entry.file_type().is_file()
                 && looks_like_trail_file(&entry.file_name().to_string_lossy())
             {
-                classify(entry.into_path(), &mut discovery);
+                classify_file(entry.into_path(), pruning, &mut discovery);
             }
         }
     }

@@ -41,25 +41,28 @@ pub fn resolve_time(text: &str, now_millis: i64) -> Result<String, SqlError> {
     if let Some(ms) = parse_iso8601_millis(trimmed) {
         return Ok(iso8601_text(ms));
     }
-    let invalid = || SqlError::Time {
+    let ago = parse_duration_ms(trimmed).ok_or_else(|| SqlError::Time {
         text: text.to_string(),
         reason: "expected ISO 8601 (2019-10-29T06:40:00Z) or an age such as 15m, 24h, 7d".into(),
-    };
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(invalid)?;
-    let (number, unit) = trimmed.split_at(split);
-    let amount: i64 = number.parse().map_err(|_| invalid())?;
+    })?;
+    Ok(iso8601_text(now_millis - ago))
+}
+
+/// A duration such as `90s`, `15m`, `24h`, `7d`, `2w`, in milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let amount: i64 = number.parse().ok()?;
     let unit_ms: i64 = match unit {
         "s" => 1_000,
         "m" | "min" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 7 * 86_400_000,
-        _ => return Err(invalid()),
+        _ => return None,
     };
-    let ago = amount.checked_mul(unit_ms).ok_or_else(invalid)?;
-    Ok(iso8601_text(now_millis - ago))
+    amount.checked_mul(unit_ms)
 }
 
 #[cfg(test)]

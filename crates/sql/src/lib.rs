@@ -12,6 +12,7 @@
 pub mod canned;
 pub mod functions;
 pub mod output;
+mod pruning;
 mod session;
 mod table;
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{ScanReport, discover};
+use ctq_ingest::{IngestError, ScanReport};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
@@ -18,12 +18,25 @@ use crate::table::CloudTrailTable;
 pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
 
 /// How a session is opened.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// Fail a query at the first damaged file instead of skipping it.
     pub strict: bool,
     /// More names for the table, so a query pasted from elsewhere runs unchanged.
     pub extra_table_names: Vec<String>,
+    /// How long after an event its log file may be delivered; files delivered later than a
+    /// query's window plus this are not read.
+    pub delivery_slack_ms: i64,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            extra_table_names: Vec::new(),
+            delivery_slack_ms: ctq_ingest::prune::DEFAULT_DELIVERY_SLACK_MS,
+        }
+    }
 }
 
 /// The rows of a finished query, with the column names even when no row matched.
@@ -46,18 +59,25 @@ pub struct TrailSession {
 }
 
 impl TrailSession {
-    /// Finds the trail files under `sources` and registers them. Files are read when a query runs.
+    /// Registers the trail under `sources` (folders or files). Files are found and read when a
+    /// query runs, so each query reads only what its filters can need.
     pub fn open(sources: &[PathBuf], options: &SessionOptions) -> Result<Self, SqlError> {
-        let discovery = discover(sources)?;
-        let report = Arc::new(Mutex::new(discovery.report));
+        for source in sources {
+            std::fs::metadata(source).map_err(|e| IngestError::Source {
+                path: source.clone(),
+                source: e,
+            })?;
+        }
+        let report = Arc::new(Mutex::new(ScanReport::default()));
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let mut ctx = SessionContext::new_with_config(config);
         crate::functions::register(&mut ctx)?;
         let table = Arc::new(CloudTrailTable::new(
-            discovery.files,
+            sources.to_vec(),
             options.strict,
+            options.delivery_slack_ms,
             report.clone(),
         ));
         let names: BTreeSet<&str> = TABLE_NAMES

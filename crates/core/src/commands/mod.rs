@@ -34,6 +34,7 @@ fn open_session(source: &SourceArgs) -> anyhow::Result<TrailSession> {
     let options = SessionOptions {
         strict: source.strict,
         extra_table_names: source.tables.clone(),
+        delivery_slack_ms: source.delivery_slack,
     };
     Ok(TrailSession::open(&source.sources, &options)?)
 }

@@ -92,7 +92,7 @@ pub fn scan_with(
     sources: &[PathBuf],
     options: &ScanOptions,
 ) -> Result<Scanned, ctq_ingest::IngestError> {
-    let discovery = discover(sources)?;
+    let discovery = discover(sources, &ctq_ingest::Pruning::default())?;
     let batches = Mutex::new(Vec::new());
     let mut report = scan_files(&discovery.files, options, &|batch| {
         batches.lock().unwrap().push(batch);

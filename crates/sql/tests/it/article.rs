@@ -170,3 +170,46 @@ async fn path_columns_follow_the_layout_including_the_organization_trail() {
         .collect();
     assert_eq!(csv_rows(&result), rows);
 }
+
+#[tokio::test]
+async fn a_window_reads_only_the_files_that_can_hold_it() {
+    let session = session();
+    let sql = ctq_sql::canned::denials_sql(false, true, true);
+    let window = [
+        ("from", "2019-10-29T06:40:00Z"),
+        ("to", "2019-10-29T06:55:00Z"),
+    ];
+    let result = session.query(&sql, &params(&window)).await.unwrap();
+    let expected = expected_ids(|r| in_window(r) && r["eventType"] == "AwsApiCall" && denied(r));
+    assert_eq!(column(&result, "Event ID"), expected);
+    let read = session.report().files_read();
+    let everything = crate::support::session();
+    everything
+        .query("SELECT count(*) FROM cloudtrail", &[])
+        .await
+        .unwrap();
+    let all = everything.report().files_read();
+    assert!(
+        read < all / 2,
+        "{read} of {all} files read for a 15-minute window"
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_slack_decides_how_late_a_file_may_come() {
+    // The sample's 22:10:07 event was delivered at 00:01 the next day, into the next day's
+    // folder: found with a slack of 2 hours, not with the default hour.
+    let sql = "SELECT eventid FROM cloudtrail WHERE eventtime >= '2019-10-29T22:00:00Z' AND eventtime < '2019-10-29T22:30:00Z'";
+    let expected = expected_ids(|r| {
+        ("2019-10-29T22:00:00Z".."2019-10-29T22:30:00Z").contains(&r["eventTime"].as_str().unwrap())
+    });
+    assert_eq!(expected.len(), 1);
+    let late = ctq_sql::SessionOptions {
+        delivery_slack_ms: 2 * 3_600_000,
+        ..ctq_sql::SessionOptions::default()
+    };
+    let session = ctq_sql::TrailSession::open(&[sample_logs()], &late).unwrap();
+    let found = session.query(sql, &[]).await.unwrap();
+    assert_eq!(column(&found, "eventid"), expected);
+    assert_eq!(run(sql, &[]).await.row_count(), 0);
+}

@@ -1,0 +1,145 @@
+//! Reading a query's filters for what they say about file locations: the event-time window,
+//! accounts and regions. The result only narrows which files are read; every filter still runs
+//! on the records, so a pattern not recognised here costs speed, never correctness.
+
+use std::collections::BTreeSet;
+
+use ctq_ingest::Pruning;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+
+use crate::functions::time::parse_iso8601_millis;
+
+/// The pruning implied by the conjunction of `filters`.
+pub fn pruning_from_filters(filters: &[Expr], delivery_slack_ms: i64) -> Pruning {
+    let mut pruning = Pruning {
+        delivery_slack_ms,
+        ..Pruning::default()
+    };
+    for filter in filters {
+        for conjunct in split_conjunction(filter) {
+            apply(conjunct, &mut pruning);
+        }
+    }
+    pruning
+}
+
+fn apply(expr: &Expr, pruning: &mut Pruning) {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (column_side, op, value_side) =
+                if literal_millis(right).is_some() || literal_text(right).is_some() {
+                    (left.as_ref(), *op, right.as_ref())
+                } else if let Some(swapped) = op.swap() {
+                    (right.as_ref(), swapped, left.as_ref())
+                } else {
+                    return;
+                };
+            if is_event_time(column_side)
+                && let Some(value) = literal_millis(value_side)
+            {
+                match op {
+                    Operator::Gt | Operator::GtEq => raise_start(pruning, value),
+                    Operator::Lt => lower_end(pruning, value),
+                    Operator::LtEq => lower_end(pruning, value + 1),
+                    Operator::Eq => {
+                        raise_start(pruning, value);
+                        lower_end(pruning, value + 1);
+                    }
+                    _ => {}
+                }
+            } else if op == Operator::Eq
+                && let Some(text) = literal_text(value_side)
+            {
+                restrict_path_column(pruning, column_side, [text]);
+            }
+        }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) if is_event_time(expr) => {
+            if let (Some(low), Some(high)) = (literal_millis(low), literal_millis(high)) {
+                raise_start(pruning, low);
+                lower_end(pruning, high + 1);
+            }
+        }
+        Expr::InList(list) if !list.negated => {
+            let values: Option<Vec<String>> = list.list.iter().map(literal_text).collect();
+            if let Some(values) = values {
+                restrict_path_column(pruning, &list.expr, values);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn raise_start(pruning: &mut Pruning, value: i64) {
+    pruning.start_ms = Some(pruning.start_ms.map_or(value, |s| s.max(value)));
+}
+
+fn lower_end(pruning: &mut Pruning, value: i64) {
+    pruning.end_ms = Some(pruning.end_ms.map_or(value, |e| e.min(value)));
+}
+
+fn restrict_path_column(
+    pruning: &mut Pruning,
+    column: &Expr,
+    values: impl IntoIterator<Item = String>,
+) {
+    let Expr::Column(column) = column else { return };
+    let slot = match column.name.as_str() {
+        "account" => &mut pruning.accounts,
+        "region" => &mut pruning.regions,
+        _ => return,
+    };
+    let values: BTreeSet<String> = values.into_iter().collect();
+    *slot = Some(match slot.take() {
+        Some(existing) => existing.intersection(&values).cloned().collect(),
+        None => values,
+    });
+}
+
+/// `eventtime` itself (ISO 8601 text compares in time order) or `from_iso8601_timestamp(eventtime)`.
+fn is_event_time(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(c) => c.name == "eventtime",
+        Expr::ScalarFunction(f) if f.name() == "from_iso8601_timestamp" => {
+            matches!(f.args.as_slice(), [Expr::Column(c)] if c.name == "eventtime")
+        }
+        Expr::Cast(cast) => is_event_time(&cast.expr),
+        Expr::TryCast(cast) => is_event_time(&cast.expr),
+        _ => false,
+    }
+}
+
+fn literal_text(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Literal(value, _) => value.try_as_str().flatten().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// A time constant: a timestamp literal, ISO 8601 text, or `from_iso8601_timestamp('...')` not
+/// yet folded.
+fn literal_millis(expr: &Expr) -> Option<i64> {
+    match expr {
+        Expr::Literal(value, _) => match value {
+            ScalarValue::TimestampSecond(Some(v), _) => Some(v.saturating_mul(1_000)),
+            ScalarValue::TimestampMillisecond(Some(v), _) => Some(*v),
+            ScalarValue::TimestampMicrosecond(Some(v), _) => Some(v.div_euclid(1_000)),
+            ScalarValue::TimestampNanosecond(Some(v), _) => Some(v.div_euclid(1_000_000)),
+            other => other.try_as_str().flatten().and_then(parse_iso8601_millis),
+        },
+        Expr::ScalarFunction(f) if f.name() == "from_iso8601_timestamp" => {
+            match f.args.as_slice() {
+                [arg] => literal_millis(arg),
+                _ => None,
+            }
+        }
+        Expr::Cast(cast) => literal_millis(&cast.expr),
+        _ => None,
+    }
+}
