@@ -22,6 +22,8 @@ pub enum FileDamage {
     Gzip(#[source] std::io::Error),
     #[error("cannot read file: {0}")]
     Io(#[source] std::io::Error),
+    #[error("could not be fetched: {0}")]
+    Fetch(String),
     #[error("invalid JSON: {0}")]
     Json(#[source] serde_json::Error),
     #[error("not a CloudTrail log: {0}")]

@@ -25,7 +25,10 @@ pub use batch::TrailBatchBuilder;
 pub use decode::FileDamage;
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
-pub use scan::{Discovery, FileOutcome, ScanOptions, ScanReport, TrailFile, discover, scan_files};
+pub use scan::{
+    ChannelFiles, Discovery, Fetched, FileOutcome, FileSource, ScanOptions, ScanReport, TrailFile,
+    discover, scan_files, scan_source,
+};
 pub use schema::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
 
 /// Errors that stop a scan. A damaged file is not one of them unless the scan is strict: it is

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow_array::RecordBatch;
-use rayon::prelude::*;
 
 use crate::IngestError;
 use crate::batch::TrailBatchBuilder;
@@ -182,15 +181,53 @@ impl Default for ScanOptions {
     }
 }
 
-enum Halt {
-    /// The consumer stopped listening (a satisfied LIMIT, a closed pipe).
-    Cancelled,
-    Failed(IngestError),
+/// A file's contents as fetched, or why they could not be.
+pub type Fetched = Result<Vec<u8>, FileDamage>;
+
+/// Where decoding workers take their next file from. Implemented for local files (each worker
+/// reads the file it takes) and for objects fetched elsewhere and handed over through a channel.
+pub trait FileSource: Sync {
+    /// The next file and its bytes; `None` when there are no more.
+    fn next_file(&self) -> Option<(TrailFile, Fetched)>;
 }
 
-fn read_file(file: &TrailFile, builder: &mut TrailBatchBuilder) -> FileOutcome {
-    let decoded = std::fs::read(&file.path)
-        .map_err(FileDamage::Io)
+/// Local files, read by whichever worker takes them, so reads run in parallel too.
+struct LocalFiles<'a> {
+    files: &'a [TrailFile],
+    next: AtomicUsize,
+}
+
+impl FileSource for LocalFiles<'_> {
+    fn next_file(&self) -> Option<(TrailFile, Fetched)> {
+        let file = self.files.get(self.next.fetch_add(1, Ordering::Relaxed))?;
+        Some((
+            file.clone(),
+            std::fs::read(&file.path).map_err(FileDamage::Io),
+        ))
+    }
+}
+
+/// Files fetched by another task (S3 GETs, say) and sent over a channel.
+pub struct ChannelFiles {
+    receiver: Mutex<std::sync::mpsc::Receiver<(TrailFile, Fetched)>>,
+}
+
+impl ChannelFiles {
+    pub fn new(receiver: std::sync::mpsc::Receiver<(TrailFile, Fetched)>) -> Self {
+        Self {
+            receiver: Mutex::new(receiver),
+        }
+    }
+}
+
+impl FileSource for ChannelFiles {
+    fn next_file(&self) -> Option<(TrailFile, Fetched)> {
+        self.receiver.lock().ok()?.recv().ok()
+    }
+}
+
+fn decode(file: &TrailFile, fetched: Fetched, builder: &mut TrailBatchBuilder) -> FileOutcome {
+    let decoded = fetched
         .and_then(read_bytes)
         .and_then(|text| decode_records(&text, |r| builder.append(r, &file.partition)));
     match decoded {
@@ -200,66 +237,87 @@ fn read_file(file: &TrailFile, builder: &mut TrailBatchBuilder) -> FileOutcome {
     }
 }
 
-/// Decodes `files` on the rayon pool, handing each full batch to `emit` as soon as it is built.
-/// Memory stays at about one batch per worker plus what `emit` buffers; `emit` returning `false`
-/// stops the scan early. Returns each file's outcome.
+/// Decodes local `files` in parallel; see [`scan_source`].
 pub fn scan_files(
     files: &[TrailFile],
     options: &ScanOptions,
     emit: &(dyn Fn(RecordBatch) -> bool + Sync),
 ) -> Result<ScanReport, IngestError> {
+    let source = LocalFiles {
+        files,
+        next: AtomicUsize::new(0),
+    };
+    scan_source(&source, options, emit)
+}
+
+/// Decodes every file `source` yields on one worker per rayon thread, each packing records into
+/// its own batch and handing it to `emit` when full. Memory stays at about one batch and one file
+/// per worker plus what `emit` buffers; `emit` returning `false` stops the scan early. Returns
+/// each file's outcome.
+pub fn scan_source(
+    source: &dyn FileSource,
+    options: &ScanOptions,
+    emit: &(dyn Fn(RecordBatch) -> bool + Sync),
+) -> Result<ScanReport, IngestError> {
     let outcomes = Mutex::new(BTreeMap::new());
     let stopped = AtomicBool::new(false);
+    let failure: Mutex<Option<IngestError>> = Mutex::new(None);
     let batch_size = options.batch_size.max(1);
-    let flush = |builder: &mut TrailBatchBuilder| -> Result<(), Halt> {
-        let batch = builder
-            .finish()
-            .map_err(|e| Halt::Failed(IngestError::Arrow(e)))?;
-        if emit(batch) {
-            Ok(())
-        } else {
-            stopped.store(true, Ordering::Relaxed);
-            Err(Halt::Cancelled)
-        }
+    let fail = |e: IngestError| {
+        stopped.store(true, Ordering::Relaxed);
+        failure
+            .lock()
+            .expect("no panics while holding the lock")
+            .get_or_insert(e);
     };
-    let result = files
-        .par_iter()
-        .with_max_len(64)
-        .try_fold(TrailBatchBuilder::new, |mut builder, file| {
-            if stopped.load(Ordering::Relaxed) {
-                return Err(Halt::Cancelled);
-            }
-            let outcome = read_file(file, &mut builder);
-            if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
+    let flush = |builder: &mut TrailBatchBuilder| match builder.finish() {
+        Ok(batch) => {
+            if !emit(batch) {
                 stopped.store(true, Ordering::Relaxed);
-                return Err(Halt::Failed(IngestError::Damaged {
-                    path: file.path.clone(),
+            }
+        }
+        Err(e) => fail(IngestError::Arrow(e)),
+    };
+    let worker = || {
+        let mut builder = TrailBatchBuilder::new();
+        while !stopped.load(Ordering::Relaxed) {
+            let Some((file, fetched)) = source.next_file() else {
+                break;
+            };
+            let outcome = decode(&file, fetched, &mut builder);
+            if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
+                fail(IngestError::Damaged {
+                    path: file.path,
                     reason: reason.clone(),
-                }));
+                });
+                return;
             }
             outcomes
                 .lock()
                 .expect("no panics while holding the lock")
-                .insert(file.path.clone(), outcome);
+                .insert(file.path, outcome);
             if builder.len() >= batch_size {
-                flush(&mut builder)?;
+                flush(&mut builder);
             }
-            Ok(builder)
-        })
-        .try_for_each(|builder| {
-            let mut builder = builder?;
-            if builder.is_empty() {
-                Ok(())
-            } else {
-                flush(&mut builder)
-            }
-        });
-    match result {
-        Ok(()) | Err(Halt::Cancelled) => Ok(ScanReport {
+        }
+        if !builder.is_empty() && !stopped.load(Ordering::Relaxed) {
+            flush(&mut builder);
+        }
+    };
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().max(1) {
+            scope.spawn(|_| worker());
+        }
+    });
+    match failure
+        .into_inner()
+        .expect("no panics while holding the lock")
+    {
+        Some(e) => Err(e),
+        None => Ok(ScanReport {
             files: outcomes
                 .into_inner()
                 .expect("no panics while holding the lock"),
         }),
-        Err(Halt::Failed(e)) => Err(e),
     }
 }
