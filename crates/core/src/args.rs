@@ -32,7 +32,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// A trail folder (walked recursively; the S3 layout AWSLogs/... or any) or a log file. Repeatable.
+    /// A trail folder (walked recursively; the S3 layout AWSLogs/... or any), a log file, or
+    /// s3://bucket[/prefix]. Repeatable.
     #[arg(
         long = "source",
         short = 's',
@@ -51,6 +52,21 @@ pub struct SourceArgs {
     /// delivered later than the window's end plus this are not read.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub delivery_slack: i64,
+    /// AWS profile for s3:// sources (default: the AWS chain: environment, ~/.aws, SSO, roles).
+    #[arg(long, env = "AWS_PROFILE", help_heading = "S3")]
+    pub profile: Option<String>,
+    /// AWS region of the trail bucket.
+    #[arg(long, env = "AWS_REGION", help_heading = "S3")]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint, such as http://127.0.0.1:9000 (AWS_ENDPOINT_URL works too).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+    /// Address buckets by path (endpoint/bucket/key), as most S3-compatible stores need.
+    #[arg(long, help_heading = "S3")]
+    pub path_style: bool,
+    /// GET requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 32, help_heading = "S3")]
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Args)]

@@ -89,7 +89,7 @@ pub struct Discovery {
 
 /// File names a folder walk treats as possible trail files. Files named on the command line are
 /// read whatever their name.
-fn looks_like_trail_file(name: &str) -> bool {
+pub fn looks_like_trail_file(name: &str) -> bool {
     // `.txt`: `aws cloudtrail lookup-events` output is often saved under that name.
     [".json", ".gz", ".jsonl", ".ndjson", ".txt"]
         .iter()
@@ -207,22 +207,13 @@ impl FileSource for LocalFiles<'_> {
     }
 }
 
-/// Files fetched by another task (S3 GETs, say) and sent over a channel.
-pub struct ChannelFiles {
-    receiver: Mutex<std::sync::mpsc::Receiver<(TrailFile, Fetched)>>,
-}
-
-impl ChannelFiles {
-    pub fn new(receiver: std::sync::mpsc::Receiver<(TrailFile, Fetched)>) -> Self {
-        Self {
-            receiver: Mutex::new(receiver),
-        }
-    }
-}
-
-impl FileSource for ChannelFiles {
+/// Files fetched by another task (S3 GETs, say), taken from wherever it leaves them.
+impl<F> FileSource for F
+where
+    F: Fn() -> Option<(TrailFile, Fetched)> + Sync,
+{
     fn next_file(&self) -> Option<(TrailFile, Fetched)> {
-        self.receiver.lock().ok()?.recv().ok()
+        self()
     }
 }
 

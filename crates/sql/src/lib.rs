@@ -6,8 +6,8 @@
 //! canned queries behind `ctq denials` ([`canned`]), and writing results as a table, CSV or JSON
 //! ([`output`]).
 //!
-//! It does not read files or know their formats: batches come from `ctq-ingest`. Nor does it
-//! parse command lines: the `ctq` binary does.
+//! It does not read files or know their formats: batches come from `ctq-ingest`, objects from
+//! `ctq-s3`. Nor does it parse command lines: the `ctq` binary does.
 
 pub mod canned;
 pub mod functions;
@@ -19,7 +19,7 @@ mod table;
 /// The arrow version the results are in, for callers that build or read batches.
 pub use datafusion::arrow;
 pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
-pub use table::CloudTrailTable;
+pub use table::{CloudTrailTable, TrailSource};
 
 use ctq_ingest::IngestError;
 use datafusion::common::DataFusionError;
@@ -29,6 +29,8 @@ use datafusion::common::DataFusionError;
 pub enum SqlError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    S3(#[from] ctq_s3::S3Error),
     #[error("{0}")]
     DataFusion(#[from] DataFusionError),
     #[error("parameter ${name} is not set; pass --param {name}=VALUE ({expected})")]

@@ -12,7 +12,8 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::SqlError;
-use crate::table::CloudTrailTable;
+use crate::table::{CloudTrailTable, TrailSource};
+use ctq_s3::{S3Location, S3Options, S3Trail};
 
 /// Names the trail is registered under: ctq's own and the one AWS's documentation uses.
 pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
@@ -27,6 +28,8 @@ pub struct SessionOptions {
     /// How long after an event its log file may be delivered; files delivered later than a
     /// query's window plus this are not read.
     pub delivery_slack_ms: i64,
+    /// How to reach S3, for `s3://` sources.
+    pub s3: S3Options,
 }
 
 impl Default for SessionOptions {
@@ -35,6 +38,7 @@ impl Default for SessionOptions {
             strict: false,
             extra_table_names: Vec::new(),
             delivery_slack_ms: ctq_ingest::prune::DEFAULT_DELIVERY_SLACK_MS,
+            s3: S3Options::default(),
         }
     }
 }
@@ -56,17 +60,28 @@ impl QueryResult {
 pub struct TrailSession {
     ctx: SessionContext,
     report: Arc<Mutex<ScanReport>>,
+    s3: Vec<S3Trail>,
 }
 
 impl TrailSession {
-    /// Registers the trail under `sources` (folders or files). Files are found and read when a
-    /// query runs, so each query reads only what its filters can need.
-    pub fn open(sources: &[PathBuf], options: &SessionOptions) -> Result<Self, SqlError> {
+    /// Registers the trail under `sources`: folders, files, or `s3://bucket/prefix` URLs. Files
+    /// are found and read when a query runs, so each query reads only what its filters can need.
+    pub async fn open(sources: &[PathBuf], options: &SessionOptions) -> Result<Self, SqlError> {
+        let mut trail_sources = Vec::with_capacity(sources.len());
         for source in sources {
-            std::fs::metadata(source).map_err(|e| IngestError::Source {
-                path: source.clone(),
-                source: e,
-            })?;
+            let text = source.to_string_lossy();
+            if S3Location::is_s3_url(&text) {
+                let location: S3Location = text.parse()?;
+                trail_sources.push(TrailSource::S3(
+                    S3Trail::connect(location, options.s3.clone()).await,
+                ));
+            } else {
+                std::fs::metadata(source).map_err(|e| IngestError::Source {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                trail_sources.push(TrailSource::Local(source.clone()));
+            }
         }
         let report = Arc::new(Mutex::new(ScanReport::default()));
         let config = SessionConfig::new()
@@ -74,8 +89,15 @@ impl TrailSession {
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let mut ctx = SessionContext::new_with_config(config);
         crate::functions::register(&mut ctx)?;
+        let s3 = trail_sources
+            .iter()
+            .filter_map(|s| match s {
+                TrailSource::S3(trail) => Some(trail.clone()),
+                TrailSource::Local(_) => None,
+            })
+            .collect();
         let table = Arc::new(CloudTrailTable::new(
-            sources.to_vec(),
+            trail_sources,
             options.strict,
             options.delivery_slack_ms,
             report.clone(),
@@ -87,7 +109,12 @@ impl TrailSession {
         for name in names {
             ctx.register_table(name, table.clone())?;
         }
-        Ok(Self { ctx, report })
+        Ok(Self { ctx, report, s3 })
+    }
+
+    /// The S3 sources, with their request counts so far.
+    pub fn s3_trails(&self) -> &[S3Trail] {
+        &self.s3
     }
 
     /// What happened to each file so far: read, skipped, or damaged.

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use ctq_ingest::{Pruning, ScanOptions, ScanReport, cloudtrail_schema, discover, scan_files};
+use ctq_ingest::{
+    FileOutcome, Pruning, ScanOptions, ScanReport, cloudtrail_schema, discover, scan_files,
+    scan_source,
+};
+use ctq_s3::S3Trail;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DataFusionError, Result};
@@ -14,13 +19,21 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use tokio::sync::mpsc::Sender;
 
 use crate::pruning::pruning_from_filters;
 
-/// Trail files under some paths, exposed as a table.
+/// Where a trail is: local folders and files, or an S3 location.
+#[derive(Debug, Clone)]
+pub enum TrailSource {
+    Local(PathBuf),
+    S3(S3Trail),
+}
+
+/// Trail files under some sources, exposed as a table.
 #[derive(Debug)]
 pub struct CloudTrailTable {
-    sources: Arc<Vec<PathBuf>>,
+    sources: Arc<Vec<TrailSource>>,
     strict: bool,
     delivery_slack_ms: i64,
     report: Arc<Mutex<ScanReport>>,
@@ -29,7 +42,7 @@ pub struct CloudTrailTable {
 impl CloudTrailTable {
     /// `report` collects what happened to each file across the queries that scan the table.
     pub fn new(
-        sources: Vec<PathBuf>,
+        sources: Vec<TrailSource>,
         strict: bool,
         delivery_slack_ms: i64,
         report: Arc<Mutex<ScanReport>>,
@@ -43,11 +56,12 @@ impl CloudTrailTable {
     }
 }
 
-/// One scan: the files are found when it runs, so the walk itself skips pruned folders.
-#[derive(Debug)]
+/// One scan: the files are found when it runs, so the walk or listing itself skips what the
+/// query's filters rule out.
+#[derive(Debug, Clone)]
 struct TrailScan {
     schema: SchemaRef,
-    sources: Arc<Vec<PathBuf>>,
+    sources: Arc<Vec<TrailSource>>,
     pruning: Pruning,
     strict: bool,
     report: Arc<Mutex<ScanReport>>,
@@ -97,6 +111,73 @@ impl TableProvider for CloudTrailTable {
     }
 }
 
+type BatchSender = Sender<Result<RecordBatch>>;
+
+fn external(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+impl TrailScan {
+    /// Reads every source in turn, on the calling (non-async) thread; returns `false` once the
+    /// consumer has gone or a failure was sent.
+    fn read_sources(
+        &self,
+        options: &ScanOptions,
+        tx: &BatchSender,
+        runtime: &tokio::runtime::Handle,
+    ) -> bool {
+        let emit = |batch| tx.blocking_send(Ok(batch)).is_ok();
+        let fail = |e: DataFusionError| {
+            let _ = tx.blocking_send(Err(e));
+            false
+        };
+        for source in self.sources.iter() {
+            let scanned = match source {
+                TrailSource::Local(path) => {
+                    let discovery = match discover(std::slice::from_ref(path), &self.pruning) {
+                        Ok(discovery) => discovery,
+                        Err(e) => return fail(external(e)),
+                    };
+                    self.merge(discovery.report);
+                    scan_files(&discovery.files, options, &emit)
+                }
+                TrailSource::S3(trail) => {
+                    let listing = match runtime.block_on(trail.list(&self.pruning)) {
+                        Ok(listing) => listing,
+                        Err(e) => return fail(external(e)),
+                    };
+                    self.merge(ScanReport {
+                        files: listing
+                            .skipped
+                            .into_iter()
+                            .map(|(url, kind)| (url, FileOutcome::NonEvent(kind)))
+                            .collect(),
+                    });
+                    // Fetched objects wait here for a decoder; a few per GET in flight at most.
+                    let (objects_tx, objects_rx) = tokio::sync::mpsc::channel(8);
+                    let fetcher = trail.clone();
+                    runtime.spawn(async move { fetcher.fetch(listing.files, objects_tx).await });
+                    let objects_rx = Mutex::new(objects_rx);
+                    let next = || objects_rx.lock().ok()?.blocking_recv();
+                    scan_source(&next, options, &emit)
+                }
+            };
+            match scanned {
+                Ok(report) => self.merge(report),
+                Err(e) => return fail(external(e)),
+            }
+            if tx.is_closed() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn merge(&self, report: ScanReport) {
+        self.report.lock().expect("report lock").merge(report);
+    }
+}
+
 impl PartitionStream for TrailScan {
     fn schema(&self) -> &SchemaRef {
         &self.schema
@@ -111,26 +192,11 @@ impl PartitionStream for TrailScan {
         // plan consumes, small enough that memory does not grow with the trail.
         let capacity = 2 * rayon::current_num_threads().max(1);
         let (tx, mut rx) = tokio::sync::mpsc::channel(capacity);
-        let sources = self.sources.clone();
-        let pruning = self.pruning.clone();
-        let report = self.report.clone();
-        // Finding and decoding files is blocking work: it runs off the async runtime, and a closed
-        // channel (the query stopped early) ends it.
-        std::thread::spawn(move || {
-            let fail = |e: ctq_ingest::IngestError| {
-                let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
-            };
-            let discovery = match discover(&sources, &pruning) {
-                Ok(discovery) => discovery,
-                Err(e) => return fail(e),
-            };
-            report.lock().expect("report lock").merge(discovery.report);
-            let emit = |batch| tx.blocking_send(Ok(batch)).is_ok();
-            match scan_files(&discovery.files, &options, &emit) {
-                Ok(done) => report.lock().expect("report lock").merge(done),
-                Err(e) => fail(e),
-            }
-        });
+        let scan = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        // Finding, fetching and decoding files is blocking work: it runs off the async runtime,
+        // and a closed channel (the query stopped early) ends it.
+        std::thread::spawn(move || scan.read_sources(&options, &tx, &runtime));
         let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }

@@ -22,7 +22,7 @@ pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
         params.push(("to".to_string(), resolve_time(to, now).context("--to")?));
     }
     let sql = denials_sql(args.arn.is_some(), args.from.is_some(), args.to.is_some());
-    let session = open_session(&args.source)?;
+    let session = open_session(&args.source).await?;
     run_query(&session, &sql, &params, &args.output)
         .await
         .context("denials query failed")

@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use ctq_ingest::ScanReport;
+use ctq_s3::{S3Options, S3Stats};
 use ctq_sql::output::{OutputFormat, ResultWriter};
 use ctq_sql::{SessionOptions, SqlError, TrailSession};
 use futures::StreamExt;
@@ -30,13 +30,21 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     }
 }
 
-fn open_session(source: &SourceArgs) -> anyhow::Result<TrailSession> {
+async fn open_session(source: &SourceArgs) -> anyhow::Result<TrailSession> {
     let options = SessionOptions {
         strict: source.strict,
         extra_table_names: source.tables.clone(),
         delivery_slack_ms: source.delivery_slack,
+        s3: S3Options {
+            profile: source.profile.clone(),
+            region: source.region.clone(),
+            endpoint_url: source.endpoint_url.clone(),
+            path_style: source.path_style,
+            max_in_flight: source.max_in_flight,
+            ..S3Options::default()
+        },
     };
-    Ok(TrailSession::open(&source.sources, &options)?)
+    Ok(TrailSession::open(&source.sources, &options).await?)
 }
 
 fn output_format(format: Format) -> OutputFormat {
@@ -158,11 +166,12 @@ async fn run_query(
 ) -> anyhow::Result<Outcome> {
     let (columns, stream) = session.query_stream(sql, params).await?;
     let rows = write_rows(output, columns, stream.map(|b| b.map_err(SqlError::from))).await?;
-    Ok(report_files(&session.report(), rows, output.quiet))
+    Ok(report_files(session, rows, output.quiet))
 }
 
-/// Damaged files are always named; the one-line summary is left out under `--quiet`.
-fn report_files(report: &ScanReport, rows: usize, quiet: bool) -> Outcome {
+/// Damaged files are always named; the summary is left out under `--quiet`.
+fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
+    let report = session.report();
     let damaged: Vec<_> = report.damaged().collect();
     for (path, reason) in &damaged {
         eprintln!(
@@ -180,6 +189,23 @@ fn report_files(report: &ScanReport, rows: usize, quiet: bool) -> Outcome {
             report.records(),
             damaged.len(),
         );
+        for trail in session.s3_trails() {
+            let stats = &trail.stats;
+            eprintln!(
+                "ctq: {}: {} LIST and {} GET requests, {} retried, {} object{} lost, {} fetched",
+                trail.location(),
+                S3Stats::get(&stats.list_requests),
+                S3Stats::get(&stats.get_requests),
+                S3Stats::get(&stats.retries),
+                S3Stats::get(&stats.objects_lost),
+                if S3Stats::get(&stats.objects_lost) == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                human_bytes(S3Stats::get(&stats.bytes_fetched)),
+            );
+        }
     }
     if damaged.is_empty() {
         Outcome::Clean
@@ -190,5 +216,20 @@ fn report_files(report: &ScanReport, rows: usize, quiet: bool) -> Outcome {
             );
         }
         Outcome::DamagedInput
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -12,7 +12,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot read query file {}", file.display()))?,
         (None, None) => anyhow::bail!("give the SQL to run, or --file with a saved query"),
     };
-    let session = open_session(&args.source)?;
+    let session = open_session(&args.source).await?;
     run_query(&session, &sql, &args.params, &args.output)
         .await
         .with_context(|| match &args.file {

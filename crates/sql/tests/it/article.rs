@@ -173,7 +173,7 @@ async fn path_columns_follow_the_layout_including_the_organization_trail() {
 
 #[tokio::test]
 async fn a_window_reads_only_the_files_that_can_hold_it() {
-    let session = session();
+    let session = session().await;
     let sql = ctq_sql::canned::denials_sql(false, true, true);
     let window = [
         ("from", "2019-10-29T06:40:00Z"),
@@ -183,7 +183,7 @@ async fn a_window_reads_only_the_files_that_can_hold_it() {
     let expected = expected_ids(|r| in_window(r) && r["eventType"] == "AwsApiCall" && denied(r));
     assert_eq!(column(&result, "Event ID"), expected);
     let read = session.report().files_read();
-    let everything = crate::support::session();
+    let everything = crate::support::session().await;
     everything
         .query("SELECT count(*) FROM cloudtrail", &[])
         .await
@@ -208,7 +208,9 @@ async fn the_delivery_slack_decides_how_late_a_file_may_come() {
         delivery_slack_ms: 2 * 3_600_000,
         ..ctq_sql::SessionOptions::default()
     };
-    let session = ctq_sql::TrailSession::open(&[sample_logs()], &late).unwrap();
+    let session = ctq_sql::TrailSession::open(&[sample_logs()], &late)
+        .await
+        .unwrap();
     let found = session.query(sql, &[]).await.unwrap();
     assert_eq!(column(&found, "eventid"), expected);
     assert_eq!(run(sql, &[]).await.row_count(), 0);

@@ -77,7 +77,7 @@ async fn queries_written_for_athena_name_nested_fields_in_any_case() {
 
 #[tokio::test]
 async fn a_constant_that_is_not_a_timestamp_is_an_error_not_an_empty_result() {
-    let error = session()
+    let error = session().await
         .query(
             "SELECT count(*) FROM cloudtrail WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)",
             &params(&[("from", "24h")]),

@@ -18,7 +18,7 @@ async fn a_bound_value_is_compared_as_a_value() {
 
 #[tokio::test]
 async fn a_missing_parameter_is_named() {
-    let error = session().query(BY_ARN, &[]).await.unwrap_err();
+    let error = session().await.query(BY_ARN, &[]).await.unwrap_err();
     assert!(
         matches!(&error, SqlError::MissingParameter { name, .. } if name == "arn"),
         "{error}"
@@ -29,6 +29,7 @@ async fn a_missing_parameter_is_named() {
 #[tokio::test]
 async fn an_unknown_parameter_is_named_with_the_ones_expected() {
     let error = session()
+        .await
         .query(BY_ARN, &params(&[("arn", "a"), ("region", "us-east-1")]))
         .await
         .unwrap_err();
@@ -48,6 +49,7 @@ async fn values_take_the_type_the_query_needs() {
     .await;
     assert_eq!(column(&result, "n"), [sample_records().len().to_string()]);
     let error = session()
+        .await
         .query(
             "SELECT count(*) FROM cloudtrail WHERE length(eventid) > $min_length",
             &params(&[("min_length", "ten")]),
@@ -60,6 +62,7 @@ async fn values_take_the_type_the_query_needs() {
 #[tokio::test]
 async fn statements_that_change_things_are_refused() {
     let error = session()
+        .await
         .query("CREATE TABLE t AS SELECT * FROM cloudtrail", &[])
         .await
         .unwrap_err();

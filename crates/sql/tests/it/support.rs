@@ -15,8 +15,10 @@ pub fn sample_logs() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-logs")
 }
 
-pub fn session() -> TrailSession {
-    TrailSession::open(&[sample_logs()], &SessionOptions::default()).unwrap()
+pub async fn session() -> TrailSession {
+    TrailSession::open(&[sample_logs()], &SessionOptions::default())
+        .await
+        .unwrap()
 }
 
 pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -27,7 +29,7 @@ pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 pub async fn run(sql: &str, pairs: &[(&str, &str)]) -> QueryResult {
-    session().query(sql, &params(pairs)).await.unwrap()
+    session().await.query(sql, &params(pairs)).await.unwrap()
 }
 
 /// Rows as CSV lines (without the header), through the same writer the CLI uses.

@@ -1,0 +1,399 @@
+//! An S3 server for tests: `s3s-fs` (a real S3 protocol implementation over a folder) serving
+//! on `127.0.0.1` with an OS-chosen port, in the test's own process.
+//!
+//! It owns what tests need to watch and disturb the traffic: counts of LIST and GET requests as
+//! the server saw them, `503 SlowDown` answers to chosen GETs, and bodies cut short. It is not a
+//! mock of the AWS SDK: clients talk HTTP to it like to any S3-compatible store.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use s3s::service::{S3Service, S3ServiceBuilder};
+
+type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The only credentials the server accepts.
+pub const ACCESS_KEY: &str = "AKIACTQTESTKEY000001";
+pub const SECRET_KEY: &str = "ctq-test-secret-never-printed";
+
+/// Requests as the server counted them.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub list: AtomicU64,
+    pub get: AtomicU64,
+    pub other: AtomicU64,
+}
+
+impl Counts {
+    pub fn lists(&self) -> u64 {
+        self.list.load(Ordering::SeqCst)
+    }
+
+    pub fn gets(&self) -> u64 {
+        self.get.load(Ordering::SeqCst)
+    }
+}
+
+/// Faults to inject, by object key.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Keys whose next N GETs are answered `503 SlowDown`.
+    slow_down: Mutex<HashMap<String, u32>>,
+    /// Keys whose body is always cut to half its length, under a full Content-Length.
+    cut_short: Mutex<HashSet<String>>,
+    /// Answer every listing `403 AccessDenied`.
+    deny_lists: std::sync::atomic::AtomicBool,
+}
+
+impl Faults {
+    pub fn slow_down(&self, key: &str, times: u32) {
+        self.slow_down
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), times);
+    }
+
+    pub fn cut_short(&self, key: &str) {
+        self.cut_short.lock().unwrap().insert(key.to_string());
+    }
+
+    pub fn deny_lists(&self) {
+        self.deny_lists.store(true, Ordering::SeqCst);
+    }
+
+    fn take_slow_down(&self, key: &str) -> bool {
+        let mut map = self.slow_down.lock().unwrap();
+        match map.get_mut(key) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn is_cut(&self, key: &str) -> bool {
+        self.cut_short.lock().unwrap().contains(key)
+    }
+}
+
+/// A running server; stops when dropped.
+pub struct TestS3 {
+    /// `http://127.0.0.1:PORT`, for path-style addressing.
+    pub endpoint: String,
+    pub counts: Arc<Counts>,
+    pub faults: Arc<Faults>,
+    root: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestS3 {
+    /// Starts the server on the current tokio runtime.
+    pub async fn start() -> Self {
+        let root = tempfile::tempdir().expect("a temporary folder for the server");
+        let fs = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs over the folder");
+        let mut builder = S3ServiceBuilder::new(fs);
+        // Requests are checked against SigV4 with these keys, as S3 checks them.
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let counts = Arc::new(Counts::default());
+        let faults = Arc::new(Faults::default());
+        let (c, f) = (counts.clone(), faults.clone());
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (service, counts, faults) = (service.clone(), c.clone(), f.clone());
+                tokio::spawn(async move {
+                    let handler = hyper::service::service_fn(move |req| {
+                        handle(service.clone(), counts.clone(), faults.clone(), req)
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(socket), handler)
+                        .await;
+                });
+            }
+        });
+        Self {
+            endpoint,
+            counts,
+            faults,
+            root,
+            server,
+        }
+    }
+
+    /// Stores an object by writing it where s3s-fs keeps it.
+    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let path = self.root.path().join(bucket).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Creates an empty bucket.
+    pub fn create_bucket(&self, bucket: &str) {
+        std::fs::create_dir_all(self.root.path().join(bucket)).unwrap();
+    }
+
+    /// Uploads every file under `dir` as `prefix` + its relative path.
+    pub fn put_tree(&self, bucket: &str, prefix: &str, dir: &Path) -> usize {
+        let mut count = 0;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(folder) = stack.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let relative = path
+                        .strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    self.put(
+                        bucket,
+                        &format!("{prefix}{relative}"),
+                        &std::fs::read(&path).unwrap(),
+                    );
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+
+    pub fn reset_counts(&self) {
+        self.counts.list.store(0, Ordering::SeqCst);
+        self.counts.get.store(0, Ordering::SeqCst);
+        self.counts.other.store(0, Ordering::SeqCst);
+    }
+}
+
+/// The object key of a path-style GET (`/bucket/key`), if the request is one.
+fn object_key(req: &Request<Incoming>) -> Option<String> {
+    let path = req.uri().path().trim_start_matches('/');
+    let (_, key) = path.split_once('/')?;
+    (!key.is_empty()).then(|| percent_decode(key))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+async fn handle(
+    service: S3Service,
+    counts: Arc<Counts>,
+    faults: Arc<Faults>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let is_get = req.method() == hyper::Method::GET;
+    let is_list = is_get && req.uri().query().is_some_and(|q| q.contains("list-type=2"));
+    let key = if is_get && !is_list {
+        object_key(&req)
+    } else {
+        None
+    };
+    if is_list {
+        counts.list.fetch_add(1, Ordering::SeqCst);
+    } else if key.is_some() {
+        counts.get.fetch_add(1, Ordering::SeqCst);
+    } else {
+        counts.other.fetch_add(1, Ordering::SeqCst);
+    }
+    if is_list && faults.deny_lists.load(Ordering::SeqCst) {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        let response = Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .header("content-type", "application/xml")
+            .body(full(xml))
+            .unwrap();
+        return Ok(response);
+    }
+    if let Some(key) = &key
+        && faults.take_slow_down(key)
+    {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+        let response = Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("content-type", "application/xml")
+            .body(full(xml))
+            .unwrap();
+        return Ok(response);
+    }
+    let response = match hyper::service::Service::call(&service, req).await {
+        Ok(response) => response,
+        Err(e) => {
+            let response = Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .body(full(format!("{e:?}")))
+                .unwrap();
+            return Ok(response);
+        }
+    };
+    let (parts, body) = response.into_parts();
+    if let Some(key) = &key
+        && parts.status.is_success()
+        && faults.is_cut(key)
+    {
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        // The header still promises every byte; the connection ends after half of them.
+        let half = bytes.slice(..bytes.len() / 2);
+        return Ok(Response::from_parts(parts, full(half)));
+    }
+    Ok(Response::from_parts(parts, body.boxed()))
+}
+
+/// One object of a synthetic trail.
+pub struct TrailObject {
+    pub key: String,
+    pub bytes: Vec<u8>,
+    /// Delivery time in the key, milliseconds since the epoch.
+    pub delivered_ms: i64,
+    pub event_ids: Vec<String>,
+}
+
+/// A multi-day trail in the real layout: `accounts` (the first in an organization folder when
+/// `organization` is set), `regions`, one file every `every_minutes` per account and region, with
+/// events from the minutes before each delivery. Deterministic.
+pub fn synthetic_trail(
+    start_day: (i64, i64, i64),
+    days: i64,
+    accounts: &[&str],
+    regions: &[&str],
+    every_minutes: i64,
+    organization: Option<&str>,
+) -> Vec<TrailObject> {
+    let day0 = days_from_civil(start_day.0, start_day.1, start_day.2);
+    let mut objects = Vec::new();
+    let mut counter = 0u64;
+    for (a, account) in accounts.iter().enumerate() {
+        let base = match (a, organization) {
+            (0, Some(org)) => format!("AWSLogs/{org}/{account}"),
+            _ => format!("AWSLogs/{account}"),
+        };
+        for region in regions {
+            for slot in 0..(days * 24 * 60 / every_minutes) {
+                let delivered_min = day0 * 1440 + slot * every_minutes + 7;
+                let (y, m, d) = civil_from_days(delivered_min.div_euclid(1440));
+                let (hh, mm) = (
+                    delivered_min.rem_euclid(1440) / 60,
+                    delivered_min.rem_euclid(60),
+                );
+                let mut records = Vec::new();
+                let mut event_ids = Vec::new();
+                for i in 0..3 {
+                    counter += 1;
+                    let event_min = delivered_min - 3 - 2 * i;
+                    let (ey, em, ed) = civil_from_days(event_min.div_euclid(1440));
+                    let time = format!(
+                        "{ey:04}-{em:02}-{ed:02}T{:02}:{:02}:{:02}Z",
+                        event_min.rem_euclid(1440) / 60,
+                        event_min.rem_euclid(60),
+                        counter % 60
+                    );
+                    let id = format!("{account}-{region}-{counter:08}");
+                    let denied = counter.is_multiple_of(7);
+                    let error = if denied {
+                        format!(
+                            r#","errorCode":"AccessDenied","errorMessage":"User: arn:aws:iam::{account}:user/u{} is not authorized to perform: s3:GetObject""#,
+                            counter % 5
+                        )
+                    } else {
+                        String::new()
+                    };
+                    records.push(format!(
+                        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::{account}:user/u{}","accountId":"{account}"}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"{region}"{error},"requestParameters":{{"bucketName":"b{}"}},"eventID":"{id}","eventType":"AwsApiCall","recipientAccountId":"{account}"}}"#,
+                        counter % 5,
+                        counter % 3
+                    ));
+                    event_ids.push(id);
+                }
+                let json = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+                let key = format!(
+                    "{base}/CloudTrail/{region}/{y:04}/{m:02}/{d:02}/{account}_CloudTrail_{region}_{y:04}{m:02}{d:02}T{hh:02}{mm:02}Z_{:016x}.json.gz",
+                    counter
+                );
+                objects.push(TrailObject {
+                    key,
+                    bytes: gzip(json.as_bytes()),
+                    delivered_ms: delivered_min * 60_000,
+                    event_ids,
+                });
+            }
+        }
+    }
+    objects
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}

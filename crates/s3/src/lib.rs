@@ -1,0 +1,120 @@
+//! CloudTrail trails in S3.
+//!
+//! This crate owns talking to S3: the AWS credential chain and client settings ([`S3Options`]),
+//! listing a trail's objects with the query's pruning applied to prefixes and keys
+//! ([`S3Trail::list`]), and fetching them with a bounded number of requests in flight, retries
+//! with backoff, and an account of what was retried and lost ([`S3Trail::fetch`]).
+//!
+//! It does not decode anything: fetched bytes go to `ctq-ingest`'s decoders, which treat an
+//! object that could not be fetched like a damaged file. Nor does it know about SQL.
+
+mod client;
+mod list;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use client::{S3Options, S3Stats, S3Trail};
+pub use list::Listing;
+
+/// `s3://bucket[/prefix]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Empty for the bucket root; otherwise ends with `/` unless it names a single key.
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Whether a source argument names S3 rather than a local path.
+    pub fn is_s3_url(text: &str) -> bool {
+        text.starts_with("s3://")
+    }
+
+    /// The URL of one key of this bucket, as files are named in reports.
+    pub fn url_of(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+impl FromStr for S3Location {
+    type Err = S3Error;
+
+    fn from_str(text: &str) -> Result<Self, S3Error> {
+        let invalid = |why: &str| S3Error::InvalidUrl {
+            url: text.to_string(),
+            reason: why.to_string(),
+        };
+        let rest = text
+            .strip_prefix("s3://")
+            .ok_or_else(|| invalid("it must start with s3://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(invalid("the bucket name is missing"));
+        }
+        Ok(S3Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_start_matches('/').to_string(),
+        })
+    }
+}
+
+impl fmt::Display for S3Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// Errors that stop reading a trail from S3. An object that cannot be fetched is not one: it is
+/// reported with the damaged files.
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    #[error("invalid S3 URL {url:?}: {reason}; write it as s3://bucket/prefix")]
+    InvalidUrl { url: String, reason: String },
+    #[error(
+        "S3 denied {operation} on bucket {bucket} with prefix {prefix:?} ({code}). ctq needs s3:ListBucket on arn:aws:s3:::{bucket} for that prefix and s3:GetObject on arn:aws:s3:::{bucket}/{prefix}*; see docs/s3.md for a minimal policy"
+    )]
+    AccessDenied {
+        operation: &'static str,
+        bucket: String,
+        prefix: String,
+        code: String,
+    },
+    #[error("bucket {bucket} does not exist or is not visible with these credentials")]
+    NoSuchBucket { bucket: String },
+    #[error(
+        "bucket {bucket} is in another region{}; pass --region",
+        region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    WrongRegion {
+        bucket: String,
+        region: Option<String>,
+    },
+    #[error(
+        "{operation} on bucket {bucket} with prefix {prefix:?} failed after {attempts} attempts: {reason}"
+    )]
+    Request {
+        operation: &'static str,
+        bucket: String,
+        prefix: String,
+        attempts: u32,
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let l: S3Location = "s3://trail-bucket/AWSLogs/o-a1b2c3d4e5/".parse().unwrap();
+        assert_eq!(l.bucket, "trail-bucket");
+        assert_eq!(l.prefix, "AWSLogs/o-a1b2c3d4e5/");
+        let root: S3Location = "s3://trail-bucket".parse().unwrap();
+        assert_eq!(root.prefix, "");
+        assert!("s3:///x".parse::<S3Location>().is_err());
+        assert!("/tmp/x".parse::<S3Location>().is_err());
+        assert_eq!(l.url_of("k.json.gz"), "s3://trail-bucket/k.json.gz");
+    }
+}
