@@ -26,8 +26,8 @@ pub use decode::FileDamage;
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
 pub use scan::{
-    Discovery, Fetched, FileOutcome, FileSource, ScanOptions, ScanReport, TrailFile, discover,
-    looks_like_trail_file, scan_files, scan_source,
+    Discovery, Fetched, FileOutcome, FileSource, Progress, ScanOptions, ScanReport, TrailFile,
+    discover, looks_like_trail_file, scan_files, scan_source,
 };
 pub use schema::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 
@@ -170,6 +170,8 @@ pub struct ScanOptions {
     pub batch_size: usize,
     /// Fail on the first damaged file instead of reporting and skipping it.
     pub strict: bool,
+    /// Counters to update as files are done, for a progress display.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for ScanOptions {
@@ -177,7 +179,23 @@ impl Default for ScanOptions {
         Self {
             batch_size: 8192,
             strict: false,
+            progress: None,
         }
+    }
+}
+
+/// Files and bytes done so far, shared with whoever displays progress.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files_total: AtomicU64,
+    pub files_done: AtomicU64,
+    /// Bytes as stored (compressed), so that the rate compares with the network or disk.
+    pub bytes_done: AtomicU64,
+}
+
+impl Progress {
+    pub fn add_total(&self, files: usize) {
+        self.files_total.fetch_add(files as u64, Ordering::Relaxed);
     }
 }
 
@@ -275,6 +293,11 @@ pub fn scan_source(
             let Some((file, fetched)) = source.next_file() else {
                 break;
             };
+            if let Some(progress) = &options.progress {
+                let size = fetched.as_ref().map_or(0, |bytes| bytes.len() as u64);
+                progress.bytes_done.fetch_add(size, Ordering::Relaxed);
+                progress.files_done.fetch_add(1, Ordering::Relaxed);
+            }
             let outcome = decode(&file, fetched, &mut builder);
             if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
                 fail(IngestError::Damaged {

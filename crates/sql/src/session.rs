@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{IngestError, ScanReport};
+use ctq_ingest::{IngestError, Progress, ScanReport};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
@@ -30,6 +30,8 @@ pub struct SessionOptions {
     pub delivery_slack_ms: i64,
     /// How to reach S3, for `s3://` sources.
     pub s3: S3Options,
+    /// Counters of files and bytes done, for a progress display.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for SessionOptions {
@@ -39,6 +41,7 @@ impl Default for SessionOptions {
             extra_table_names: Vec::new(),
             delivery_slack_ms: ctq_ingest::prune::DEFAULT_DELIVERY_SLACK_MS,
             s3: S3Options::default(),
+            progress: None,
         }
     }
 }
@@ -101,6 +104,7 @@ impl TrailSession {
             options.strict,
             options.delivery_slack_ms,
             report.clone(),
+            options.progress.clone(),
         ));
         let names: BTreeSet<&str> = TABLE_NAMES
             .into_iter()

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    FileOutcome, Pruning, ScanOptions, ScanReport, cloudtrail_schema, discover, scan_files,
-    scan_source,
+    FileOutcome, Progress, Pruning, ScanOptions, ScanReport, cloudtrail_schema, discover,
+    scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
 use datafusion::arrow::array::RecordBatch;
@@ -37,21 +37,25 @@ pub struct CloudTrailTable {
     strict: bool,
     delivery_slack_ms: i64,
     report: Arc<Mutex<ScanReport>>,
+    progress: Option<Arc<Progress>>,
 }
 
 impl CloudTrailTable {
-    /// `report` collects what happened to each file across the queries that scan the table.
+    /// `report` collects what happened to each file across the queries that scan the table;
+    /// `progress`, when given, counts files and bytes as they are done.
     pub fn new(
         sources: Vec<TrailSource>,
         strict: bool,
         delivery_slack_ms: i64,
         report: Arc<Mutex<ScanReport>>,
+        progress: Option<Arc<Progress>>,
     ) -> Self {
         Self {
             sources: Arc::new(sources),
             strict,
             delivery_slack_ms,
             report,
+            progress,
         }
     }
 }
@@ -65,6 +69,7 @@ struct TrailScan {
     pruning: Pruning,
     strict: bool,
     report: Arc<Mutex<ScanReport>>,
+    progress: Option<Arc<Progress>>,
 }
 
 #[async_trait]
@@ -99,6 +104,7 @@ impl TableProvider for CloudTrailTable {
             pruning: pruning_from_filters(filters, self.delivery_slack_ms),
             strict: self.strict,
             report: self.report.clone(),
+            progress: self.progress.clone(),
         });
         Ok(Arc::new(StreamingTableExec::try_new(
             cloudtrail_schema(),
@@ -139,6 +145,7 @@ impl TrailScan {
                         Err(e) => return fail(external(e)),
                     };
                     self.merge(discovery.report);
+                    self.count_total(discovery.files.len());
                     scan_files(&discovery.files, options, &emit)
                 }
                 TrailSource::S3(trail) => {
@@ -153,6 +160,7 @@ impl TrailScan {
                             .map(|(url, kind)| (url, FileOutcome::NonEvent(kind)))
                             .collect(),
                     });
+                    self.count_total(listing.files.len());
                     // Fetched objects wait here for a decoder; a few per GET in flight at most.
                     let (objects_tx, objects_rx) = tokio::sync::mpsc::channel(8);
                     let fetcher = trail.clone();
@@ -173,6 +181,12 @@ impl TrailScan {
         true
     }
 
+    fn count_total(&self, files: usize) {
+        if let Some(progress) = &self.progress {
+            progress.add_total(files);
+        }
+    }
+
     fn merge(&self, report: ScanReport) {
         self.report.lock().expect("report lock").merge(report);
     }
@@ -187,6 +201,7 @@ impl PartitionStream for TrailScan {
         let options = ScanOptions {
             batch_size: ctx.session_config().batch_size(),
             strict: self.strict,
+            progress: self.progress.clone(),
         };
         // A few batches per decoding thread in flight: enough to keep every core busy while the
         // plan consumes, small enough that memory does not grow with the trail.

@@ -4,7 +4,7 @@ use anyhow::Context;
 use ctq_sql::canned::{denials_sql, resolve_time};
 
 use crate::args::DenialsArgs;
-use crate::commands::{Outcome, open_session, run_query};
+use crate::commands::{Outcome, run_query};
 
 pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
     let now = chrono::Utc::now().timestamp_millis();
@@ -22,8 +22,7 @@ pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
         params.push(("to".to_string(), resolve_time(to, now).context("--to")?));
     }
     let sql = denials_sql(args.arn.is_some(), args.from.is_some(), args.to.is_some());
-    let session = open_session(&args.source).await?;
-    run_query(&session, &sql, &params, &args.output)
+    run_query(&args.source, &sql, &params, &args.output)
         .await
         .context("denials query failed")
 }

@@ -7,14 +7,17 @@ mod schema;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
+use ctq_ingest::Progress;
 use ctq_s3::{S3Options, S3Stats};
 use ctq_sql::output::{OutputFormat, ResultWriter};
 use ctq_sql::{SessionOptions, SqlError, TrailSession};
 use futures::StreamExt;
 
 use crate::args::{Command, Format, OutputArgs, SourceArgs};
+use crate::progress::ProgressLine;
 
 /// How a successful run ended, for the exit status.
 pub enum Outcome {
@@ -30,7 +33,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn open_session(source: &SourceArgs) -> anyhow::Result<TrailSession> {
+async fn open_session(
+    source: &SourceArgs,
+    progress: &Arc<Progress>,
+) -> anyhow::Result<TrailSession> {
     let options = SessionOptions {
         strict: source.strict,
         extra_table_names: source.tables.clone(),
@@ -43,6 +49,7 @@ async fn open_session(source: &SourceArgs) -> anyhow::Result<TrailSession> {
             max_in_flight: source.max_in_flight,
             ..S3Options::default()
         },
+        progress: Some(progress.clone()),
     };
     Ok(TrailSession::open(&source.sources, &options).await?)
 }
@@ -159,14 +166,18 @@ async fn write_rows(
 /// Runs `sql` and writes its rows where asked as they arrive, then reports on standard error what
 /// was read.
 async fn run_query(
-    session: &TrailSession,
+    source: &SourceArgs,
     sql: &str,
     params: &[(String, String)],
     output: &OutputArgs,
 ) -> anyhow::Result<Outcome> {
+    let counters = Arc::new(Progress::default());
+    let session = open_session(source, &counters).await?;
+    let progress = ProgressLine::start(&counters, output.quiet);
     let (columns, stream) = session.query_stream(sql, params).await?;
     let rows = write_rows(output, columns, stream.map(|b| b.map_err(SqlError::from))).await?;
-    Ok(report_files(session, rows, output.quiet))
+    drop(progress);
+    Ok(report_files(&session, rows, output.quiet))
 }
 
 /// Damaged files are always named; the summary is left out under `--quiet`.
@@ -219,7 +230,7 @@ fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
     }
 }
 
-fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
     let mut value = bytes as f64;
     let mut unit = 0;

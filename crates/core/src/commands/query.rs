@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use crate::args::QueryArgs;
-use crate::commands::{Outcome, open_session, run_query};
+use crate::commands::{Outcome, run_query};
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
     let sql = match (&args.sql, &args.file) {
@@ -12,8 +12,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot read query file {}", file.display()))?,
         (None, None) => anyhow::bail!("give the SQL to run, or --file with a saved query"),
     };
-    let session = open_session(&args.source).await?;
-    run_query(&session, &sql, &args.params, &args.output)
+    run_query(&args.source, &sql, &args.params, &args.output)
         .await
         .with_context(|| match &args.file {
             Some(file) => format!("query {} failed", file.display()),

@@ -1,5 +1,6 @@
 //! Whole runs of the `ctq` binary: one snapshot per saved query, exit statuses, error messages.
 
 mod cli;
+mod s3;
 mod saved_queries;
 mod support;

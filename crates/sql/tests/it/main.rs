@@ -3,4 +3,5 @@
 mod article;
 mod functions;
 mod params;
+mod s3;
 mod support;

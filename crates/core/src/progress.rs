@@ -1,0 +1,49 @@
+//! A one-line progress display on standard error, for runs watched from a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use ctq_ingest::Progress;
+
+/// Redraws the line a few times a second until dropped, then erases it. Does nothing when
+/// standard error is not a terminal (cron, pipes, files) or when asked to be quiet.
+pub struct ProgressLine {
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ProgressLine {
+    pub fn start(progress: &Arc<Progress>, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Self { task: None };
+        }
+        let progress = progress.clone();
+        let started = Instant::now();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let done = progress.files_done.load(Ordering::Relaxed);
+                let total = progress.files_total.load(Ordering::Relaxed);
+                let bytes = progress.bytes_done.load(Ordering::Relaxed);
+                let rate = bytes as f64 / started.elapsed().as_secs_f64().max(0.001);
+                let _ = write!(
+                    std::io::stderr(),
+                    "\r\x1b[2K{done}/{total} files  {}  {}/s",
+                    crate::commands::human_bytes(bytes),
+                    crate::commands::human_bytes(rate as u64)
+                );
+            }
+        });
+        Self { task: Some(task) }
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
