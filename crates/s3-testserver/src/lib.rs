@@ -92,8 +92,23 @@ pub struct TestS3 {
     pub endpoint: String,
     pub counts: Arc<Counts>,
     pub faults: Arc<Faults>,
-    root: tempfile::TempDir,
+    root: Root,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// The folder served: a temporary one for tests, or one given (each subfolder a bucket).
+enum Root {
+    Temporary(tempfile::TempDir),
+    Given(std::path::PathBuf),
+}
+
+impl Root {
+    fn path(&self) -> &Path {
+        match self {
+            Root::Temporary(dir) => dir.path(),
+            Root::Given(path) => path,
+        }
+    }
 }
 
 impl Drop for TestS3 {
@@ -103,15 +118,24 @@ impl Drop for TestS3 {
 }
 
 impl TestS3 {
-    /// Starts the server on the current tokio runtime.
+    /// Starts the server on the current tokio runtime, over a new temporary folder.
     pub async fn start() -> Self {
         let root = tempfile::tempdir().expect("a temporary folder for the server");
+        Self::serve(Root::Temporary(root), 0).await
+    }
+
+    /// Serves an existing folder, whose subfolders are buckets, on `port` (0: any free port).
+    pub async fn start_at(root: &Path, port: u16) -> Self {
+        Self::serve(Root::Given(root.to_path_buf()), port).await
+    }
+
+    async fn serve(root: Root, port: u16) -> Self {
         let fs = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs over the folder");
         let mut builder = S3ServiceBuilder::new(fs);
         // Requests are checked against SigV4 with these keys, as S3 checks them.
         builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service = builder.build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
