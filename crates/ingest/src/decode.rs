@@ -169,14 +169,39 @@ fn shape_of(text: &[u8]) -> Result<Shape, FileDamage> {
     }
 }
 
-/// Decodes every record of a file's text and passes each to `sink`, in file order, only once the
-/// whole file has parsed.
+/// Which records a scan can skip without decoding them, because no row of the query can come from
+/// them. Skipped records are still checked for valid JSON, so a damaged file is reported whatever
+/// the query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only records with an `errorCode` can matter (the query needs `errorcode` to be non-null).
+    pub needs_error_code: bool,
+}
+
+const ERROR_CODE_KEY: &[u8] = b"\"errorCode\"";
+
+#[derive(Deserialize)]
+struct RawTrailEnvelope<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// Decodes every record of a file's text that `filter` lets through and passes each to `sink`, in
+/// file order, only once the whole file has parsed.
 pub(crate) fn decode_records(
     text: &[u8],
+    filter: RecordFilter,
     mut sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
     let text = text.strip_prefix(UTF8_BOM).unwrap_or(text);
-    match decode_shape(text, &mut sink) {
+    if filter.needs_error_code && first_key(text) == Some(b"Records") {
+        return decode_records_with_error_code(text, sink);
+    }
+    match decode_shape(text, &mut |record: &Record<'_>| {
+        if !filter.needs_error_code || record.error_code.0.is_some() {
+            sink(record)
+        }
+    }) {
         Err(FileDamage::Json(error)) if contains(text, b"\"CloudTrailEvent\"") => {
             let embedded = repair_cli_v1_lookup_events(text).ok_or(FileDamage::Json(error))?;
             let records = parse_embedded(&embedded)?;
@@ -188,7 +213,45 @@ pub(crate) fn decode_records(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
+}
+
+/// The common case of a denial query over delivered files: most records have no `errorCode`.
+/// Each record is only delimited (which checks its syntax), and decoded when its text holds the
+/// key.
+fn decode_records_with_error_code(
+    text: &[u8],
+    mut sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let mut raw_records = Vec::new();
+    for envelope in serde_json::Deserializer::from_slice(text).into_iter::<RawTrailEnvelope>() {
+        match envelope.map_err(FileDamage::Json)?.records {
+            Some(records) => raw_records.extend(records),
+            None => {
+                return Err(FileDamage::NotCloudTrail(
+                    "an object in the file has no \"Records\" array".into(),
+                ));
+            }
+        }
+    }
+    let mut decoded = Vec::new();
+    for raw in &raw_records {
+        let json = raw.get();
+        if !json.starts_with('{') {
+            return Err(FileDamage::NotCloudTrail(format!(
+                "a record is not a JSON object: {}",
+                json.chars().take(40).collect::<String>()
+            )));
+        }
+        if contains(json.as_bytes(), ERROR_CODE_KEY) {
+            let record: Record = serde_json::from_str(json).map_err(FileDamage::Json)?;
+            if record.error_code.0.is_some() {
+                decoded.push(record);
+            }
+        }
+    }
+    decoded.iter().for_each(&mut sink);
+    Ok(Decoded::Records(decoded.len()))
 }
 
 fn parse_embedded<S: AsRef<str>>(strings: &[S]) -> Result<Vec<Record<'_>>, FileDamage> {

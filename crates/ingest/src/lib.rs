@@ -22,7 +22,7 @@ mod schema;
 use std::path::PathBuf;
 
 pub use batch::TrailBatchBuilder;
-pub use decode::FileDamage;
+pub use decode::{FileDamage, RecordFilter};
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
 pub use scan::{
@@ -65,7 +65,9 @@ pub fn decode_file_bytes(
 ) -> Result<FileOutcome, FileDamage> {
     let text = decode::read_bytes(raw)?;
     Ok(
-        match decode::decode_records(&text, |r| builder.append(r, partition))? {
+        match decode::decode_records(&text, RecordFilter::default(), |r| {
+            builder.append(r, partition)
+        })? {
             decode::Decoded::Records(n) => FileOutcome::Read { records: n as u64 },
             decode::Decoded::NonEvent(kind) => FileOutcome::NonEvent(kind),
         },

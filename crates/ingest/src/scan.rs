@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 
 use crate::IngestError;
 use crate::batch::TrailBatchBuilder;
-use crate::decode::{Decoded, FileDamage, decode_records, read_bytes};
+use crate::decode::{Decoded, FileDamage, RecordFilter, decode_records, read_bytes};
 use crate::path::{
     NonEventKind, Partition, PathInfo, classify_folder, classify_path, delivery_time_from_name,
 };
@@ -49,6 +49,7 @@ impl ScanReport {
             .count()
     }
 
+    /// Records decoded; records a scan's filter let it skip are not among them.
     pub fn records(&self) -> u64 {
         self.files
             .values()
@@ -172,6 +173,8 @@ pub struct ScanOptions {
     pub strict: bool,
     /// Counters to update as files are done, for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// Records the query cannot need, to leave undecoded.
+    pub filter: RecordFilter,
 }
 
 impl Default for ScanOptions {
@@ -180,6 +183,7 @@ impl Default for ScanOptions {
             batch_size: 8192,
             strict: false,
             progress: None,
+            filter: RecordFilter::default(),
         }
     }
 }
@@ -235,10 +239,15 @@ where
     }
 }
 
-fn decode(file: &TrailFile, fetched: Fetched, builder: &mut TrailBatchBuilder) -> FileOutcome {
+fn decode(
+    file: &TrailFile,
+    fetched: Fetched,
+    filter: RecordFilter,
+    builder: &mut TrailBatchBuilder,
+) -> FileOutcome {
     let decoded = fetched
         .and_then(read_bytes)
-        .and_then(|text| decode_records(&text, |r| builder.append(r, &file.partition)));
+        .and_then(|text| decode_records(&text, filter, |r| builder.append(r, &file.partition)));
     match decoded {
         Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
         Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),
@@ -298,7 +307,7 @@ pub fn scan_source(
                 progress.bytes_done.fetch_add(size, Ordering::Relaxed);
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
             }
-            let outcome = decode(&file, fetched, &mut builder);
+            let outcome = decode(&file, fetched, options.filter, &mut builder);
             if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
                 fail(IngestError::Damaged {
                     path: file.path,

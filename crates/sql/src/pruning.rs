@@ -143,3 +143,118 @@ fn literal_millis(expr: &Expr) -> Option<i64> {
         _ => None,
     }
 }
+
+/// Whether the conjunction of `filters` rejects every row whose `errorcode` is NULL, so that
+/// records without an `errorCode` need not be decoded.
+pub fn needs_error_code(filters: &[Expr]) -> bool {
+    filters
+        .iter()
+        .flat_map(|f| split_conjunction(f))
+        .any(rejects_null_error_code)
+}
+
+fn rejects_null_error_code(expr: &Expr) -> bool {
+    match expr {
+        Expr::IsNotNull(inner) => is_error_code(inner),
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => rejects_null_error_code(left) && rejects_null_error_code(right),
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => rejects_null_error_code(left) || rejects_null_error_code(right),
+        // A comparison or LIKE of errorcode (or lower/upper of it) against a constant is NULL, so
+        // false, when errorcode is NULL.
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op:
+                Operator::Eq
+                | Operator::NotEq
+                | Operator::Lt
+                | Operator::LtEq
+                | Operator::Gt
+                | Operator::GtEq
+                | Operator::LikeMatch
+                | Operator::ILikeMatch
+                | Operator::RegexMatch
+                | Operator::RegexIMatch,
+            right,
+        }) => {
+            (is_error_code(left) && matches!(right.as_ref(), Expr::Literal(..)))
+                || (is_error_code(right) && matches!(left.as_ref(), Expr::Literal(..)))
+        }
+        Expr::Like(like) => {
+            is_error_code(&like.expr) && matches!(like.pattern.as_ref(), Expr::Literal(..))
+        }
+        _ => false,
+    }
+}
+
+fn is_error_code(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(c) => c.name == "errorcode",
+        Expr::ScalarFunction(f) if matches!(f.name(), "lower" | "upper" | "trim" | "btrim") => {
+            matches!(f.args.as_slice(), [arg] if is_error_code(arg))
+        }
+        Expr::Cast(cast) => is_error_code(&cast.expr),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::{col, lit};
+
+    use super::*;
+
+    #[test]
+    fn finds_the_denial_filter_of_the_article() {
+        let lower = datafusion::functions::string::expr_fn::lower;
+        let denied = lower(col("errorcode"))
+            .like(lit("%accessdenied%"))
+            .or(lower(col("errorcode")).like(lit("%unauthorized%")));
+        assert!(needs_error_code(std::slice::from_ref(&denied)));
+        assert!(needs_error_code(&[col("errorcode").is_not_null()]));
+        assert!(needs_error_code(&[col("eventtype")
+            .eq(lit("AwsApiCall"))
+            .and(col("errorcode").eq(lit("AccessDenied")))]));
+        assert!(!needs_error_code(&[col("errorcode").is_null()]));
+        assert!(!needs_error_code(&[
+            denied.or(col("eventname").eq(lit("x")))
+        ]));
+        assert!(!needs_error_code(&[]));
+    }
+
+    #[test]
+    fn reads_windows_accounts_and_regions() {
+        let time = |t: &str| {
+            lit(ScalarValue::TimestampMillisecond(
+                parse_iso8601_millis(t),
+                Some("UTC".into()),
+            ))
+        };
+        let filters = [
+            col("eventtime").gt_eq(lit("2019-10-29T06:40:00Z")),
+            time("2019-10-29T06:55:00Z").gt(col("eventtime")),
+            col("account").in_list(vec![lit("111111111111"), lit("222222222222")], false),
+            col("region").eq(lit("us-east-1")),
+        ];
+        let pruning = pruning_from_filters(&filters, 60_000);
+        assert_eq!(
+            pruning.start_ms,
+            parse_iso8601_millis("2019-10-29T06:40:00Z")
+        );
+        assert_eq!(pruning.end_ms, parse_iso8601_millis("2019-10-29T06:55:00Z"));
+        assert_eq!(pruning.accounts.unwrap().len(), 2);
+        assert_eq!(
+            pruning.regions.unwrap().into_iter().collect::<Vec<_>>(),
+            ["us-east-1"]
+        );
+        assert!(
+            pruning_from_filters(&[col("eventtime").gt_eq(col("eventname"))], 0).is_unbounded()
+        );
+    }
+}

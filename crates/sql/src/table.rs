@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    FileOutcome, Progress, Pruning, ScanOptions, ScanReport, cloudtrail_schema, discover,
-    scan_files, scan_source,
+    FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport, cloudtrail_schema,
+    discover, scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
 use datafusion::arrow::array::RecordBatch;
@@ -21,7 +21,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use tokio::sync::mpsc::Sender;
 
-use crate::pruning::pruning_from_filters;
+use crate::pruning::{needs_error_code, pruning_from_filters};
 
 /// Where a trail is: local folders and files, or an S3 location.
 #[derive(Debug, Clone)]
@@ -67,6 +67,7 @@ struct TrailScan {
     schema: SchemaRef,
     sources: Arc<Vec<TrailSource>>,
     pruning: Pruning,
+    filter: RecordFilter,
     strict: bool,
     report: Arc<Mutex<ScanReport>>,
     progress: Option<Arc<Progress>>,
@@ -102,6 +103,9 @@ impl TableProvider for CloudTrailTable {
             schema: cloudtrail_schema(),
             sources: self.sources.clone(),
             pruning: pruning_from_filters(filters, self.delivery_slack_ms),
+            filter: RecordFilter {
+                needs_error_code: needs_error_code(filters),
+            },
             strict: self.strict,
             report: self.report.clone(),
             progress: self.progress.clone(),
@@ -202,6 +206,7 @@ impl PartitionStream for TrailScan {
             batch_size: ctx.session_config().batch_size(),
             strict: self.strict,
             progress: self.progress.clone(),
+            filter: self.filter,
         };
         // A few batches per decoding thread in flight: enough to keep every core busy while the
         // plan consumes, small enough that memory does not grow with the trail.

@@ -193,7 +193,7 @@ fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
     if !quiet {
         let skipped = report.skipped().count();
         eprintln!(
-            "ctq: {rows} row{} | {} file{} read ({} records), {skipped} skipped (not events), {} damaged",
+            "ctq: {rows} row{} | {} file{} read, {} records decoded, {skipped} skipped (not events), {} damaged",
             if rows == 1 { "" } else { "s" },
             report.files_read(),
             if report.files_read() == 1 { "" } else { "s" },
