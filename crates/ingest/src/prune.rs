@@ -27,6 +27,11 @@ pub struct Pruning {
     pub accounts: Option<BTreeSet<String>>,
     /// Only these regions (the `region` path column), when set.
     pub regions: Option<BTreeSet<String>>,
+    /// Only these delivery years, months and days (the `year`, `month`, `day` path columns, as
+    /// Athena's partitioned tables name them), when set.
+    pub years: Option<BTreeSet<String>>,
+    pub months: Option<BTreeSet<String>>,
+    pub days: Option<BTreeSet<String>>,
     /// See [`DEFAULT_DELIVERY_SLACK_MS`].
     pub delivery_slack_ms: i64,
 }
@@ -38,6 +43,9 @@ impl Default for Pruning {
             end_ms: None,
             accounts: None,
             regions: None,
+            years: None,
+            months: None,
+            days: None,
             delivery_slack_ms: DEFAULT_DELIVERY_SLACK_MS,
         }
     }
@@ -57,6 +65,18 @@ impl Pruning {
             && self.end_ms.is_none()
             && self.accounts.is_none()
             && self.regions.is_none()
+            && self.years.is_none()
+            && self.months.is_none()
+            && self.days.is_none()
+    }
+
+    /// Whether the path columns a location fixes are all allowed.
+    fn path_columns_allowed(&self, partition: &Partition) -> bool {
+        allowed(&self.accounts, partition.account.as_deref())
+            && allowed(&self.regions, partition.region.as_deref())
+            && allowed(&self.years, partition.year.as_deref())
+            && allowed(&self.months, partition.month.as_deref())
+            && allowed(&self.days, partition.day.as_deref())
     }
 
     /// Whether files delivered within `[from_ms, to_ms)` can hold needed events.
@@ -73,9 +93,7 @@ impl Pruning {
     /// Whether a file at this location can hold needed records. `delivered_ms` is the time in
     /// its name, when it has one; files outside the S3 layout are always kept.
     pub fn keeps_file(&self, partition: &Partition, delivered_ms: Option<i64>) -> bool {
-        if !allowed(&self.accounts, partition.account.as_deref())
-            || !allowed(&self.regions, partition.region.as_deref())
-        {
+        if !self.path_columns_allowed(partition) {
             return false;
         }
         if let Some(day) = partition_day_ms(partition)
@@ -90,9 +108,7 @@ impl Pruning {
     /// Whether a folder whose path gives this (possibly partial) partition can hold needed files:
     /// lets a walk or a listing skip whole accounts, regions, months and days.
     pub fn keeps_folder(&self, partition: &Partition) -> bool {
-        if !allowed(&self.accounts, partition.account.as_deref())
-            || !allowed(&self.regions, partition.region.as_deref())
-        {
+        if !self.path_columns_allowed(partition) {
             return false;
         }
         match folder_span_ms(partition) {
@@ -101,16 +117,40 @@ impl Pruning {
         }
     }
 
-    /// The delivery days (as `YYYY/MM/DD`) a listing must visit, when the window bounds them;
-    /// `None` when the window is open on either side.
+    /// The delivery days (as `YYYY/MM/DD`) a listing must visit, when the window or the
+    /// `year`/`month`/`day` columns name them; `None` when they leave the days open.
     pub fn delivery_days(&self) -> Option<Vec<String>> {
-        let (start, end) = (self.start_ms?, self.end_ms?);
-        let first = start.div_euclid(DAY_MS);
-        let last = (end.saturating_add(self.delivery_slack_ms) - 1).div_euclid(DAY_MS);
-        if last < first {
-            return Some(Vec::new());
+        if let (Some(start), Some(end)) = (self.start_ms, self.end_ms) {
+            let first = start.div_euclid(DAY_MS);
+            let last = (end.saturating_add(self.delivery_slack_ms) - 1).div_euclid(DAY_MS);
+            return Some(
+                (first..=last.max(first - 1))
+                    .map(day_folder)
+                    .filter(|day| self.day_folder_allowed(day))
+                    .collect(),
+            );
         }
-        Some((first..=last).map(day_folder).collect())
+        let (years, months, days) = (
+            self.years.as_ref()?,
+            self.months.as_ref()?,
+            self.days.as_ref()?,
+        );
+        let mut out = Vec::new();
+        for y in years {
+            for m in months {
+                for d in days {
+                    out.push(format!("{y}/{m}/{d}"));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn day_folder_allowed(&self, day: &str) -> bool {
+        let mut parts = day.split('/');
+        allowed(&self.years, parts.next())
+            && allowed(&self.months, parts.next())
+            && allowed(&self.days, parts.next())
     }
 }
 
@@ -242,6 +282,18 @@ mod tests {
         }));
         assert!(p.keeps_folder(&Partition::default()));
         assert!(Pruning::default().is_unbounded());
+        let one_day = Pruning {
+            years: Some(["2019".to_string()].into()),
+            months: Some(["10".to_string()].into()),
+            days: Some(["29".to_string(), "30".to_string()].into()),
+            ..Pruning::default()
+        };
+        assert_eq!(
+            one_day.delivery_days().unwrap(),
+            ["2019/10/29", "2019/10/30"]
+        );
+        assert!(!one_day.keeps_folder(&day("2019", "10", "28")));
+        assert!(one_day.keeps_file(&day("2019", "10", "30"), None));
         assert_eq!(day_folder(days_from_civil(2024, 2, 29)), "2024/02/29");
     }
 }

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -305,9 +306,15 @@ async fn handle(
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        // The header still promises every byte; the connection ends after half of them.
+        // The header still promises every byte; the body fails after half of them, so the
+        // connection ends early as when a network path drops.
         let half = bytes.slice(..bytes.len() / 2);
-        return Ok(Response::from_parts(parts, full(half)));
+        let frames: Vec<Result<Frame<Bytes>, Box<dyn std::error::Error + Send + Sync>>> = vec![
+            Ok(Frame::data(half)),
+            Err("connection cut by the test server".into()),
+        ];
+        let cut = StreamBody::new(futures_util::stream::iter(frames));
+        return Ok(Response::from_parts(parts, BodyExt::boxed(cut)));
     }
     Ok(Response::from_parts(parts, body.boxed()))
 }

@@ -93,6 +93,9 @@ fn restrict_path_column(
     let slot = match column.name.as_str() {
         "account" => &mut pruning.accounts,
         "region" => &mut pruning.regions,
+        "year" => &mut pruning.years,
+        "month" => &mut pruning.months,
+        "day" => &mut pruning.days,
         _ => return,
     };
     let values: BTreeSet<String> = values.into_iter().collect();

@@ -22,7 +22,15 @@ fn keys(listing: &ctq_s3::Listing) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fifteen_minute_window_lists_and_fetches_only_what_it_can_need() {
-    let objects = trail();
+    // More than a page of keys (1,000) per region, so that listing the whole trail pages.
+    let objects = ctq_s3_testserver::synthetic_trail(
+        (2019, 10, 28),
+        4,
+        &["111111111111", "222222222222"],
+        &["us-east-1", "eu-west-1"],
+        4,
+        Some("o-a1b2c3d4e5"),
+    );
     let server = server_with(&objects).await;
     let trail = trail_at(&server, "").await;
 
@@ -47,15 +55,20 @@ async fn a_fifteen_minute_window_lists_and_fetches_only_what_it_can_need() {
         .collect();
     assert_eq!(keys(&listing), expected);
     assert!(
-        expected.len() <= 4 * 4,
+        expected.len() <= 4 * 20,
         "{} objects for a 75-minute delivery span",
         expected.len()
     );
 
     // Discovery one level at a time down to each region, then one listing per region and day.
     let lists = server.counts.lists();
+    eprintln!(
+        "15-minute window: {lists} LIST requests (whole trail: {full_lists}), {} of {} objects needed",
+        expected.len(),
+        objects.len()
+    );
     assert!(lists <= 12, "{lists} LIST requests for a 15-minute window");
-    assert!(full_lists >= lists, "{full_lists} vs {lists}");
+    assert!(full_lists > lists, "{full_lists} vs {lists}");
 
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let files = listing.files.clone();
@@ -141,4 +154,30 @@ async fn prefixes_may_start_anywhere_in_the_layout() {
             .all(|f| f.partition.region.as_deref() == Some("eu-west-1"))
     );
     assert_eq!(listing.files.len(), objects.len() / 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_columns_name_the_days_to_list() {
+    let objects = trail();
+    let server = server_with(&objects).await;
+    let trail = trail_at(&server, "").await;
+    let one_day = Pruning {
+        years: Some(["2019".to_string()].into()),
+        months: Some(["10".to_string()].into()),
+        days: Some(["30".to_string()].into()),
+        accounts: Some(["222222222222".to_string()].into()),
+        ..Pruning::default()
+    };
+    let listing = trail.list(&one_day).await.unwrap();
+    let expected: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| o.key.starts_with("AWSLogs/222222222222/") && o.key.contains("/2019/10/30/"))
+        .map(|o| o.key.clone())
+        .collect();
+    assert_eq!(keys(&listing), expected);
+    assert!(
+        server.counts.lists() <= 8,
+        "{} LIST requests",
+        server.counts.lists()
+    );
 }
