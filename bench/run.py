@@ -50,7 +50,7 @@ def timed(cmd, runs, shell=False):
 def duckdb_cmd(trail, sql):
     script = (
         "import duckdb,sys;con=duckdb.connect();con.execute('SET threads=2');"
-        f"con.execute('''CREATE VIEW records AS SELECT unnest(Records) AS r FROM read_json('{trail}/AWSLogs/**/*.json.gz', maximum_object_size=1073741824)''');"
+        f"con.execute('''CREATE VIEW records AS SELECT unnest(Records) AS r FROM read_json('{trail}/AWSLogs/**/*.json.gz', maximum_object_size=67108864)''');"
         f"print(con.execute('''{sql}''').fetchall()[:3])"
     )
     return [sys.executable, "-c", script]

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
-use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_array::{ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
 use arrow_schema::{ArrowError, DataType, Fields, SchemaRef};
 
 use crate::path::Partition;
 use crate::record::Record;
-use crate::schema::cloudtrail_schema;
+use crate::schema::{ColumnSet, cloudtrail_schema, column};
 
 /// A struct column whose children are all strings, filled one row at a time.
 struct FlatStruct {
@@ -259,15 +259,43 @@ impl UserIdentityColumns {
     }
 }
 
-/// Number of top-level string columns taken from the record (everything but the structs, the
-/// resources list and the path columns), in schema order.
-const RECORD_STRINGS: usize = 25;
+/// The top-level string columns taken from the record (everything but the structs, the
+/// resources list and the path columns), by schema position.
+const RECORD_STRING_COLUMNS: [usize; 25] = [
+    column::EVENTVERSION,
+    column::EVENTTIME,
+    column::EVENTSOURCE,
+    column::EVENTNAME,
+    column::AWSREGION,
+    column::SOURCEIPADDRESS,
+    column::USERAGENT,
+    column::ERRORCODE,
+    column::ERRORMESSAGE,
+    column::REQUESTPARAMETERS,
+    column::RESPONSEELEMENTS,
+    column::ADDITIONALEVENTDATA,
+    column::REQUESTID,
+    column::EVENTID,
+    column::EVENTTYPE,
+    column::APIVERSION,
+    column::READONLY,
+    column::RECIPIENTACCOUNTID,
+    column::SERVICEEVENTDETAILS,
+    column::SHAREDEVENTID,
+    column::VPCENDPOINTID,
+    column::VPCENDPOINTACCOUNTID,
+    column::EVENTCATEGORY,
+    column::SESSIONCREDENTIALFROMCONSOLE,
+    column::EDGEDEVICEDETAILS,
+];
 
-/// Builds [`RecordBatch`]es in the `cloudtrail` schema from records and their file's partition.
+/// Builds [`RecordBatch`]es of the `cloudtrail` table (or of some of its columns) from records
+/// and their file's partition.
 pub struct TrailBatchBuilder {
+    columns: ColumnSet,
     schema: SchemaRef,
     rows: usize,
-    strings: [StringBuilder; RECORD_STRINGS],
+    strings: [StringBuilder; RECORD_STRING_COLUMNS.len()],
     user_identity: UserIdentityColumns,
     resource_offsets: Vec<i32>,
     resource_nulls: NullBufferBuilder,
@@ -284,24 +312,36 @@ impl Default for TrailBatchBuilder {
 }
 
 impl TrailBatchBuilder {
+    /// A builder of batches with every column.
     pub fn new() -> Self {
-        let schema = cloudtrail_schema();
-        let field_type = |name: &str| schema.field_with_name(name).expect("declared").data_type();
-        let DataType::List(item) = field_type("resources") else {
+        Self::with_columns(ColumnSet::ALL)
+    }
+
+    /// A builder of batches with only `columns`, in schema order.
+    pub fn with_columns(columns: ColumnSet) -> Self {
+        let full = cloudtrail_schema();
+        let field_type = |index: usize| full.field(index).data_type();
+        let DataType::List(item) = field_type(column::RESOURCES) else {
             unreachable!("resources is a list")
         };
         Self {
-            user_identity: UserIdentityColumns::new(field_type("useridentity")),
+            user_identity: UserIdentityColumns::new(field_type(column::USERIDENTITY)),
             resource_offsets: vec![0],
             resource_nulls: NullBufferBuilder::new(0),
             resource_items: FlatStruct::new(item.data_type()),
-            addendum: FlatStruct::new(field_type("addendum")),
-            tls_details: FlatStruct::new(field_type("tlsdetails")),
+            addendum: FlatStruct::new(field_type(column::ADDENDUM)),
+            tls_details: FlatStruct::new(field_type(column::TLSDETAILS)),
             strings: std::array::from_fn(|_| StringBuilder::new()),
             partition: std::array::from_fn(|_| StringBuilder::new()),
             rows: 0,
-            schema,
+            schema: columns.schema(),
+            columns,
         }
+    }
+
+    /// The columns of the batches this builder makes.
+    pub fn columns(&self) -> ColumnSet {
+        self.columns
     }
 
     /// Rows appended since the last [`finish`](Self::finish).
@@ -315,6 +355,7 @@ impl TrailBatchBuilder {
 
     pub(crate) fn append(&mut self, record: &Record, partition: &Partition) {
         self.rows += 1;
+        let wanted = self.columns;
         let documents = [
             record.request_parameters.text(),
             record.response_elements.text(),
@@ -322,7 +363,7 @@ impl TrailBatchBuilder {
             record.service_event_details.text(),
             record.edge_device_details.text(),
         ];
-        let values: [Option<&str>; RECORD_STRINGS] = [
+        let values: [Option<&str>; RECORD_STRING_COLUMNS.len()] = [
             record.event_version.as_deref(),
             record.event_time.as_deref(),
             record.event_source.as_deref(),
@@ -349,42 +390,52 @@ impl TrailBatchBuilder {
             record.session_credential_from_console.as_deref(),
             documents[4].as_deref(),
         ];
-        for (column, value) in self.strings.iter_mut().zip(values) {
-            column.append_option(value);
-        }
-        self.user_identity.append(record.user_identity.as_ref());
-        match &record.resources {
-            Some(resources) => {
-                for r in resources {
-                    self.resource_items.append(Some([
-                        r.arn.as_deref(),
-                        r.account_id.as_deref(),
-                        r.kind.as_deref(),
-                    ]));
-                }
-                self.resource_nulls.append_non_null();
+        for ((builder, value), index) in self.strings.iter_mut().zip(values).zip(RECORD_STRING_COLUMNS) {
+            if wanted.contains(index) {
+                builder.append_option(value);
             }
-            None => self.resource_nulls.append_null(),
         }
-        let items = self.resource_offsets.last().copied().unwrap_or(0)
-            + record.resources.as_ref().map_or(0, |r| r.len() as i32);
-        self.resource_offsets.push(items);
-        self.addendum.append(record.addendum.as_ref().map(|a| {
-            [
-                a.reason.as_deref(),
-                a.updated_fields.as_deref(),
-                a.original_request_id.as_deref(),
-                a.original_event_id.as_deref(),
-            ]
-        }));
-        self.tls_details
-            .append(record.tls_details.as_ref().map(|t| {
+        if wanted.contains(column::USERIDENTITY) {
+            self.user_identity.append(record.user_identity.as_ref());
+        }
+        if wanted.contains(column::RESOURCES) {
+            match &record.resources {
+                Some(resources) => {
+                    for r in resources {
+                        self.resource_items.append(Some([
+                            r.arn.as_deref(),
+                            r.account_id.as_deref(),
+                            r.kind.as_deref(),
+                        ]));
+                    }
+                    self.resource_nulls.append_non_null();
+                }
+                None => self.resource_nulls.append_null(),
+            }
+            let items = self.resource_offsets.last().copied().unwrap_or(0)
+                + record.resources.as_ref().map_or(0, |r| r.len() as i32);
+            self.resource_offsets.push(items);
+        }
+        if wanted.contains(column::ADDENDUM) {
+            self.addendum.append(record.addendum.as_ref().map(|a| {
                 [
-                    t.tls_version.as_deref(),
-                    t.cipher_suite.as_deref(),
-                    t.client_provided_host_header.as_deref(),
+                    a.reason.as_deref(),
+                    a.updated_fields.as_deref(),
+                    a.original_request_id.as_deref(),
+                    a.original_event_id.as_deref(),
                 ]
             }));
+        }
+        if wanted.contains(column::TLSDETAILS) {
+            self.tls_details
+                .append(record.tls_details.as_ref().map(|t| {
+                    [
+                        t.tls_version.as_deref(),
+                        t.cipher_suite.as_deref(),
+                        t.client_provided_host_header.as_deref(),
+                    ]
+                }));
+        }
         let path_values = [
             partition.account.as_deref(),
             partition.region.as_deref(),
@@ -392,54 +443,56 @@ impl TrailBatchBuilder {
             partition.month.as_deref(),
             partition.day.as_deref(),
         ];
-        for (column, value) in self.partition.iter_mut().zip(path_values) {
-            column.append_option(value);
+        for (offset, (builder, value)) in self.partition.iter_mut().zip(path_values).enumerate() {
+            if wanted.contains(column::FIRST_PATH_COLUMN + offset) {
+                builder.append_option(value);
+            }
         }
     }
 
     /// Takes the rows appended so far as a batch and starts over.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let mut strings = self
-            .strings
-            .iter_mut()
-            .map(|c| Arc::new(c.finish()) as ArrayRef);
-        let mut next = || strings.next().expect("one builder per string column");
-        let DataType::List(item) = self
-            .schema
-            .field_with_name("resources")?
-            .data_type()
-            .clone()
+        let wanted = self.columns;
+        let rows = std::mem::take(&mut self.rows);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        for index in wanted.indices() {
+            let array: ArrayRef = match index {
+                column::USERIDENTITY => Arc::new(self.user_identity.finish()),
+                column::RESOURCES => Arc::new(self.finish_resources()?),
+                column::ADDENDUM => Arc::new(self.addendum.finish()),
+                column::TLSDETAILS => Arc::new(self.tls_details.finish()),
+                path if path >= column::FIRST_PATH_COLUMN => {
+                    Arc::new(self.partition[path - column::FIRST_PATH_COLUMN].finish())
+                }
+                string => {
+                    let at = RECORD_STRING_COLUMNS
+                        .iter()
+                        .position(|&c| c == string)
+                        .expect("every other column is a record string");
+                    Arc::new(self.strings[at].finish())
+                }
+            };
+            columns.push(array);
+        }
+        // A query that reads no column (`count(*)`) still needs the number of rows.
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+    }
+
+    fn finish_resources(&mut self) -> Result<ListArray, ArrowError> {
+        let DataType::List(item) = cloudtrail_schema().field(column::RESOURCES).data_type().clone()
         else {
             unreachable!("resources is a list")
         };
         let offsets = std::mem::replace(&mut self.resource_offsets, vec![0]);
-        let resources = ListArray::try_new(
+        ListArray::try_new(
             item,
             OffsetBuffer::new(offsets.into()),
             Arc::new(self.resource_items.finish()),
             self.resource_nulls.finish(),
-        )?;
-        // Schema order: see crate::schema.
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-        columns.push(next()); // eventversion
-        columns.push(Arc::new(self.user_identity.finish()));
-        for _ in 0..13 {
-            columns.push(next()); // eventtime ..= eventid
-        }
-        columns.push(Arc::new(resources));
-        for _ in 0..9 {
-            columns.push(next()); // eventtype ..= eventcategory
-        }
-        columns.push(Arc::new(self.addendum.finish()));
-        columns.push(next()); // sessioncredentialfromconsole
-        columns.push(next()); // edgedevicedetails
-        columns.push(Arc::new(self.tls_details.finish()));
-        columns.extend(
-            self.partition
-                .iter_mut()
-                .map(|c| Arc::new(c.finish()) as ArrayRef),
-        );
-        self.rows = 0;
-        RecordBatch::try_new(self.schema.clone(), columns)
+        )
     }
 }

@@ -4,14 +4,14 @@
 //! A file is decoded completely before any of its records is handed on, so a damaged file
 //! contributes nothing rather than a prefix of itself.
 
-use std::io::Read;
+use std::sync::LazyLock;
 
-use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
-use crate::record::{Record, Text};
+use crate::record::{Record, Text, with_wanted_columns};
+use crate::schema::{ColumnSet, column};
 
 /// Why a file could not be read. Each names what was wrong in words a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +49,7 @@ pub(crate) fn read_bytes(raw: Vec<u8>) -> Result<Vec<u8>, FileDamage> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    // Deflate rarely compresses CloudTrail JSON by less than 5x; reserving for it avoids regrowth.
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
-    MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(FileDamage::Gzip)?;
+    let out = crate::inflate::inflate_gzip(&raw).map_err(FileDamage::Gzip)?;
     if out.is_empty() {
         return Err(FileDamage::Empty);
     }
@@ -187,8 +183,23 @@ struct RawTrailEnvelope<'a> {
 }
 
 /// Decodes every record of a file's text that `filter` lets through and passes each to `sink`, in
-/// file order, only once the whole file has parsed.
+/// file order, only once the whole file has parsed. Only the fields of the `wanted` columns (and
+/// those the filter reads) are parsed into the records.
 pub(crate) fn decode_records(
+    text: &[u8],
+    filter: RecordFilter,
+    wanted: ColumnSet,
+    sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let wanted = if filter.needs_error_code {
+        wanted.with(column::ERRORCODE)
+    } else {
+        wanted
+    };
+    with_wanted_columns(wanted, || decode_filtered(text, filter, sink))
+}
+
+fn decode_filtered(
     text: &[u8],
     filter: RecordFilter,
     mut sink: impl FnMut(&Record<'_>),
@@ -217,11 +228,50 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The common case of a denial query over delivered files: most records have no `errorCode`.
-/// Each record is only delimited (which checks its syntax), and decoded when its text holds the
-/// key.
+/// Records are delimited without parsing ([`crate::structural`]), and only those whose text holds
+/// the key are parsed. A file that cannot be delimited so goes through serde_json, which checks
+/// every record's syntax and names the fault.
 fn decode_records_with_error_code(
     text: &[u8],
+    sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let Some(spans) = crate::structural::record_spans(text) else {
+        return decode_records_with_error_code_checked(text, sink);
+    };
+    let mut candidates = Vec::new();
+    let mut spans = spans.into_iter().peekable();
+    for at in ERROR_CODE_FINDER.find_iter(text) {
+        while spans.next_if(|span| span.end <= at).is_some() {}
+        if let Some(span) = spans.next_if(|span| span.start < at) {
+            candidates.push(&text[span]);
+        }
+    }
+    parse_with_error_code(&candidates, sink)
+}
+
+static ERROR_CODE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(ERROR_CODE_KEY));
+
+fn parse_with_error_code(
+    candidates: &[&[u8]],
     mut sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let mut decoded = Vec::new();
+    for json in candidates {
+        let record: Record = serde_json::from_slice(json).map_err(FileDamage::Json)?;
+        if record.error_code.0.is_some() {
+            decoded.push(record);
+        }
+    }
+    decoded.iter().for_each(&mut sink);
+    Ok(Decoded::Records(decoded.len()))
+}
+
+/// The same with every record's syntax checked by serde_json: for files [`crate::structural`]
+/// does not delimit.
+fn decode_records_with_error_code_checked(
+    text: &[u8],
+    sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
     let mut raw_records = Vec::new();
     for envelope in serde_json::Deserializer::from_slice(text).into_iter::<RawTrailEnvelope>() {
@@ -234,7 +284,7 @@ fn decode_records_with_error_code(
             }
         }
     }
-    let mut decoded = Vec::new();
+    let mut candidates = Vec::new();
     for raw in &raw_records {
         let json = raw.get();
         if !json.starts_with('{') {
@@ -244,14 +294,10 @@ fn decode_records_with_error_code(
             )));
         }
         if contains(json.as_bytes(), ERROR_CODE_KEY) {
-            let record: Record = serde_json::from_str(json).map_err(FileDamage::Json)?;
-            if record.error_code.0.is_some() {
-                decoded.push(record);
-            }
+            candidates.push(json.as_bytes());
         }
     }
-    decoded.iter().for_each(&mut sink);
-    Ok(Decoded::Records(decoded.len()))
+    parse_with_error_code(&candidates, sink)
 }
 
 fn parse_embedded<S: AsRef<str>>(strings: &[S]) -> Result<Vec<Record<'_>>, FileDamage> {

@@ -13,11 +13,13 @@
 
 mod batch;
 mod decode;
+mod inflate;
 pub mod path;
 pub mod prune;
 mod record;
 mod scan;
 mod schema;
+mod structural;
 
 use std::path::PathBuf;
 
@@ -29,7 +31,7 @@ pub use scan::{
     Discovery, Fetched, FileOutcome, FileSource, Progress, ScanOptions, ScanReport, TrailFile,
     discover, looks_like_trail_file, scan_files, scan_source,
 };
-pub use schema::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
+pub use schema::{ColumnSet, PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
 
 /// Errors that stop a scan. A damaged file is not one of them unless the scan is strict: it is
 /// reported in the [`ScanReport`] and the scan goes on.
@@ -65,7 +67,7 @@ pub fn decode_file_bytes(
 ) -> Result<FileOutcome, FileDamage> {
     let text = decode::read_bytes(raw)?;
     Ok(
-        match decode::decode_records(&text, RecordFilter::default(), |r| {
+        match decode::decode_records(&text, RecordFilter::default(), builder.columns(), |r| {
             builder.append(r, partition)
         })? {
             decode::Decoded::Records(n) => FileOutcome::Read { records: n as u64 },

@@ -7,11 +7,14 @@
 //! `readOnly` or `mfaAuthenticated` are booleans or strings.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+
+use crate::schema::{ColumnSet, column};
 
 /// A string column's value: any JSON scalar, rendered as Athena would show it as `string`.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -103,67 +106,127 @@ impl Document<'_> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub(crate) struct Record<'a> {
-    #[serde(rename = "eventVersion", borrow)]
     pub event_version: Text<'a>,
-    #[serde(rename = "userIdentity", borrow)]
     pub user_identity: Option<UserIdentity<'a>>,
-    #[serde(rename = "eventTime", borrow)]
     pub event_time: Text<'a>,
-    #[serde(rename = "eventSource", borrow)]
     pub event_source: Text<'a>,
-    #[serde(rename = "eventName", borrow)]
     pub event_name: Text<'a>,
-    #[serde(rename = "awsRegion", borrow)]
     pub aws_region: Text<'a>,
-    #[serde(rename = "sourceIPAddress", borrow)]
     pub source_ip_address: Text<'a>,
-    #[serde(rename = "userAgent", borrow)]
     pub user_agent: Text<'a>,
-    #[serde(rename = "errorCode", borrow)]
     pub error_code: Text<'a>,
-    #[serde(rename = "errorMessage", borrow)]
     pub error_message: Text<'a>,
-    #[serde(rename = "requestParameters", borrow)]
     pub request_parameters: Document<'a>,
-    #[serde(rename = "responseElements", borrow)]
     pub response_elements: Document<'a>,
-    #[serde(rename = "additionalEventData", borrow)]
     pub additional_event_data: Document<'a>,
-    #[serde(rename = "requestID", borrow)]
     pub request_id: Text<'a>,
-    #[serde(rename = "eventID", borrow)]
     pub event_id: Text<'a>,
-    #[serde(borrow)]
     pub resources: Option<Vec<Resource<'a>>>,
-    #[serde(rename = "eventType", borrow)]
     pub event_type: Text<'a>,
-    #[serde(rename = "apiVersion", borrow)]
     pub api_version: Text<'a>,
-    #[serde(rename = "readOnly", borrow)]
     pub read_only: Text<'a>,
-    #[serde(rename = "recipientAccountId", borrow)]
     pub recipient_account_id: Text<'a>,
-    #[serde(rename = "serviceEventDetails", borrow)]
     pub service_event_details: Document<'a>,
-    #[serde(rename = "sharedEventID", borrow)]
     pub shared_event_id: Text<'a>,
-    #[serde(rename = "vpcEndpointId", borrow)]
     pub vpc_endpoint_id: Text<'a>,
-    #[serde(rename = "vpcEndpointAccountId", borrow)]
     pub vpc_endpoint_account_id: Text<'a>,
-    #[serde(rename = "eventCategory", borrow)]
     pub event_category: Text<'a>,
-    #[serde(borrow)]
     pub addendum: Option<Addendum<'a>>,
-    #[serde(rename = "sessionCredentialFromConsole", borrow)]
     pub session_credential_from_console: Text<'a>,
-    #[serde(rename = "edgeDeviceDetails", borrow)]
     pub edge_device_details: Document<'a>,
-    #[serde(rename = "tlsDetails", borrow)]
     pub tls_details: Option<TlsDetails<'a>>,
+}
+
+thread_local! {
+    /// The columns the current scan fills. Record fields of other columns are skipped unparsed.
+    /// A thread-local rather than a `DeserializeSeed` because records are reached through
+    /// derived containers and serde_json's stream reader, which only take `Deserialize` types;
+    /// a file is parsed start to end on one thread, which sets this first
+    /// ([`with_wanted_columns`]).
+    static WANTED_COLUMNS: Cell<ColumnSet> = const { Cell::new(ColumnSet::ALL) };
+}
+
+/// Runs `parse` with records filling only the `wanted` columns.
+pub(crate) fn with_wanted_columns<T>(wanted: ColumnSet, parse: impl FnOnce() -> T) -> T {
+    let previous = WANTED_COLUMNS.replace(wanted);
+    let result = parse();
+    WANTED_COLUMNS.set(previous);
+    result
+}
+
+/// Maps each record key to its field and column; a key whose column is not wanted, or that the
+/// schema does not know, is skipped without building anything.
+macro_rules! record_fields {
+    ($($key:literal => $field:ident @ $column:ident,)*) => {
+        fn read_record_field<'de, A: MapAccess<'de>>(
+            record: &mut Record<'de>,
+            key: &str,
+            wanted: ColumnSet,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match key {
+                $($key if wanted.contains(column::$column) => record.$field = map.next_value()?,)*
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    };
+}
+
+record_fields! {
+    "eventVersion" => event_version @ EVENTVERSION,
+    "userIdentity" => user_identity @ USERIDENTITY,
+    "eventTime" => event_time @ EVENTTIME,
+    "eventSource" => event_source @ EVENTSOURCE,
+    "eventName" => event_name @ EVENTNAME,
+    "awsRegion" => aws_region @ AWSREGION,
+    "sourceIPAddress" => source_ip_address @ SOURCEIPADDRESS,
+    "userAgent" => user_agent @ USERAGENT,
+    "errorCode" => error_code @ ERRORCODE,
+    "errorMessage" => error_message @ ERRORMESSAGE,
+    "requestParameters" => request_parameters @ REQUESTPARAMETERS,
+    "responseElements" => response_elements @ RESPONSEELEMENTS,
+    "additionalEventData" => additional_event_data @ ADDITIONALEVENTDATA,
+    "requestID" => request_id @ REQUESTID,
+    "eventID" => event_id @ EVENTID,
+    "resources" => resources @ RESOURCES,
+    "eventType" => event_type @ EVENTTYPE,
+    "apiVersion" => api_version @ APIVERSION,
+    "readOnly" => read_only @ READONLY,
+    "recipientAccountId" => recipient_account_id @ RECIPIENTACCOUNTID,
+    "serviceEventDetails" => service_event_details @ SERVICEEVENTDETAILS,
+    "sharedEventID" => shared_event_id @ SHAREDEVENTID,
+    "vpcEndpointId" => vpc_endpoint_id @ VPCENDPOINTID,
+    "vpcEndpointAccountId" => vpc_endpoint_account_id @ VPCENDPOINTACCOUNTID,
+    "eventCategory" => event_category @ EVENTCATEGORY,
+    "addendum" => addendum @ ADDENDUM,
+    "sessionCredentialFromConsole" => session_credential_from_console @ SESSIONCREDENTIALFROMCONSOLE,
+    "edgeDeviceDetails" => edge_device_details @ EDGEDEVICEDETAILS,
+    "tlsDetails" => tls_details @ TLSDETAILS,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RecordVisitor(ColumnSet);
+        impl<'de> Visitor<'de> for RecordVisitor {
+            type Value = Record<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a CloudTrail record (a JSON object)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut record = Record::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    read_record_field(&mut record, key.as_deref().unwrap_or(""), self.0, &mut map)?;
+                }
+                Ok(record)
+            }
+        }
+        deserializer.deserialize_map(RecordVisitor(WANTED_COLUMNS.get()))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,6 +14,7 @@ use crate::path::{
     NonEventKind, Partition, PathInfo, classify_folder, classify_path, delivery_time_from_name,
 };
 use crate::prune::Pruning;
+use crate::schema::ColumnSet;
 
 /// A file that may hold events, with what its path says about it.
 #[derive(Debug, Clone)]
@@ -175,6 +176,8 @@ pub struct ScanOptions {
     pub progress: Option<Arc<Progress>>,
     /// Records the query cannot need, to leave undecoded.
     pub filter: RecordFilter,
+    /// The columns batches hold; fields of the others are not even parsed.
+    pub columns: ColumnSet,
 }
 
 impl Default for ScanOptions {
@@ -184,6 +187,7 @@ impl Default for ScanOptions {
             strict: false,
             progress: None,
             filter: RecordFilter::default(),
+            columns: ColumnSet::ALL,
         }
     }
 }
@@ -247,7 +251,11 @@ fn decode(
 ) -> FileOutcome {
     let decoded = fetched
         .and_then(read_bytes)
-        .and_then(|text| decode_records(&text, filter, |r| builder.append(r, &file.partition)));
+        .and_then(|text| {
+            decode_records(&text, filter, builder.columns(), |r| {
+                builder.append(r, &file.partition)
+            })
+        });
     match decoded {
         Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
         Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),
@@ -297,7 +305,7 @@ pub fn scan_source(
         Err(e) => fail(IngestError::Arrow(e)),
     };
     let worker = || {
-        let mut builder = TrailBatchBuilder::new();
+        let mut builder = TrailBatchBuilder::with_columns(options.columns);
         while !stopped.load(Ordering::Relaxed) {
             let Some((file, fetched)) = source.next_file() else {
                 break;

@@ -134,9 +134,100 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(fields))
 });
 
-/// The schema of every batch the reader produces.
+/// The schema of every batch the reader produces when asked for every column.
 pub fn cloudtrail_schema() -> SchemaRef {
     SCHEMA.clone()
+}
+
+/// Positions of the columns in [`cloudtrail_schema`], for code that fills them.
+pub(crate) mod column {
+    pub const EVENTVERSION: usize = 0;
+    pub const USERIDENTITY: usize = 1;
+    pub const EVENTTIME: usize = 2;
+    pub const EVENTSOURCE: usize = 3;
+    pub const EVENTNAME: usize = 4;
+    pub const AWSREGION: usize = 5;
+    pub const SOURCEIPADDRESS: usize = 6;
+    pub const USERAGENT: usize = 7;
+    pub const ERRORCODE: usize = 8;
+    pub const ERRORMESSAGE: usize = 9;
+    pub const REQUESTPARAMETERS: usize = 10;
+    pub const RESPONSEELEMENTS: usize = 11;
+    pub const ADDITIONALEVENTDATA: usize = 12;
+    pub const REQUESTID: usize = 13;
+    pub const EVENTID: usize = 14;
+    pub const RESOURCES: usize = 15;
+    pub const EVENTTYPE: usize = 16;
+    pub const APIVERSION: usize = 17;
+    pub const READONLY: usize = 18;
+    pub const RECIPIENTACCOUNTID: usize = 19;
+    pub const SERVICEEVENTDETAILS: usize = 20;
+    pub const SHAREDEVENTID: usize = 21;
+    pub const VPCENDPOINTID: usize = 22;
+    pub const VPCENDPOINTACCOUNTID: usize = 23;
+    pub const EVENTCATEGORY: usize = 24;
+    pub const ADDENDUM: usize = 25;
+    pub const SESSIONCREDENTIALFROMCONSOLE: usize = 26;
+    pub const EDGEDEVICEDETAILS: usize = 27;
+    pub const TLSDETAILS: usize = 28;
+    /// The path columns (`account`, `region`, `year`, `month`, `day`) follow in this order.
+    pub const FIRST_PATH_COLUMN: usize = 29;
+    pub const COUNT: usize = 34;
+}
+
+/// Which columns of the `cloudtrail` table a scan fills, by position in [`cloudtrail_schema`].
+/// Fields of a record whose column is not wanted are skipped by the parser, never copied: a query
+/// that reads three columns pays for three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnSet(u64);
+
+impl ColumnSet {
+    pub const ALL: ColumnSet = ColumnSet((1 << column::COUNT) - 1);
+    pub const NONE: ColumnSet = ColumnSet(0);
+
+    /// The columns at these schema positions (out-of-range positions are ignored).
+    pub fn from_indices(indices: impl IntoIterator<Item = usize>) -> Self {
+        indices
+            .into_iter()
+            .filter(|&i| i < column::COUNT)
+            .fold(Self::NONE, |set, i| set.with(i))
+    }
+
+    /// The column of that name in the `cloudtrail` schema, if there is one.
+    pub fn with_name(self, name: &str) -> Self {
+        match SCHEMA.index_of(name) {
+            Ok(index) => self.with(index),
+            Err(_) => self,
+        }
+    }
+
+    pub fn with(self, index: usize) -> Self {
+        Self(self.0 | (1 << index))
+    }
+
+    pub fn contains(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+
+    /// Schema positions in the set, ascending.
+    pub fn indices(self) -> impl Iterator<Item = usize> {
+        (0..column::COUNT).filter(move |&i| self.contains(i))
+    }
+
+    /// The schema of batches holding exactly these columns.
+    pub fn schema(self) -> SchemaRef {
+        if self == Self::ALL {
+            return cloudtrail_schema();
+        }
+        let indices: Vec<usize> = self.indices().collect();
+        Arc::new(SCHEMA.project(&indices).expect("indices come from the schema"))
+    }
+}
+
+impl Default for ColumnSet {
+    fn default() -> Self {
+        Self::ALL
+    }
 }
 
 /// Renders a type the way Athena's DDL writes it (`struct<arn:string,...>`), for `ctq schema`.
@@ -167,5 +258,43 @@ pub fn athena_type_name(data_type: &DataType) -> String {
             other => format!("map<{other}>"),
         },
         other => other.to_string().to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_positions_match_the_schema() {
+        let names = [
+            (column::EVENTVERSION, "eventversion"),
+            (column::USERIDENTITY, "useridentity"),
+            (column::EVENTTIME, "eventtime"),
+            (column::ERRORCODE, "errorcode"),
+            (column::EVENTID, "eventid"),
+            (column::RESOURCES, "resources"),
+            (column::EVENTTYPE, "eventtype"),
+            (column::EVENTCATEGORY, "eventcategory"),
+            (column::ADDENDUM, "addendum"),
+            (column::SESSIONCREDENTIALFROMCONSOLE, "sessioncredentialfromconsole"),
+            (column::EDGEDEVICEDETAILS, "edgedevicedetails"),
+            (column::TLSDETAILS, "tlsdetails"),
+            (column::FIRST_PATH_COLUMN, "account"),
+        ];
+        for (index, name) in names {
+            assert_eq!(SCHEMA.field(index).name(), name);
+        }
+        assert_eq!(SCHEMA.fields().len(), column::COUNT);
+    }
+
+    #[test]
+    fn a_column_set_projects_the_schema() {
+        let set = ColumnSet::NONE.with_name("eventsource").with_name("day").with_name("nope");
+        let schema = set.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["eventsource", "day"]);
+        assert_eq!(ColumnSet::ALL.indices().count(), column::COUNT);
+        assert_eq!(ColumnSet::NONE.schema().fields().len(), 0);
     }
 }

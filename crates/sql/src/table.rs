@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport, cloudtrail_schema,
+    ColumnSet, FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport, cloudtrail_schema,
     discover, scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
@@ -65,6 +65,7 @@ impl CloudTrailTable {
 #[derive(Debug, Clone)]
 struct TrailScan {
     schema: SchemaRef,
+    columns: ColumnSet,
     sources: Arc<Vec<TrailSource>>,
     pruning: Pruning,
     filter: RecordFilter,
@@ -99,8 +100,12 @@ impl TableProvider for CloudTrailTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Only the projected columns are built, and only their fields parsed.
+        let columns = projection.map_or(ColumnSet::ALL, |p| ColumnSet::from_indices(p.iter().copied()));
+        let schema = columns.schema();
         let scan: Arc<dyn PartitionStream> = Arc::new(TrailScan {
-            schema: cloudtrail_schema(),
+            schema: schema.clone(),
+            columns,
             sources: self.sources.clone(),
             pruning: pruning_from_filters(filters, self.delivery_slack_ms),
             filter: RecordFilter {
@@ -111,9 +116,9 @@ impl TableProvider for CloudTrailTable {
             progress: self.progress.clone(),
         });
         Ok(Arc::new(StreamingTableExec::try_new(
-            cloudtrail_schema(),
+            schema,
             vec![scan],
-            projection,
+            None,
             [],
             false,
             limit,
@@ -207,6 +212,7 @@ impl PartitionStream for TrailScan {
             strict: self.strict,
             progress: self.progress.clone(),
             filter: self.filter,
+            columns: self.columns,
         };
         // A few batches per decoding thread in flight: enough to keep every core busy while the
         // plan consumes, small enough that memory does not grow with the trail.
