@@ -390,7 +390,12 @@ impl TrailBatchBuilder {
             record.session_credential_from_console.as_deref(),
             documents[4].as_deref(),
         ];
-        for ((builder, value), index) in self.strings.iter_mut().zip(values).zip(RECORD_STRING_COLUMNS) {
+        for ((builder, value), index) in self
+            .strings
+            .iter_mut()
+            .zip(values)
+            .zip(RECORD_STRING_COLUMNS)
+        {
             if wanted.contains(index) {
                 builder.append_option(value);
             }
@@ -483,7 +488,10 @@ impl TrailBatchBuilder {
     }
 
     fn finish_resources(&mut self) -> Result<ListArray, ArrowError> {
-        let DataType::List(item) = cloudtrail_schema().field(column::RESOURCES).data_type().clone()
+        let DataType::List(item) = cloudtrail_schema()
+            .field(column::RESOURCES)
+            .data_type()
+            .clone()
         else {
             unreachable!("resources is a list")
         };

@@ -66,7 +66,9 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
         .checked_sub(4)
         .map(|at| u32::from_le_bytes(raw[at..].try_into().expect("four bytes")) as usize)?;
     // Deflate cannot expand more than 1032 to 1, so a damaged trailer cannot ask for more.
-    let guess = trailer_size.max(raw.len()).min(raw.len().saturating_mul(1032));
+    let guess = trailer_size
+        .max(raw.len())
+        .min(raw.len().saturating_mul(1032));
     let mut out: Vec<u8> = Vec::with_capacity(guess.min(MAX_WHOLE_BUFFER));
     let mut input = raw;
     while !input.is_empty() {

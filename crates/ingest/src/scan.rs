@@ -249,13 +249,11 @@ fn decode(
     filter: RecordFilter,
     builder: &mut TrailBatchBuilder,
 ) -> FileOutcome {
-    let decoded = fetched
-        .and_then(read_bytes)
-        .and_then(|text| {
-            decode_records(&text, filter, builder.columns(), |r| {
-                builder.append(r, &file.partition)
-            })
-        });
+    let decoded = fetched.and_then(read_bytes).and_then(|text| {
+        decode_records(&text, filter, builder.columns(), |r| {
+            builder.append(r, &file.partition)
+        })
+    });
     match decoded {
         Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
         Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),

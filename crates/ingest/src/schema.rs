@@ -220,7 +220,11 @@ impl ColumnSet {
             return cloudtrail_schema();
         }
         let indices: Vec<usize> = self.indices().collect();
-        Arc::new(SCHEMA.project(&indices).expect("indices come from the schema"))
+        Arc::new(
+            SCHEMA
+                .project(&indices)
+                .expect("indices come from the schema"),
+        )
     }
 }
 
@@ -277,7 +281,10 @@ mod tests {
             (column::EVENTTYPE, "eventtype"),
             (column::EVENTCATEGORY, "eventcategory"),
             (column::ADDENDUM, "addendum"),
-            (column::SESSIONCREDENTIALFROMCONSOLE, "sessioncredentialfromconsole"),
+            (
+                column::SESSIONCREDENTIALFROMCONSOLE,
+                "sessioncredentialfromconsole",
+            ),
             (column::EDGEDEVICEDETAILS, "edgedevicedetails"),
             (column::TLSDETAILS, "tlsdetails"),
             (column::FIRST_PATH_COLUMN, "account"),
@@ -290,7 +297,10 @@ mod tests {
 
     #[test]
     fn a_column_set_projects_the_schema() {
-        let set = ColumnSet::NONE.with_name("eventsource").with_name("day").with_name("nope");
+        let set = ColumnSet::NONE
+            .with_name("eventsource")
+            .with_name("day")
+            .with_name("nope");
         let schema = set.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["eventsource", "day"]);

@@ -46,9 +46,7 @@ pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
             let at = array_start + block_index * 64 + bit as usize;
             if masks.open & (1 << bit) != 0 {
                 if depth == 0 {
-                    if text[at] != b'{'
-                        || !separated(text, previous_end, at, array_start, false)
-                    {
+                    if text[at] != b'{' || !separated(text, previous_end, at, array_start, false) {
                         return None;
                     }
                     record_start = at;
@@ -93,7 +91,10 @@ fn separated(
 
 /// The position just after the `[` of `{"Records": [`, when the text starts so.
 fn records_array_start(text: &[u8]) -> Option<usize> {
-    let rest = text.trim_ascii_start().strip_prefix(b"{")?.trim_ascii_start();
+    let rest = text
+        .trim_ascii_start()
+        .strip_prefix(b"{")?
+        .trim_ascii_start();
     let rest = rest.strip_prefix(b"\"Records\"")?.trim_ascii_start();
     let rest = rest.strip_prefix(b":")?.trim_ascii_start();
     let rest = rest.strip_prefix(b"[")?;
@@ -225,7 +226,8 @@ mod tests {
 
     #[test]
     fn delimits_records_whatever_their_strings_hold() {
-        let text = r#" {"Records": [{"a":"}{[\"","b":{"c":[1,{"d":"\\"}]}} , {"e":"x\\\"]"},{}] } "#;
+        let text =
+            r#" {"Records": [{"a":"}{[\"","b":{"c":[1,{"d":"\\"}]}} , {"e":"x\\\"]"},{}] } "#;
         assert_eq!(
             records(text).unwrap(),
             [

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    ColumnSet, FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport, cloudtrail_schema,
-    discover, scan_files, scan_source,
+    ColumnSet, FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport,
+    cloudtrail_schema, discover, scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
 use datafusion::arrow::array::RecordBatch;
@@ -101,7 +101,9 @@ impl TableProvider for CloudTrailTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // Only the projected columns are built, and only their fields parsed.
-        let columns = projection.map_or(ColumnSet::ALL, |p| ColumnSet::from_indices(p.iter().copied()));
+        let columns = projection.map_or(ColumnSet::ALL, |p| {
+            ColumnSet::from_indices(p.iter().copied())
+        });
         let schema = columns.schema();
         let scan: Arc<dyn PartitionStream> = Arc::new(TrailScan {
             schema: schema.clone(),
