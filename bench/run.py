@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark ctq against DuckDB and jq on one generated trail, on this machine.
 
-Usage: python3 bench/run.py [--trail DIR] [--days N] [--runs N] [--skip-peers]
+Usage: python3 bench/run.py [--trail DIR] [--days N] [--runs N] [--skip-peers] [--scale10]
 
 Builds ctq and ctq-trailgen in release, generates the trail once (deterministic, seeded), then
 runs each target query several times with each tool and prints median wall time, peak resident
 memory (from /usr/bin/time) and the ratio of each peer to ctq. DuckDB is installed with pip when
-missing; jq is used when present.
+missing; jq is used when present. With --scale10, ctq's queries also run over a trail ten times
+longer (peers are left out there: they take many minutes a run).
 """
 
 import argparse
@@ -62,16 +63,34 @@ def main():
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--scale10", action="store_true", help="also run ctq over a trail 10 times longer")
     args = parser.parse_args()
-    trail = Path(args.trail)
 
     sh(["cargo", "build", "--release", "-q", "-p", "ctq", "-p", "ctq-trailgen"], cwd=ROOT)
-    ctq = str(TARGET / "release/ctq")
+    have_duckdb = have_jq = False
+    if not args.skip_peers:
+        try:
+            import duckdb  # noqa: F401
+            have_duckdb = True
+        except ImportError:
+            have_duckdb = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"]).returncode == 0
+        have_jq = shutil.which("jq") is not None
+    bench(Path(args.trail), args.days, args.runs, have_duckdb, have_jq)
+    if args.scale10:
+        bench(Path(f"{args.trail}-x10"), args.days * 10, args.runs, False, False)
+
+
+def generate(trail, days):
     if not (trail / "AWSLogs").is_dir():
-        sh([str(TARGET / "release/ctq-trailgen"), str(trail), "--days", str(args.days)])
+        sh([str(TARGET / "release/ctq-trailgen"), str(trail), "--days", str(days)])
+
+
+def bench(trail, days, runs, have_duckdb, have_jq):
+    ctq = str(TARGET / "release/ctq")
+    generate(trail, days)
     gz = sum(f.stat().st_size for f in trail.rglob("*.json.gz"))
     files = sum(1 for _ in trail.rglob("*.json.gz"))
-    print(f"trail: {trail} ({files} files, {gz / 1e6:.0f} MB gzip), {args.runs} runs each, {os.cpu_count()} cores\n")
+    print(f"\ntrail: {trail} ({files} files, {gz / 1e6:.0f} MB gzip, {days} days), {runs} runs each, {os.cpu_count()} cores\n")
 
     denied = "r.errorCode IS NOT NULL AND (lower(r.errorCode) LIKE '%accessdenied%' OR lower(r.errorCode) LIKE '%unauthorized%')"
     cases = [
@@ -97,25 +116,16 @@ def main():
         ),
     ]
 
-    have_duckdb = False
-    if not args.skip_peers:
-        try:
-            import duckdb  # noqa: F401
-            have_duckdb = True
-        except ImportError:
-            have_duckdb = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "duckdb"]).returncode == 0
-    have_jq = shutil.which("jq") is not None and not args.skip_peers
-
     print(f"| query | ctq | ctq peak RSS | DuckDB | jq |")
     print(f"|---|---|---|---|---|")
     for name, ctq_cmd, duck, jq in cases:
-        mine = timed(ctq_cmd, args.runs)
+        mine = timed(ctq_cmd, runs)
         cells = [name, f"{mine[0]:.2f} s" if mine else "failed", f"{mine[1]:.0f} MB" if mine else ""]
         for enabled, cmd, shell in ((have_duckdb, duck, False), (have_jq, jq, True)):
             if not enabled:
                 cells.append("not run")
                 continue
-            theirs = timed(cmd, max(1, args.runs // 5), shell=shell)
+            theirs = timed(cmd, max(1, runs // 5), shell=shell)
             if theirs and mine:
                 cells.append(f"{theirs[0]:.1f} s, {theirs[1]:.0f} MB ({theirs[0] / mine[0]:.0f}x)")
             else:
