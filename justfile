@@ -30,8 +30,13 @@ snapshots:
     INSTA_UPDATE=always cargo test --workspace
     git diff --stat -- '*.snap'
 
+# Every binary (ctq, ctq-trailgen, ctq-s3-testserver) in one feature set, so DataFusion builds once.
 release:
-    cargo build --release -p ctq
+    cargo build --release --workspace --bins
+
+# Generate a 3-day benchmark trail and time ctq against DuckDB and jq on it (see docs/performance.md).
+bench:
+    python3 bench/run.py
 
 # Regenerate the bundled sample trail (byte-identical unless the script changed).
 sample-logs:

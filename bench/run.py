@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark ctq against DuckDB and jq on one generated trail, on this machine.
 
-Usage: python3 bench/run.py [--trail DIR] [--days N] [--runs N] [--skip-peers] [--scale10]
+Usage: python3 bench/run.py [--trail DIR] [--days N] [--runs N] [--skip-peers] [--scale10] [--ctq BIN]
 
 Builds ctq and ctq-trailgen in release, generates the trail once (deterministic, seeded), then
 runs each target query several times with each tool and prints median wall time, peak resident
@@ -21,8 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ctq-target"))
-ARN = "arn:aws:iam::111111111111:user/user07"
+ARN = "arn:aws:iam::111111111111:user/user19"
 WINDOW = ("2019-10-29T06:40:00Z", "2019-10-29T06:55:00Z")
+CTQ = None  # the binary under test, set from the command line
 EVERYTHING = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
 
 
@@ -64,9 +65,14 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--scale10", action="store_true", help="also run ctq over a trail 10 times longer")
+    parser.add_argument("--ctq", help="time this ctq binary (another build, say) instead of building one")
     args = parser.parse_args()
 
-    sh(["cargo", "build", "--release", "-q", "-p", "ctq", "-p", "ctq-trailgen"], cwd=ROOT)
+    global CTQ
+    CTQ = args.ctq or str(TARGET / "release/ctq")
+    # All binaries at once: the same feature set as `cargo build --release`, so no second build of DataFusion.
+    if not args.ctq:
+        sh(["cargo", "build", "--release", "-q", "--workspace", "--bins"], cwd=ROOT)
     have_duckdb = have_jq = False
     if not args.skip_peers:
         try:
@@ -86,7 +92,7 @@ def generate(trail, days):
 
 
 def bench(trail, days, runs, have_duckdb, have_jq):
-    ctq = str(TARGET / "release/ctq")
+    ctq = CTQ
     generate(trail, days)
     gz = sum(f.stat().st_size for f in trail.rglob("*.json.gz"))
     files = sum(1 for _ in trail.rglob("*.json.gz"))
@@ -111,7 +117,7 @@ def bench(trail, days, runs, have_duckdb, have_jq):
             "the article's query, 15-minute window",
             [ctq, "query", "-q", "-f", str(ROOT / "queries/access-denied.sql"), "-s", str(trail),
              "-p", f"arn={ARN}", "-p", f"from={WINDOW[0]}", "-p", f"to={WINDOW[1]}"],
-            duckdb_cmd(trail, f"SELECT r.eventTime, r.eventID FROM records WHERE r.userIdentity.arn = '{ARN}' AND r.eventTime >= '{WINDOW[0]}' AND r.eventTime < '{WINDOW[1]}' AND r.eventType = 'AwsApiCall' AND {denied}"),
+            duckdb_cmd(trail, f"SELECT CAST(r.eventTime AS VARCHAR), r.eventID FROM records WHERE r.userIdentity.arn = '{ARN}' AND r.eventTime >= '{WINDOW[0]}' AND r.eventTime < '{WINDOW[1]}' AND r.eventType = 'AwsApiCall' AND {denied}"),
             f"zcat $(find {trail}/AWSLogs -name '*.json.gz') | jq -r '.Records[] | select(.userIdentity.arn == \"{ARN}\" and .eventType == \"AwsApiCall\" and .eventTime >= \"{WINDOW[0]}\" and .eventTime < \"{WINDOW[1]}\" and .errorCode != null and (.errorCode | ascii_downcase | (contains(\"accessdenied\") or contains(\"unauthorized\")))) | [.eventTime, .eventID] | @csv'",
         ),
     ]
