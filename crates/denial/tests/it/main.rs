@@ -1,0 +1,3 @@
+//! Integration tests of the denial classifier against what AWS really writes.
+
+mod realdata;

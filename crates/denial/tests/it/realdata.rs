@@ -1,0 +1,146 @@
+//! Every denial in the real CloudTrail records of `../shared/realdata`, when present: classifying,
+//! parsing and advising never panic, a message naming a policy type keeps it, and the usual
+//! sentence always yields its principal and action.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ctq_denial::{Context, ErrorClass, advise, error_class, parse_message};
+use serde_json::Value;
+
+/// The phrases by which a message names a policy type.
+const TYPE_PHRASES: &[&str] = &[
+    "service control policy",
+    "resource control policy",
+    "identity-based policy",
+    "resource-based policy",
+    "permissions boundary",
+    "session policy",
+    "VPC endpoint policy",
+    "role trust policy",
+];
+
+fn realdata_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata");
+    dir.is_dir().then_some(dir)
+}
+
+fn trail_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            trail_files(&path, out);
+        } else if name.ends_with(".json") || name.ends_with(".json.gz") {
+            out.push(path);
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    let bytes = std::fs::read(path).ok()?;
+    let bytes = if path.to_string_lossy().ends_with(".gz") {
+        let mut inflated = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut inflated)
+            .ok()?;
+        inflated
+    } else {
+        bytes
+    };
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn text<'a>(record: &'a Value, pointer: &str) -> Option<&'a str> {
+    record.pointer(pointer).and_then(Value::as_str)
+}
+
+#[test]
+fn every_real_denial_parses_and_gets_advice() {
+    let Some(dir) = realdata_dir() else {
+        println!("skipped: ../shared/realdata is not present");
+        return;
+    };
+    let mut files = Vec::new();
+    trail_files(&dir, &mut files);
+
+    let mut denials = 0usize;
+    let mut authentication_failures = 0usize;
+    let mut by_decision: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut drafts = 0usize;
+    for path in &files {
+        let Some(document) = read_json(path) else {
+            continue;
+        };
+        let Some(records) = document.get("Records").and_then(Value::as_array) else {
+            continue;
+        };
+        for record in records {
+            let code = text(record, "/errorCode");
+            let message = text(record, "/errorMessage");
+            match error_class(code, message, text(record, "/eventName")) {
+                ErrorClass::Denial => {}
+                ErrorClass::AuthenticationFailure => {
+                    authentication_failures += 1;
+                    continue;
+                }
+                ErrorClass::NotDenial => continue,
+            }
+            denials += 1;
+            let message = message.unwrap_or("");
+            let denial = parse_message(message);
+            let request_parameters = record
+                .get("requestParameters")
+                .filter(|p| !p.is_null())
+                .map(Value::to_string);
+            let context = Context {
+                event_source: text(record, "/eventSource"),
+                event_name: text(record, "/eventName"),
+                principal_arn: text(record, "/userIdentity/arn"),
+                session_issuer_arn: text(record, "/userIdentity/sessionContext/sessionIssuer/arn"),
+                request_parameters: request_parameters.as_deref(),
+            };
+            let advice = advise(&denial, code.unwrap_or(""), &context);
+            assert!(!advice.cause.is_empty() && !advice.next_step.is_empty());
+            if let Some(draft) = &advice.draft_policy {
+                drafts += 1;
+                serde_json::from_str::<Value>(draft)
+                    .unwrap_or_else(|e| panic!("{}: draft is not JSON: {e}", path.display()));
+            }
+
+            if TYPE_PHRASES.iter().any(|p| message.contains(p)) {
+                assert!(
+                    denial.policy_type.is_some(),
+                    "{}: no policy type in {message:?}",
+                    path.display()
+                );
+            }
+            if message.starts_with("User: ") {
+                assert!(
+                    denial.principal.is_some() && denial.action.is_some(),
+                    "{}: {message:?} gave {denial:?}",
+                    path.display()
+                );
+            }
+            *by_decision.entry(denial.decision.as_str()).or_default() += 1;
+            *by_type
+                .entry(denial.policy_type.map_or("none", |t| t.as_str()))
+                .or_default() += 1;
+        }
+    }
+
+    println!(
+        "real denials: {denials} in {} files ({authentication_failures} failed console sign-ins set apart)",
+        files.len()
+    );
+    println!("by decision: {by_decision:?}");
+    println!("by policy type: {by_type:?}");
+    println!("with a draft policy: {drafts}");
+    assert!(denials > 0, "no denial found under {}", dir.display());
+}
