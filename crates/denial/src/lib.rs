@@ -3,7 +3,8 @@
 //! This crate owns the knowledge of what AWS writes when it refuses a request: which CloudTrail
 //! error codes are denials at all ([`error_class`]), what the `errorMessage` of a denial says about
 //! who was refused what and by which kind of policy ([`parse_message`] into a [`Denial`]), and what
-//! an operator should do about it ([`advice::advise`]).
+//! an operator should do about it ([`advice::advise`]), and how a window's denials fold into the
+//! few problems behind them ([`triage`]: grouping, duplicate deliveries, noise, suppressions).
 //!
 //! It works on plain strings, one record at a time, and never fails: a message it cannot read
 //! gives a [`Denial`] with the unknown parts left empty. It does not read trails, run queries or
@@ -11,6 +12,7 @@
 
 pub mod advice;
 mod message;
+pub mod triage;
 
 pub use advice::{Advice, Context, advise};
 pub use message::{Decision, Denial, PolicyType, parse_message};
