@@ -1,7 +1,9 @@
 //! Athena's functions that CloudTrail queries use, with Athena's semantics, registered on a
 //! DataFusion session. Functions DataFusion already has with the same meaning (`lower`,
-//! `cardinality`, `regexp_like`, `split_part`, `strpos`...) are left to it.
+//! `cardinality`, `regexp_like`, `split_part`, `strpos`...) are left to it. ctq's own functions
+//! that explain denials are in [`denial`].
 
+pub mod denial;
 pub mod json;
 pub mod time;
 
@@ -334,10 +336,10 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
         };
         registry.register_udf(Arc::new(ScalarUDF::new_from_impl(function)))?;
     }
-    Ok(())
+    denial::register(registry)
 }
 
 /// Names of the functions [`register`] adds, for documentation and `ctq functions`-style listings.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    Kind::ALL.into_iter().map(Kind::name)
+    Kind::ALL.into_iter().map(Kind::name).chain(denial::names())
 }

@@ -91,3 +91,65 @@ async fn a_constant_that_is_not_a_timestamp_is_an_error_not_an_empty_result() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn access_denied_reads_the_message_of_each_denial() {
+    let result = run(
+        "SELECT eventname, access_denied(errorcode, errormessage)['decision'] AS decision, \
+                access_denied(errorcode, errormessage)['policy_type'] AS policy_type, \
+                access_denied(errorcode, errormessage)['policy_arn'] AS policy_arn, \
+                denial_action(errormessage) AS action, denial_resource(errormessage) AS resource, \
+                access_denied(errorcode, errormessage)['encoded_message'] AS encoded \
+         FROM cloudtrail \
+         WHERE eventname IN ('ListAccounts', 'DescribeClusters', 'RunInstances', 'CreateAutoScalingGroup') \
+         ORDER BY eventname",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        csv_rows(&result),
+        [
+            r#""CreateAutoScalingGroup","not_stated",,,"iam:PassRole","arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",false"#,
+            r#""DescribeClusters","implicit","identity_based_policy",,"ecs:DescribeClusters","arn:aws:ecs:us-east-1:123456789012:cluster/prod",false"#,
+            r#""ListAccounts","explicit","service_control_policy","arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/service_control_policy/p-examplescp1","organizations:ListAccounts",,false"#,
+            r#""RunInstances","not_stated",,,,,true"#,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn only_denials_get_a_diagnosis() {
+    let result = run(
+        "SELECT errorcode, is_denial(errorcode) AS denial, error_class(errorcode, errormessage, eventname) AS class, \
+                access_denied(errorcode, errormessage) IS NULL AS no_diagnosis, count(*) AS n \
+         FROM cloudtrail GROUP BY 1, 2, 3, 4 ORDER BY 1 NULLS FIRST",
+        &[],
+    )
+    .await;
+    let rows = csv_rows(&result);
+    assert!(rows[0].starts_with(",false,,true,"), "{rows:?}");
+    for row in &rows[1..] {
+        let denial = row.contains("AccessDenied") || row.contains("Unauthorized");
+        let expected = if denial {
+            ",true,\"denial\",false,"
+        } else {
+            ",false,\"not_denial\",true,"
+        };
+        assert!(row.contains(expected), "{row}");
+    }
+    assert!(rows.iter().any(|r| r.starts_with("\"ThrottlingException\"")));
+}
+
+#[tokio::test]
+async fn a_wrong_number_of_arguments_shows_the_usage() {
+    let error = session()
+        .await
+        .query("SELECT access_denied(errorcode) FROM cloudtrail", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("access_denied(errorcode, errormessage)"),
+        "{error}"
+    );
+}
