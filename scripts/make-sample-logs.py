@@ -249,6 +249,18 @@ XACCT_ASSUME_RESP = {
 
 A1, AE, AW = "us-east-1", "eu-west-1", "us-west-2"
 
+SESSION_POLICY_DENIAL = dict(
+    file="b1-0036", acct=ACCT_B, t="2019-10-30T00:35:02Z", who=deployer(45, "2019-10-30T00:34:20Z"),
+    src="dynamodb", name="PutItem", ip=IP_CI, ua=UA_CI, tag="cause-session-policy",
+    eid="7d1c5e3a-9b2f-4c8d-a6e1-0f3b5d7c9e21", rid="2b4d6f8a-1c3e-4a5b-9d7f-8e6c4a2b0d13",
+    req={"tableName": "build-status", "key": {"id": {"S": "run-45"}}},
+    resources=[{"accountId": ACCT_B, "type": "AWS::DynamoDB::Table",
+                "ARN": f"arn:aws:dynamodb:us-east-1:{ACCT_B}:table/build-status"}],
+    err=("AccessDeniedException", not_authorized(
+        deployer(45, "2019-10-30T00:34:20Z")["arn"], "dynamodb:PutItem",
+        f"arn:aws:dynamodb:us-east-1:{ACCT_B}:table/build-status",
+        "because no session policy allows the dynamodb:PutItem action")))
+
 EVENTS = [
     # ---- 2019-10-28, evening ------------------------------------------------------------------
     dict(file="a1-2300", t="2019-10-28T23:02:11Z", who=U, src="sts", name="GetCallerIdentity",
@@ -471,6 +483,38 @@ EVENTS = [
          src="logs", name="CreateLogStream", ip=IP_LAMBDA, ua=UA_LAMBDA,
          req={"logGroupName": "/aws/lambda/app-handler",
               "logStreamName": "2019/10/30/[$LATEST]9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"}),
+
+    # ---- one denial of each remaining cause, for `ctq explain` -------------------------------
+    dict(file="a1-0020", t="2019-10-30T00:20:14Z", who=GH, src="s3", name="DeleteBucket", ip=IP_GH, ua=UA_GH,
+         req={"bucketName": "acme-legacy-assets", "Host": "acme-legacy-assets.s3.amazonaws.com"},
+         resources=[{"accountId": ACCT_A, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::acme-legacy-assets"}],
+         tag="cause-boundary",
+         err=("AccessDenied", not_authorized(
+             GH["arn"], "s3:DeleteBucket", "arn:aws:s3:::acme-legacy-assets",
+             "with an explicit deny in a permissions boundary"))),
+    dict(file="a1-0020", t="2019-10-30T00:21:40Z", who=JANE, src="ec2", name="DescribeVpcs", ip=IP_JANE,
+         ua="console.amazonaws.com", req={"vpcSet": {}, "filterSet": {}}, console=True, tag="cause-console-noise",
+         err=("Client.UnauthorizedOperation", "You are not authorized to perform this operation. User: "
+              + JANE["arn"] + " is not authorized to perform: ec2:DescribeVpcs because no identity-based policy "
+              "allows the ec2:DescribeVpcs action")),
+    SESSION_POLICY_DENIAL,
+    dict(file="b1-0036", acct=ACCT_B, t="2019-10-30T00:36:30Z", who=ANALYST, src="sts", name="AssumeRole",
+         ro=True, ip=IP_ANALYST, ua=UA_ANALYST, tag="cause-trust-policy",
+         req={"roleArn": f"arn:aws:iam::{ACCT_A}:role/CrossAccountAudit", "roleSessionName": "audit"},
+         err=("AccessDenied", not_authorized(
+             ANALYST["arn"], "sts:AssumeRole", f"arn:aws:iam::{ACCT_A}:role/CrossAccountAudit",
+             "because no role trust policy allows the sts:AssumeRole action"))),
+    dict(file="b1-0036", acct=ACCT_B, t="2019-10-30T00:37:10Z", who=deployer(45, "2019-10-30T00:34:20Z"),
+         src="s3", name="PutObject", ro=False, category="Data", ip="10.20.3.15", ua=f"[{UA_CI}]",
+         req={"bucketName": "prod-artifacts", "key": "build/report.zip", "Host": "prod-artifacts.s3.amazonaws.com"},
+         additional=s3_extra("put-45"), resources=s3_object("prod-artifacts", "build/report.zip", ACCT_B),
+         vpce="vpce-0a1b2c3d4e5f67890", tag="cause-vpce-transitive",
+         err=("AccessDenied", not_authorized(
+             deployer(45, "2019-10-30T00:34:20Z")["arn"], "s3:PutObject",
+             "arn:aws:s3:::prod-artifacts/build/report.zip",
+             "with an explicit deny in a VPC endpoint policy transitively through a service control policy"))),
+    # CloudTrail delivered the session-policy denial twice: same eventID and requestID
+    dict(SESSION_POLICY_DENIAL, file="b1-0049", tag="duplicate-delivery"),
 ]
 
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head")
@@ -500,7 +544,7 @@ def build_record(ev, n):
         "requestParameters": ev.get("req"),
         "responseElements": ev.get("resp"),
         "additionalEventData": ev.get("additional"),
-        "requestID": uid("request", shared) if shared else uid("request", n),
+        "requestID": ev.get("rid") or (uid("request", shared) if shared else uid("request", n)),
         "eventID": ev.get("eid") or uid("event", n),
         "readOnly": ev.get("ro", ev["name"].startswith(READ_ONLY_PREFIXES)),
         "resources": ev.get("resources"),
@@ -687,7 +731,8 @@ def compute_counts():
     per_acct = Counter(r["recipientAccountId"] for r in records)
     denials = [r for r in records if r.get("errorCode") and DENIAL.search(r["errorCode"])]
     ids = [r["eventID"] for r in records]
-    assert len(set(ids)) == len(ids), "eventIDs must be unique"
+    # One designed duplicate delivery; every other eventID is unique.
+    assert len(set(ids)) == len(ids) - 1, "eventIDs must be unique but for the duplicate delivery"
     return {
         "files": len(files),
         "records": len(records),
@@ -734,6 +779,12 @@ WHY = {
     "day-before-2": "excluded by the window only",
     "day-after": "excluded by the window and userIdentity.arn lines",
     "late-delivery": "outside the window; delivered late (addendum DELIVERY_DELAY) in a 2019/10/30 file",
+    "cause-boundary": "outside the window; `ctq explain`: explicit deny in a permissions boundary",
+    "cause-console-noise": "outside the window; `ctq explain --exclude-noise` leaves out this console page load",
+    "cause-session-policy": "outside the window; `ctq explain`: no session policy allows it",
+    "cause-trust-policy": "outside the window; `ctq explain`: the role's trust policy does not allow the caller",
+    "cause-vpce-transitive": "outside the window; `ctq explain`: VPC endpoint policy through an SCP",
+    "duplicate-delivery": "outside the window; the session-policy denial delivered again (same eventID)",
 }
 
 

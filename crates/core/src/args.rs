@@ -26,6 +26,9 @@ pub enum Command {
     Query(QueryArgs),
     /// List access-denied and unauthorized errors, AWS's knowledge-center query as a command.
     Denials(DenialsArgs),
+    /// Explain a window's denials: grouped by principal, action, resource and cause, each with
+    /// the next step to take.
+    Explain(ExplainArgs),
     /// Print the columns of the `cloudtrail` table and their types.
     Schema(SchemaArgs),
 }
@@ -116,16 +119,61 @@ pub struct DenialsArgs {
     /// Only this principal (userIdentity.arn); without it, every principal's denials.
     #[arg(long, value_name = "ARN")]
     pub arn: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A time window over event times.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
     /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z) or an age (15m, 24h, 7d).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
     /// End of the window, exclusive: ISO 8601 or an age (15m, 24h, 7d).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Only this principal: a user ARN, an assumed-role session ARN, or a role ARN (which
+    /// matches all of its sessions).
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Leave out denials of calls made by AWS services (userIdentity.invokedBy, AWSService
+    /// principals) and the read-only calls the console makes while a page loads.
+    #[arg(long)]
+    pub exclude_noise: bool,
+    /// A file of (principal, action, resource) patterns to ignore, one per line; see
+    /// docs/explain.md.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// Event IDs shown per group.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub samples: usize,
+    /// `report` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Report)]
+    pub format: ExplainFormat,
+    /// Write the explanation to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print no summary of files read on standard error; warnings about damaged files remain.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     #[command(flatten)]
     pub source: SourceArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Report,
+    Json,
 }
 
 #[derive(Debug, Args)]

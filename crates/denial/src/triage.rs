@@ -464,7 +464,10 @@ mod tests {
         assert_eq!(groups.len(), 2, "{groups:#?}");
         assert_eq!(groups[0].count, 3);
         assert_eq!(groups[0].decision, Decision::Explicit);
-        assert_eq!(groups[0].first_seen.as_deref(), Some("2024-01-01T00:01:00Z"));
+        assert_eq!(
+            groups[0].first_seen.as_deref(),
+            Some("2024-01-01T00:01:00Z")
+        );
         assert_eq!(groups[0].last_seen.as_deref(), Some("2024-01-01T00:03:00Z"));
         assert_eq!(groups[0].sample_event_ids, ["a", "b"]);
         assert_eq!(groups[1].count, 1);
@@ -474,7 +477,8 @@ mod tests {
 
     #[test]
     fn duplicate_deliveries_count_once_and_other_errors_not_at_all() {
-        let message = format!("User: {ALICE} is not authorized to perform: cloudtrail:LookupEvents");
+        let message =
+            format!("User: {ALICE} is not authorized to perform: cloudtrail:LookupEvents");
         let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
         let event = denial_event("same", "2024-01-01T00:01:00Z", ALICE, &message);
         triage.add(&event);
@@ -500,7 +504,10 @@ mod tests {
         triage.add(&event);
         let (groups, _) = triage.finish();
         assert_eq!(groups[0].action, "s3:GetObject");
-        assert_eq!(groups[0].resource.as_deref(), Some("arn:aws:s3:::bucket/key"));
+        assert_eq!(
+            groups[0].resource.as_deref(),
+            Some("arn:aws:s3:::bucket/key")
+        );
         assert_eq!(groups[0].cause_summary, "not stated in the message");
     }
 

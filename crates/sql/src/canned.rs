@@ -33,6 +33,38 @@ pub fn denials_sql(by_arn: bool, from: bool, to: bool) -> String {
     )
 }
 
+/// The denials `ctq explain` reads, with the record fields its triage needs. Filters are present
+/// only when their value is given (`$from`, `$to`, `$principal`); a role ARN as `$principal`
+/// matches every session of the role through its session issuer.
+pub fn explain_sql(principal: bool, from: bool, to: bool) -> String {
+    let mut filters = vec![
+        "errorcode IS NOT NULL",
+        "(lower(errorcode) LIKE '%accessdenied%' OR lower(errorcode) LIKE '%unauthorized%')",
+    ];
+    if from {
+        filters.push("from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)");
+    }
+    if to {
+        filters.push("from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)");
+    }
+    if principal {
+        filters.push(
+            "(useridentity.arn = $principal OR useridentity.sessioncontext.sessionissuer.arn = $principal)",
+        );
+    }
+    format!(
+        "SELECT eventtime, eventid, eventsource, eventname, errorcode, errormessage, \
+         useridentity.type AS identity_type, useridentity.arn AS principal_arn, \
+         useridentity.invokedby AS invoked_by, \
+         useridentity.sessioncontext.sessionissuer.arn AS session_issuer_arn, \
+         sourceipaddress, useragent, requestparameters, \
+         element_at(resources, 1)['arn'] AS resource_arn\n\
+         FROM cloudtrail\n\
+         WHERE {}",
+        filters.join("\n  AND ")
+    )
+}
+
 /// Reads a time given on the command line: ISO 8601 (`2019-10-29T06:40:00Z`, `2019-10-29`) or an
 /// age relative to `now_millis` (`90s`, `15m`, `24h`, `7d`, `2w`). Returns it as ISO 8601 text in
 /// UTC, the form `from_iso8601_timestamp` takes.

@@ -1,27 +1,20 @@
 //! `ctq denials`: the knowledge-center access-denied query as a command.
 
 use anyhow::Context;
-use ctq_sql::canned::{denials_sql, resolve_time};
+use ctq_sql::canned::denials_sql;
 
 use crate::args::DenialsArgs;
-use crate::commands::{Outcome, run_query};
+use crate::commands::{Outcome, resolve_window, run_query};
 
 pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
-    let now = chrono::Utc::now().timestamp_millis();
+    let (from, to) = resolve_window(&args.window)?;
     let mut params = Vec::new();
-    if let Some(arn) = &args.arn {
-        params.push(("arn".to_string(), arn.clone()));
+    for (name, value) in [("arn", &args.arn), ("from", &from), ("to", &to)] {
+        if let Some(value) = value {
+            params.push((name.to_string(), value.clone()));
+        }
     }
-    if let Some(from) = &args.from {
-        params.push((
-            "from".to_string(),
-            resolve_time(from, now).context("--from")?,
-        ));
-    }
-    if let Some(to) = &args.to {
-        params.push(("to".to_string(), resolve_time(to, now).context("--to")?));
-    }
-    let sql = denials_sql(args.arn.is_some(), args.from.is_some(), args.to.is_some());
+    let sql = denials_sql(args.arn.is_some(), from.is_some(), to.is_some());
     run_query(&args.source, &sql, &params, &args.output)
         .await
         .context("denials query failed")

@@ -1,6 +1,7 @@
 //! What each command does, given its parsed arguments.
 
 mod denials;
+mod explain;
 mod query;
 mod schema;
 
@@ -16,7 +17,7 @@ use ctq_sql::output::{OutputFormat, ResultWriter};
 use ctq_sql::{SessionOptions, SqlError, TrailSession};
 use futures::StreamExt;
 
-use crate::args::{Command, Format, OutputArgs, SourceArgs};
+use crate::args::{Command, Format, OutputArgs, SourceArgs, WindowArgs};
 use crate::progress::ProgressLine;
 
 /// How a successful run ended, for the exit status.
@@ -29,8 +30,24 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Query(args) => query::run(args).await,
         Command::Denials(args) => denials::run(args).await,
+        Command::Explain(args) => explain::run(args).await,
         Command::Schema(args) => schema::run(args).await,
     }
+}
+
+/// `--from`/`--to` as ISO 8601 UTC text, ages (`24h`) taken back from now.
+fn resolve_window(window: &WindowArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let resolve = |text: &Option<String>, flag: &str| {
+        text.as_deref()
+            .map(|t| ctq_sql::canned::resolve_time(t, now))
+            .transpose()
+            .with_context(|| flag.to_string())
+    };
+    Ok((
+        resolve(&window.from, "--from")?,
+        resolve(&window.to, "--to")?,
+    ))
 }
 
 async fn open_session(
@@ -75,8 +92,8 @@ enum Sink {
 }
 
 impl Sink {
-    fn open(output: &OutputArgs) -> anyhow::Result<Self> {
-        let Some(destination) = &output.output else {
+    fn open(destination: Option<&PathBuf>) -> anyhow::Result<Self> {
+        let Some(destination) = destination else {
             return Ok(Sink::Stdout(BufWriter::new(std::io::stdout())));
         };
         let mut partial = destination.clone().into_os_string();
@@ -138,7 +155,7 @@ async fn write_rows(
     mut batches: impl futures::Stream<Item = Result<ctq_sql::arrow::array::RecordBatch, SqlError>>
     + Unpin,
 ) -> anyhow::Result<usize> {
-    let mut sink = Sink::open(output)?;
+    let mut sink = Sink::open(output.output.as_ref())?;
     let mut writer = ResultWriter::new(output_format(output.format), columns);
     let mut rows = 0;
     let written: anyhow::Result<()> = async {

@@ -1,6 +1,7 @@
 //! Whole runs of the `ctq` binary: one snapshot per saved query, exit statuses, error messages.
 
 mod cli;
+mod explain;
 mod s3;
 mod saved_queries;
 mod support;

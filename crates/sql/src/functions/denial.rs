@@ -172,7 +172,9 @@ impl ScalarUDFImpl for DenialFunction {
                 let mut out = StringBuilder::with_capacity(rows, rows * 16);
                 for row in 0..rows {
                     match value(0, row) {
-                        Some(message) => out.append_option(message_part(part, &parse_message(message))),
+                        Some(message) => {
+                            out.append_option(message_part(part, &parse_message(message)))
+                        }
                         None => out.append_null(),
                     }
                 }

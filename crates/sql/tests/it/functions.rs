@@ -137,7 +137,10 @@ async fn only_denials_get_a_diagnosis() {
         };
         assert!(row.contains(expected), "{row}");
     }
-    assert!(rows.iter().any(|r| r.starts_with("\"ThrottlingException\"")));
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("\"ThrottlingException\""))
+    );
 }
 
 #[tokio::test]
