@@ -158,7 +158,11 @@ pub fn needs_error_code(filters: &[Expr]) -> bool {
 
 fn rejects_null_error_code(expr: &Expr) -> bool {
     match expr {
-        Expr::IsNotNull(inner) => is_error_code(inner),
+        Expr::IsNotNull(inner) => is_error_code(inner) || is_denial_of_error_code(inner),
+        // ctq's own denial test is false for a NULL error code.
+        Expr::ScalarFunction(f) if f.name() == "is_denial" => {
+            matches!(f.args.as_slice(), [arg] if is_error_code(arg))
+        }
         Expr::BinaryExpr(BinaryExpr {
             left,
             op: Operator::Or,
@@ -191,6 +195,16 @@ fn rejects_null_error_code(expr: &Expr) -> bool {
         }
         Expr::Like(like) => {
             is_error_code(&like.expr) && matches!(like.pattern.as_ref(), Expr::Literal(..))
+        }
+        _ => false,
+    }
+}
+
+/// `access_denied(errorcode, …)`, which is NULL for a record without an error code.
+fn is_denial_of_error_code(expr: &Expr) -> bool {
+    match expr {
+        Expr::ScalarFunction(f) if f.name() == "access_denied" => {
+            f.args.first().is_some_and(is_error_code)
         }
         _ => false,
     }
@@ -229,6 +243,31 @@ mod tests {
             denied.or(col("eventname").eq(lit("x")))
         ]));
         assert!(!needs_error_code(&[]));
+    }
+
+    #[test]
+    fn ctqs_denial_functions_need_an_error_code_too() {
+        use datafusion::execution::FunctionRegistry;
+        let mut ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register(&mut ctx).unwrap();
+        let call = |name: &str, args: Vec<Expr>| ctx.udf(name).unwrap().call(args);
+        assert!(needs_error_code(&[call(
+            "is_denial",
+            vec![col("errorcode")]
+        )]));
+        assert!(needs_error_code(&[call(
+            "access_denied",
+            vec![col("errorcode"), col("errormessage")]
+        )
+        .is_not_null()]));
+        assert!(!needs_error_code(&[call(
+            "is_denial",
+            vec![col("eventname")]
+        )]));
+        assert!(!needs_error_code(&[!call(
+            "is_denial",
+            vec![col("errorcode")]
+        )]));
     }
 
     #[test]
