@@ -31,6 +31,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the columns of the `cloudtrail` table and their types.
     Schema(SchemaArgs),
+    /// Convert a trail into a Parquet store that later queries read with --store; a re-run adds
+    /// only new and changed files.
+    Ingest(IngestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,10 +44,14 @@ pub struct SourceArgs {
         long = "source",
         short = 's',
         value_name = "PATH",
-        required = true,
+        required_unless_present = "store",
+        conflicts_with = "store",
         env = "CTQ_SOURCE"
     )]
     pub sources: Vec<PathBuf>,
+    /// A Parquet store written by `ctq ingest`, read instead of the raw trail.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
     /// Fail at the first damaged file instead of reporting it and reading the rest.
     #[arg(long)]
     pub strict: bool,
@@ -174,6 +181,25 @@ pub struct ExplainArgs {
 pub enum ExplainFormat {
     Report,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The trail to convert: folders or files, as for --source elsewhere. Repeatable.
+    #[arg(long = "source", short = 's', value_name = "PATH", required = true)]
+    pub sources: Vec<PathBuf>,
+    /// The store's folder; created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// Read again the source files an earlier run recorded as damaged.
+    #[arg(long)]
+    pub retry_damaged: bool,
+    /// Fail at the first damaged file instead of recording it and going on.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print no summary on standard error; damaged files are still named.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ mod record;
 mod scan;
 mod schema;
 mod structural;
+pub mod time;
 
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ pub mod functions;
 pub mod output;
 mod pruning;
 mod session;
+mod store_table;
 mod table;
 
 /// The arrow version the results are in, for callers that build or read batches.
@@ -49,6 +50,8 @@ pub enum SqlError {
     Io(#[from] std::io::Error),
     #[error("cannot format results: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("{} is not a ctq store (no _ctq/manifest.json); create one with `ctq ingest --source TRAIL --store {}`", path.display(), path.display())]
+    NotAStore { path: std::path::PathBuf },
     #[error("invalid time {text:?}: {reason}")]
     Time { text: String, reason: String },
 }

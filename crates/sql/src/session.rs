@@ -1,7 +1,7 @@
 //! A query session over a trail: the DataFusion context, the table's names, parameter binding.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ctq_ingest::{IngestError, Progress, ScanReport};
@@ -114,6 +114,35 @@ impl TrailSession {
             ctx.register_table(name, table.clone())?;
         }
         Ok(Self { ctx, report, s3 })
+    }
+
+    /// Registers a Parquet store written by `ctq ingest` as the table: the same columns, plus
+    /// `eventts` and the partition columns `event_account`, `event_region`, `event_date`.
+    pub async fn open_store(store: &Path, options: &SessionOptions) -> Result<Self, SqlError> {
+        let manifest = ctq_store::Manifest::path(store);
+        if !manifest.exists() {
+            return Err(SqlError::NotAStore {
+                path: store.to_path_buf(),
+            });
+        }
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("awsdatacatalog", "default");
+        let mut ctx = SessionContext::new_with_config(config);
+        crate::functions::register(&mut ctx)?;
+        let table = Arc::new(crate::store_table::StoreTable::open(store)?);
+        let names: BTreeSet<&str> = TABLE_NAMES
+            .into_iter()
+            .chain(options.extra_table_names.iter().map(String::as_str))
+            .collect();
+        for name in names {
+            ctx.register_table(name, table.clone())?;
+        }
+        Ok(Self {
+            ctx,
+            report: Arc::new(Mutex::new(ScanReport::default())),
+            s3: Vec::new(),
+        })
     }
 
     /// The S3 sources, with their request counts so far.

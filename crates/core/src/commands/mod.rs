@@ -2,6 +2,7 @@
 
 mod denials;
 mod explain;
+mod ingest;
 mod query;
 mod schema;
 
@@ -32,6 +33,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Denials(args) => denials::run(args).await,
         Command::Explain(args) => explain::run(args).await,
         Command::Schema(args) => schema::run(args).await,
+        Command::Ingest(args) => ingest::run(args),
     }
 }
 
@@ -54,6 +56,7 @@ async fn open_session(
     source: &SourceArgs,
     progress: &Arc<Progress>,
 ) -> anyhow::Result<TrailSession> {
+    let store = source.store.clone();
     let options = SessionOptions {
         strict: source.strict,
         extra_table_names: source.tables.clone(),
@@ -68,7 +71,10 @@ async fn open_session(
         },
         progress: Some(progress.clone()),
     };
-    Ok(TrailSession::open(&source.sources, &options).await?)
+    Ok(match store {
+        Some(store) => TrailSession::open_store(&store, &options).await?,
+        None => TrailSession::open(&source.sources, &options).await?,
+    })
 }
 
 fn output_format(format: Format) -> OutputFormat {

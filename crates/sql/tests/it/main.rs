@@ -4,4 +4,5 @@ mod article;
 mod functions;
 mod params;
 mod s3;
+mod store;
 mod support;

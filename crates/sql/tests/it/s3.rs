@@ -29,22 +29,6 @@ fn s3_options(server: &TestS3) -> SessionOptions {
     }
 }
 
-fn saved_queries() -> Vec<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
-    let mut queries: Vec<(String, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    queries.sort();
-    queries
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_saved_query_gives_the_same_rows_from_s3_as_from_disk() {
     let server = sample_in_s3().await;

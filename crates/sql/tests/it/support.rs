@@ -105,3 +105,20 @@ pub fn sample_records() -> Vec<Value> {
     }
     records
 }
+
+/// Every file of `queries/`: (file name, SQL), in name order.
+pub fn saved_queries() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    let mut queries: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    queries.sort();
+    queries
+}

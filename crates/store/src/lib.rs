@@ -1,0 +1,80 @@
+//! An incremental, crash-safe Parquet store of CloudTrail records.
+//!
+//! This crate owns the store on disk: its layout, its manifest, and `ingest`, which converts a
+//! trail's log files into Parquet. The layout is Hive-style so that Athena, Trino, Spark and
+//! DataFusion prune by it:
+//!
+//! ```text
+//! STORE/event_account=<account>/event_region=<region>/event_date=<YYYY-MM-DD>/part-<run>-<n>.parquet
+//! STORE/_ctq/manifest.json
+//! ```
+//!
+//! Each file holds the columns of the `cloudtrail` table plus `eventts`, the event time as a
+//! timestamp; rows are ordered by time, compressed with zstd, in row groups small enough for
+//! statistics to skip most of a file. The partition values come from the event (recipient
+//! account, `awsRegion`, the day of `eventTime`), not from where the log file was delivered.
+//!
+//! Crash safety: data files are written under names Hive readers ignore (`.tmp-…`), renamed when
+//! complete, and only then listed in the manifest, which is replaced atomically. A data file the
+//! manifest does not list is left over from an interrupted run and removed by the next one, so a
+//! run killed at any moment and run again ends with each source record exactly once.
+//!
+//! It does not query the store (`ctq-sql` does) nor fetch objects from S3.
+
+mod manifest;
+mod write;
+
+pub use manifest::{Manifest, SourceEntry, SourceStatus};
+pub use write::{IngestOptions, IngestReport, ingest, store_schema};
+
+use std::path::PathBuf;
+
+/// The partition columns of the store, in directory order.
+pub const PARTITION_COLUMNS: [&str; 3] = ["event_account", "event_region", "event_date"];
+
+/// The name of the event timestamp column the store adds to the `cloudtrail` columns.
+pub const EVENT_TIMESTAMP_COLUMN: &str = "eventts";
+
+/// Errors that stop an ingest. Damaged source files are not errors: they are recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Ingest(#[from] ctq_ingest::IngestError),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the store manifest {} is unreadable: {reason}; restore it from a backup or ingest into a new store",
+        path.display()
+    )]
+    Manifest { path: PathBuf, reason: String },
+    #[error("writing Parquet file {}: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("building a batch for the store: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error(
+        "damaged source file {}: {reason} (strict mode stops at the first damaged file; run without --strict to record it and go on)",
+        path.display()
+    )]
+    Damaged { path: PathBuf, reason: String },
+}
+
+pub(crate) fn io_error(
+    action: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        action,
+        path,
+        source,
+    }
+}

@@ -1,0 +1,525 @@
+//! `ingest`: source log files in, Parquet files and a manifest out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use ctq_ingest::{FileOutcome, Pruning, TrailBatchBuilder, TrailFile, cloudtrail_schema};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use rayon::prelude::*;
+
+use crate::manifest::{DataFile, Manifest, SourceEntry, SourceStatus, sync_dir};
+use crate::{EVENT_TIMESTAMP_COLUMN, PARTITION_COLUMNS, StoreError, io_error};
+
+/// How an ingest runs.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Fail at the first damaged source file instead of recording it.
+    pub strict: bool,
+    /// Read again the source files an earlier run recorded as damaged.
+    pub retry_damaged: bool,
+    /// Source files per commit: the manifest is committed after each group, so an interrupted
+    /// run keeps what it finished, and memory stays bounded by the group, not the trail.
+    pub files_per_commit: usize,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            strict: false,
+            retry_damaged: false,
+            files_per_commit: 2048,
+            row_group_rows: 32 * 1024,
+        }
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Source files found.
+    pub sources: usize,
+    /// Read in this run (new, changed, retried, or sharing a data file with a changed one).
+    pub read: usize,
+    /// Already in the store and unchanged.
+    pub unchanged: usize,
+    /// Changed since they were stored: their rows were replaced.
+    pub changed: usize,
+    /// Damaged files, with the reason, recorded in the manifest.
+    pub damaged: Vec<(PathBuf, String)>,
+    pub records_written: u64,
+    /// Records whose eventID the store already held: CloudTrail delivers some events twice.
+    pub duplicates_dropped: u64,
+    pub files_written: usize,
+    /// Files left by an interrupted run, removed.
+    pub leftovers_removed: usize,
+}
+
+/// The schema of the store's files: the `cloudtrail` columns and `eventts`.
+pub fn store_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = cloudtrail_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(
+        EVENT_TIMESTAMP_COLUMN,
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        true,
+    ));
+    Arc::new(Schema::new(fields))
+}
+
+/// Converts the trail files under `sources` that the store does not hold yet (or that changed)
+/// into Parquet files under `store`.
+pub fn ingest(
+    sources: &[PathBuf],
+    store: &Path,
+    options: &IngestOptions,
+) -> Result<IngestReport, StoreError> {
+    std::fs::create_dir_all(store).map_err(io_error("create", store))?;
+    let mut manifest = Manifest::load(store)?;
+    let mut report = IngestReport {
+        leftovers_removed: remove_unlisted_files(store, &manifest)?,
+        ..IngestReport::default()
+    };
+    let discovery = ctq_ingest::discover(sources, &Pruning::default())?;
+    report.sources = discovery.files.len();
+
+    let mut to_read: Vec<(TrailFile, (u64, i64))> = Vec::new();
+    let mut changed: HashSet<String> = HashSet::new();
+    let mut by_key: HashMap<String, TrailFile> = HashMap::new();
+    for file in &discovery.files {
+        let key = file.path.to_string_lossy().into_owned();
+        let fingerprint = fingerprint(&file.path)?;
+        match manifest.sources.get(&key) {
+            None => to_read.push((file.clone(), fingerprint)),
+            Some(entry) if (entry.size, entry.modified_ms) != fingerprint => {
+                changed.insert(key.clone());
+                to_read.push((file.clone(), fingerprint));
+            }
+            Some(entry) if entry.status == SourceStatus::Damaged && options.retry_damaged => {
+                to_read.push((file.clone(), fingerprint))
+            }
+            Some(_) => {
+                by_key.insert(key, file.clone());
+            }
+        }
+    }
+    report.changed = changed.len();
+
+    // A changed file's rows share data files with other sources: drop those files whole and read
+    // their other sources again, so no row is lost and none is kept twice.
+    let dropped: BTreeSet<String> = manifest
+        .files
+        .iter()
+        .filter(|(_, data)| data.sources.iter().any(|s| changed.contains(s)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in &dropped {
+        for source in &manifest.files[name].sources {
+            if let Some(file) = by_key.remove(source) {
+                let fingerprint = fingerprint(&file.path)?;
+                to_read.push((file, fingerprint));
+            }
+        }
+    }
+    report.unchanged = report.sources - to_read.len();
+    report.read = to_read.len();
+    if to_read.is_empty() && dropped.is_empty() {
+        return Ok(report);
+    }
+
+    manifest.run += 1;
+    let mut writer = PartitionWriter {
+        store,
+        run: manifest.run,
+        next_file: 0,
+        options,
+        event_ids: HashMap::new(),
+        dropped: &dropped,
+        duplicates: 0,
+    };
+    let mut pending_drop = Some(dropped.clone());
+    for chunk in to_read.chunks(options.files_per_commit.max(1)) {
+        let decoded: Vec<(usize, Result<Option<RecordBatch>, String>)> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, (file, _))| (i, decode(file)))
+            .collect();
+        let mut batches = Vec::new();
+        for (i, outcome) in decoded {
+            let (file, (size, modified_ms)) = &chunk[i];
+            let key = file.path.to_string_lossy().into_owned();
+            let (status, reason) = match outcome {
+                Ok(Some(batch)) => {
+                    batches.push((key.clone(), batch));
+                    (SourceStatus::Ingested, None)
+                }
+                Ok(None) => (SourceStatus::NotEvents, None),
+                Err(reason) => {
+                    if options.strict {
+                        return Err(StoreError::Damaged {
+                            path: file.path.clone(),
+                            reason,
+                        });
+                    }
+                    report.damaged.push((file.path.clone(), reason.clone()));
+                    (SourceStatus::Damaged, Some(reason))
+                }
+            };
+            manifest.sources.insert(
+                key,
+                SourceEntry {
+                    size: *size,
+                    modified_ms: *modified_ms,
+                    status,
+                    records: 0,
+                    reason,
+                },
+            );
+        }
+        // The first commit also retires the dropped files: their sources are re-read in it or in
+        // a later chunk, and until then the manifest must not list rows it is about to replace.
+        if let Some(dropped) = pending_drop.take() {
+            for name in &dropped {
+                manifest.files.remove(name);
+            }
+        }
+        let written = writer.write(&manifest, batches)?;
+        for (name, data, per_source) in written {
+            for (source, records) in per_source {
+                if let Some(entry) = manifest.sources.get_mut(&source) {
+                    entry.records += records;
+                }
+            }
+            report.records_written += data.rows;
+            report.files_written += 1;
+            manifest.files.insert(name, data);
+        }
+        manifest.commit(store)?;
+    }
+    report.duplicates_dropped = writer.duplicates_dropped();
+    for name in &dropped {
+        let path = store.join(name);
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(io_error("remove", &path)(e));
+        }
+    }
+    Ok(report)
+}
+
+fn fingerprint(path: &Path) -> Result<(u64, i64), StoreError> {
+    let meta = std::fs::metadata(path).map_err(io_error("read", path))?;
+    let modified_ms = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    Ok((meta.len(), modified_ms))
+}
+
+/// One source file's records as one batch; `None` for a file of no events; `Err` the reason it
+/// is damaged.
+fn decode(file: &TrailFile) -> Result<Option<RecordBatch>, String> {
+    let raw = std::fs::read(&file.path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut builder = TrailBatchBuilder::new();
+    match ctq_ingest::decode_file_bytes(raw, &file.partition, &mut builder) {
+        Ok(FileOutcome::Read { .. }) => builder.finish().map(Some).map_err(|e| e.to_string()),
+        Ok(FileOutcome::NonEvent(_)) => Ok(None),
+        Ok(FileOutcome::Damaged(reason)) => Err(reason),
+        Err(damage) => Err(damage.to_string()),
+    }
+}
+
+/// Removes files under `store` that the manifest does not list: half-written files and files
+/// renamed into place by a run that was interrupted before its manifest commit.
+fn remove_unlisted_files(store: &Path, manifest: &Manifest) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for entry in walkdir::WalkDir::new(store).min_depth(1) {
+        let entry = entry.map_err(|e| StoreError::Io {
+            action: "list",
+            path: store.to_path_buf(),
+            source: e.into(),
+        })?;
+        let relative = entry.path().strip_prefix(store).expect("under the store");
+        if relative.starts_with("_ctq") || !entry.file_type().is_file() {
+            continue;
+        }
+        let name = relative.to_string_lossy().replace('\\', "/");
+        if !manifest.files.contains_key(&name) {
+            std::fs::remove_file(entry.path()).map_err(io_error("remove", entry.path()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// (account, region, date) of a row.
+type PartitionKey = (String, String, String);
+
+struct PartitionWriter<'a> {
+    store: &'a Path,
+    run: u64,
+    next_file: usize,
+    options: &'a IngestOptions,
+    /// EventIDs stored per partition, loaded when a partition is first written in this run.
+    event_ids: HashMap<PartitionKey, HashSet<String>>,
+    /// Data files on their way out: their IDs do not count as stored.
+    dropped: &'a BTreeSet<String>,
+    duplicates: u64,
+}
+
+/// A data file written: its name, its manifest entry, and rows per source.
+type Written = (String, DataFile, BTreeMap<String, u64>);
+
+impl PartitionWriter<'_> {
+    fn duplicates_dropped(&self) -> u64 {
+        self.duplicates
+    }
+
+    fn write(
+        &mut self,
+        manifest: &Manifest,
+        batches: Vec<(String, RecordBatch)>,
+    ) -> Result<Vec<Written>, StoreError> {
+        // Rows of every batch, grouped by partition: (batch index, row indices).
+        let mut groups: BTreeMap<PartitionKey, Vec<(usize, Vec<u32>)>> = BTreeMap::new();
+        for (index, (_, batch)) in batches.iter().enumerate() {
+            let keys = partition_keys(batch);
+            let mut rows_by_key: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
+            for (row, key) in keys.into_iter().enumerate() {
+                rows_by_key.entry(key).or_default().push(row as u32);
+            }
+            for (key, rows) in rows_by_key {
+                groups.entry(key).or_default().push((index, rows));
+            }
+        }
+        let schema = store_schema();
+        let mut written = Vec::new();
+        for (key, parts) in groups {
+            let known = self.known_ids(manifest, &key)?;
+            let mut pieces = Vec::new();
+            let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
+            let mut duplicates = 0;
+            for (index, rows) in parts {
+                let (source, batch) = &batches[index];
+                let ids = string_column(batch, "eventid");
+                let total = rows.len();
+                let kept: Vec<u32> = rows
+                    .into_iter()
+                    .filter(|&row| {
+                        let row = row as usize;
+                        !ids.is_valid(row) || known.insert(ids.value(row).to_string())
+                    })
+                    .collect();
+                duplicates += (total - kept.len()) as u64;
+                if kept.is_empty() {
+                    continue;
+                }
+                *per_source.entry(source.clone()).or_default() += kept.len() as u64;
+                let taken = take_rows(batch, &kept)?;
+                pieces.push(with_event_timestamp(&taken, &schema)?);
+            }
+            self.duplicates += duplicates;
+            if pieces.is_empty() {
+                continue;
+            }
+            let all = arrow_select::concat::concat_batches(&schema, &pieces)?;
+            let sorted = sort_by_time(&all)?;
+            let (name, rows) = self.write_file(&key, &sorted)?;
+            written.push((
+                name,
+                DataFile {
+                    rows,
+                    sources: per_source.keys().cloned().collect(),
+                },
+                per_source,
+            ));
+        }
+        Ok(written)
+    }
+
+    /// The eventIDs the store holds in a partition (outside the files being replaced).
+    fn known_ids(
+        &mut self,
+        manifest: &Manifest,
+        key: &PartitionKey,
+    ) -> Result<&mut HashSet<String>, StoreError> {
+        if !self.event_ids.contains_key(key) {
+            let prefix = partition_dir(key);
+            let mut ids = HashSet::new();
+            for name in manifest.files.keys() {
+                if name.starts_with(&prefix) && !self.dropped.contains(name) {
+                    read_event_ids(&self.store.join(name), &mut ids)?;
+                }
+            }
+            self.event_ids.insert(key.clone(), ids);
+        }
+        Ok(self.event_ids.get_mut(key).expect("inserted above"))
+    }
+
+    /// Writes under a name Hive readers skip, then renames into place.
+    fn write_file(
+        &mut self,
+        key: &PartitionKey,
+        batch: &RecordBatch,
+    ) -> Result<(String, u64), StoreError> {
+        let dir_name = partition_dir(key);
+        let dir = self.store.join(&dir_name);
+        std::fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
+        self.next_file += 1;
+        let file_name = format!("part-{:06}-{:05}.parquet", self.run, self.next_file);
+        // Hidden and without the .parquet extension: neither Hive readers nor DataFusion's
+        // listing pick up a file still being written.
+        let partial = dir.join(format!(".{file_name}.tmp"));
+        let file = std::fs::File::create(&partial).map_err(io_error("create", &partial))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("a valid level"),
+            ))
+            .set_max_row_group_row_count(Some(self.options.row_group_rows.max(1)))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build();
+        let parquet_error = |source| StoreError::Parquet {
+            path: partial.clone(),
+            source,
+        };
+        let mut writer =
+            ArrowWriter::try_new(file, batch.schema(), Some(properties)).map_err(parquet_error)?;
+        writer.write(batch).map_err(parquet_error)?;
+        let file = writer.into_inner().map_err(parquet_error)?;
+        file.sync_all().map_err(io_error("write", &partial))?;
+        let path = dir.join(&file_name);
+        std::fs::rename(&partial, &path).map_err(io_error("rename", &partial))?;
+        sync_dir(&dir)?;
+        Ok((format!("{dir_name}/{file_name}"), batch.num_rows() as u64))
+    }
+}
+
+fn partition_dir((account, region, date): &PartitionKey) -> String {
+    format!(
+        "{}={account}/{}={region}/{}={date}",
+        PARTITION_COLUMNS[0], PARTITION_COLUMNS[1], PARTITION_COLUMNS[2]
+    )
+}
+
+fn read_event_ids(path: &Path, ids: &mut HashSet<String>) -> Result<(), StoreError> {
+    let parquet_error = |source| StoreError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_error("open", path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), ["eventid"]);
+    for batch in builder
+        .with_projection(mask)
+        .build()
+        .map_err(parquet_error)?
+    {
+        let batch = batch?;
+        let column = string_column(&batch, "eventid");
+        ids.extend(column.iter().flatten().map(str::to_string));
+    }
+    Ok(())
+}
+
+fn string_column(batch: &RecordBatch, name: &str) -> StringArray {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .cloned()
+        .unwrap_or_else(|| StringArray::new_null(batch.num_rows()))
+}
+
+/// Partition values from the event itself: recipient account (else the path's account),
+/// `awsRegion` (else the path's region), the UTC day of `eventTime`. Missing values are `unknown`.
+fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
+    let recipient = string_column(batch, "recipientaccountid");
+    let path_account = string_column(batch, "account");
+    let aws_region = string_column(batch, "awsregion");
+    let path_region = string_column(batch, "region");
+    let time = string_column(batch, "eventtime");
+    fn value(a: &StringArray, row: usize) -> Option<&str> {
+        a.is_valid(row).then(|| a.value(row))
+    }
+    (0..batch.num_rows())
+        .map(|row| {
+            let clean = |v: Option<&str>| {
+                v.filter(|v| {
+                    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .unwrap_or("unknown")
+                .to_string()
+            };
+            let account = clean(value(&recipient, row).or(value(&path_account, row)));
+            let region = clean(value(&aws_region, row).or(value(&path_region, row)));
+            // The UTC day of the time a query compares, so a window's days select its rows.
+            let date = value(&time, row)
+                .and_then(ctq_ingest::time::parse_iso8601_millis)
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map_or_else(
+                    || "unknown".to_string(),
+                    |t| t.format("%Y-%m-%d").to_string(),
+                );
+            (account, region, date)
+        })
+        .collect()
+}
+
+fn take_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch, StoreError> {
+    let indices = UInt32Array::from(rows.to_vec());
+    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+}
+
+fn with_event_timestamp(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, StoreError> {
+    let times = string_column(batch, "eventtime");
+    let millis: TimestampMillisecondArray = times
+        .iter()
+        .map(|t| t.and_then(ctq_ingest::time::parse_iso8601_millis))
+        .collect::<TimestampMillisecondArray>()
+        .with_timezone("UTC");
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns.push(Arc::new(millis));
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Rows by event time, then event ID, so files are ordered and equal inputs give equal files.
+fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+    use arrow_ord::sort::{SortColumn, lexsort_to_indices};
+    let column = |name: &str| -> ArrayRef {
+        batch
+            .column_by_name(name)
+            .expect("the store schema has it")
+            .clone()
+    };
+    let indices = lexsort_to_indices(
+        &[
+            SortColumn {
+                values: column(EVENT_TIMESTAMP_COLUMN),
+                options: None,
+            },
+            SortColumn {
+                values: column("eventid"),
+                options: None,
+            },
+        ],
+        None,
+    )?;
+    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+}
