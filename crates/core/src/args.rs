@@ -34,6 +34,9 @@ pub enum Command {
     /// Convert a trail into a Parquet store that later queries read with --store; a re-run adds
     /// only new and changed files.
     Ingest(IngestArgs),
+    /// Print the CREATE TABLE that lets Athena, Trino or Spark read a store, so the same saved
+    /// queries run there.
+    Ddl(DdlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,9 +200,33 @@ pub struct IngestArgs {
     /// Fail at the first damaged file instead of recording it and going on.
     #[arg(long)]
     pub strict: bool,
+    /// Source files converted between two commits of the manifest: a killed run keeps what it
+    /// committed, and memory is bounded by this many files.
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    pub files_per_commit: usize,
     /// Print no summary on standard error; damaged files are still named.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// The engine to print the statements for.
+    #[arg(long, value_enum)]
+    pub engine: DdlEngine,
+    /// Where the engine finds the store, such as s3://bucket/cloudtrail-store/.
+    #[arg(long, value_name = "URL")]
+    pub location: String,
+    /// The table's name.
+    #[arg(long, default_value = "cloudtrail")]
+    pub table: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DdlEngine {
+    Athena,
+    Trino,
+    Spark,
 }
 
 #[derive(Debug, Args)]

@@ -64,6 +64,7 @@ pub struct TrailSession {
     ctx: SessionContext,
     report: Arc<Mutex<ScanReport>>,
     s3: Vec<S3Trail>,
+    store: Option<PathBuf>,
 }
 
 impl TrailSession {
@@ -113,7 +114,12 @@ impl TrailSession {
         for name in names {
             ctx.register_table(name, table.clone())?;
         }
-        Ok(Self { ctx, report, s3 })
+        Ok(Self {
+            ctx,
+            report,
+            s3,
+            store: None,
+        })
     }
 
     /// Registers a Parquet store written by `ctq ingest` as the table: the same columns, plus
@@ -142,7 +148,13 @@ impl TrailSession {
             ctx,
             report: Arc::new(Mutex::new(ScanReport::default())),
             s3: Vec::new(),
+            store: Some(store.to_path_buf()),
         })
+    }
+
+    /// The store the table reads, when opened with [`TrailSession::open_store`].
+    pub fn store(&self) -> Option<&Path> {
+        self.store.as_deref()
     }
 
     /// The S3 sources, with their request counts so far.

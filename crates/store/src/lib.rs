@@ -19,8 +19,10 @@
 //! manifest does not list is left over from an interrupted run and removed by the next one, so a
 //! run killed at any moment and run again ends with each source record exactly once.
 //!
-//! It does not query the store (`ctq-sql` does) nor fetch objects from S3.
+//! [`ddl`] prints the statements that register the store in Athena, Trino or Spark. It does not
+//! query the store (`ctq-sql` does) nor fetch objects from S3.
 
+pub mod ddl;
 mod manifest;
 mod write;
 

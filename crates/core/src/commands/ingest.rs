@@ -10,6 +10,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     let options = IngestOptions {
         strict: args.strict,
         retry_damaged: args.retry_damaged,
+        files_per_commit: args.files_per_commit,
         ..IngestOptions::default()
     };
     let started = std::time::Instant::now();

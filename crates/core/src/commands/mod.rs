@@ -1,5 +1,6 @@
 //! What each command does, given its parsed arguments.
 
+mod ddl;
 mod denials;
 mod explain;
 mod ingest;
@@ -34,6 +35,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Explain(args) => explain::run(args).await,
         Command::Schema(args) => schema::run(args).await,
         Command::Ingest(args) => ingest::run(args),
+        Command::Ddl(args) => ddl::run(args),
     }
 }
 
@@ -213,7 +215,13 @@ fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
             path.display()
         );
     }
-    if !quiet {
+    if !quiet && let Some(store) = session.store() {
+        eprintln!(
+            "ctq: {rows} row{} | from the store {}",
+            if rows == 1 { "" } else { "s" },
+            store.display()
+        );
+    } else if !quiet {
         let skipped = report.skipped().count();
         eprintln!(
             "ctq: {rows} row{} | {} file{} read, {} records decoded, {skipped} skipped (not events), {} damaged",

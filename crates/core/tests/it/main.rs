@@ -4,4 +4,5 @@ mod cli;
 mod explain;
 mod s3;
 mod saved_queries;
+mod store;
 mod support;

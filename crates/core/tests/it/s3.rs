@@ -36,19 +36,14 @@ async fn the_articles_query_over_s3_matches_the_local_run() {
     let server = TestS3::start().await;
     server.create_bucket("trail");
     server.put_tree("trail", "", &repo().join("sample-logs"));
-    let query = [
+    let mut query = vec![
         "query",
         "-f",
         "queries/access-denied.sql",
         "--format",
         "csv",
-        "--param",
-        "arn=arn:aws:iam::123456789012:user/username",
-        "--param",
-        "from=2019-10-29T06:40:00Z",
-        "--param",
-        "to=2019-10-29T06:55:00Z",
     ];
+    query.extend_from_slice(&ARTICLE_PARAMS);
     let remote = ctq_with_s3(
         &server,
         &[&query[..], &["--source", "s3://trail/AWSLogs/"]].concat(),

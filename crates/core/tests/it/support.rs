@@ -5,6 +5,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The article's parameters for `queries/access-denied.sql`.
+pub const ARTICLE_PARAMS: [&str; 6] = [
+    "--param",
+    "arn=arn:aws:iam::123456789012:user/username",
+    "--param",
+    "from=2019-10-29T06:40:00Z",
+    "--param",
+    "to=2019-10-29T06:55:00Z",
+];
+
 /// Runs `ctq` from the repository root, as the README's commands do.
 pub fn ctq(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ctq"))

@@ -1,1 +1,255 @@
+//! Ingest runs over a copy of the sample trail: first run, re-runs, changed and damaged files,
+//! and what an interrupted run leaves behind.
 
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ctq_store::{IngestOptions, Manifest, SourceStatus, ingest};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn sample_logs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-logs")
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(files_under(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn copy_sample(to: &Path) {
+    let from = sample_logs();
+    for file in files_under(&from) {
+        let target = to.join(file.strip_prefix(&from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+}
+
+/// eventID -> how many times the source files hold it.
+fn source_event_ids(trail: &Path) -> BTreeMap<String, usize> {
+    let mut ids = BTreeMap::new();
+    for file in files_under(trail) {
+        let name = file.to_string_lossy();
+        if !name.contains("/CloudTrail/") || !name.ends_with(".json.gz") {
+            continue;
+        }
+        let mut text = String::new();
+        let decoded = flate2::read::MultiGzDecoder::new(std::fs::File::open(&file).unwrap())
+            .read_to_string(&mut text);
+        let Ok(doc) = decoded.map(|_| serde_json::from_str::<serde_json::Value>(&text)) else {
+            continue;
+        };
+        let Ok(doc) = doc else { continue };
+        for record in doc["Records"].as_array().into_iter().flatten() {
+            *ids.entry(record["eventID"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    ids
+}
+
+/// eventID -> how many rows of the store's data files hold it.
+fn stored_event_ids(store: &Path) -> BTreeMap<String, usize> {
+    let mut ids = BTreeMap::new();
+    for file in files_under(store) {
+        if file.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch
+                .column_by_name("eventid")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap()
+                .clone();
+            for id in column.iter().flatten() {
+                *ids.entry(id.to_string()).or_default() += 1;
+            }
+        }
+    }
+    ids
+}
+
+fn once_each(ids: &BTreeMap<String, usize>) -> BTreeMap<String, usize> {
+    ids.keys().map(|k| (k.clone(), 1)).collect()
+}
+
+#[test]
+fn a_trail_is_stored_once_and_a_rerun_reads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let first = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    let expected = source_event_ids(&sample_logs());
+    assert!(
+        expected.values().any(|&n| n == 2),
+        "the sample has a redelivery"
+    );
+    assert_eq!(stored_event_ids(&store), once_each(&expected));
+    assert_eq!(first.duplicates_dropped, 1);
+    assert_eq!(first.records_written as usize, expected.len());
+    let manifest = Manifest::load(&store).unwrap();
+    assert_eq!(manifest.rows() as usize, expected.len());
+    for name in manifest.files.keys() {
+        assert!(name.starts_with("event_account="), "{name}");
+        assert!(name.contains("/event_region=") && name.contains("/event_date=2019-10-"));
+    }
+
+    let second = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    assert_eq!(second.read, 0);
+    assert_eq!(second.unchanged, first.sources);
+    assert_eq!(second.files_written, 0);
+    assert_eq!(Manifest::load(&store).unwrap(), manifest);
+}
+
+#[test]
+fn a_changed_file_replaces_its_rows_and_keeps_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trail, store) = (dir.path().join("trail"), dir.path().join("store"));
+    copy_sample(&trail);
+    ingest(
+        std::slice::from_ref(&trail),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+
+    // Replace one delivered file with another's content: its old events go, the new ones come.
+    let files: Vec<PathBuf> = files_under(&trail)
+        .into_iter()
+        .filter(|f| {
+            f.to_string_lossy()
+                .contains("/CloudTrail/us-east-1/2019/10/29/")
+        })
+        .collect();
+    let (changed, donor) = (&files[0], &files[files.len() - 1]);
+    std::fs::copy(donor, changed).unwrap();
+    let bytes = std::fs::read(changed).unwrap();
+    std::fs::write(changed, [bytes.as_slice(), bytes.as_slice()].concat()).unwrap();
+
+    let report = ingest(
+        std::slice::from_ref(&trail),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.changed, 1);
+    assert!(report.damaged.is_empty(), "{:?}", report.damaged);
+    assert_eq!(
+        stored_event_ids(&store),
+        once_each(&source_event_ids(&trail))
+    );
+    let manifest = Manifest::load(&store).unwrap();
+    for name in manifest.files.keys() {
+        assert!(store.join(name).exists(), "{name} is listed but missing");
+    }
+    let on_disk = files_under(&store)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .count();
+    assert_eq!(on_disk, manifest.files.len(), "replaced files are removed");
+}
+
+#[test]
+fn a_damaged_file_is_recorded_not_retried_until_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trail, store) = (dir.path().join("trail"), dir.path().join("store"));
+    copy_sample(&trail);
+    let victim = files_under(&trail)
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("/CloudTrail/eu-west-1/"))
+        .unwrap();
+    let good = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &good[..good.len() / 2]).unwrap();
+
+    let first = ingest(
+        std::slice::from_ref(&trail),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(first.damaged.len(), 1);
+    assert_eq!(first.damaged[0].0, victim);
+    let key = victim.to_string_lossy().into_owned();
+    let manifest = Manifest::load(&store).unwrap();
+    assert_eq!(manifest.sources[&key].status, SourceStatus::Damaged);
+    assert!(manifest.sources[&key].reason.is_some());
+    // Every other file's records are stored.
+    assert_eq!(
+        stored_event_ids(&store),
+        once_each(&source_event_ids(&trail))
+    );
+
+    let again = ingest(
+        std::slice::from_ref(&trail),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((again.read, again.damaged.len()), (0, 0));
+    let retry = IngestOptions {
+        retry_damaged: true,
+        ..IngestOptions::default()
+    };
+    let retried = ingest(std::slice::from_ref(&trail), &store, &retry).unwrap();
+    assert_eq!((retried.read, retried.damaged.len()), (1, 1));
+
+    // Repaired (a new size): read again on the next run, its records join the others.
+    std::fs::write(&victim, &good).unwrap();
+    let repaired = ingest(
+        std::slice::from_ref(&trail),
+        &store,
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((repaired.changed, repaired.damaged.len()), (1, 0));
+    assert_eq!(
+        stored_event_ids(&store),
+        once_each(&source_event_ids(&trail))
+    );
+    assert_eq!(
+        Manifest::load(&store).unwrap().sources[&key].status,
+        SourceStatus::Ingested
+    );
+}
+
+#[test]
+fn files_an_interrupted_run_left_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    let manifest = Manifest::load(&store).unwrap();
+    let listed = manifest.files.keys().next().unwrap();
+    let partition = store.join(listed).parent().unwrap().to_path_buf();
+    // A finished file renamed into place before its manifest commit, and a half-written one.
+    std::fs::copy(
+        store.join(listed),
+        partition.join("part-999999-00001.parquet"),
+    )
+    .unwrap();
+    std::fs::write(partition.join(".part-999999-00002.parquet.tmp"), b"half").unwrap();
+
+    let report = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    assert_eq!(report.leftovers_removed, 2);
+    assert_eq!(
+        stored_event_ids(&store),
+        once_each(&source_event_ids(&sample_logs()))
+    );
+}

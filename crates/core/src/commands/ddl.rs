@@ -1,0 +1,16 @@
+//! `ctq ddl`: the statements that register a store in another engine.
+
+use ctq_store::ddl::{Engine, create_table};
+
+use crate::args::{DdlArgs, DdlEngine};
+use crate::commands::Outcome;
+
+pub fn run(args: DdlArgs) -> anyhow::Result<Outcome> {
+    let engine = match args.engine {
+        DdlEngine::Athena => Engine::Athena,
+        DdlEngine::Trino => Engine::Trino,
+        DdlEngine::Spark => Engine::Spark,
+    };
+    print!("{}", create_table(engine, &args.location, &args.table));
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,126 @@
+//! `ctq ingest` and `--store`: a killed ingest run again ends with every record once; queries
+//! over the store; `ctq ddl`.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::*;
+
+const COUNTS: &str = "SELECT count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail";
+
+fn counts(source: &[&str]) -> String {
+    let mut args = vec!["query", "-q", "--format", "csv", COUNTS];
+    args.extend_from_slice(source);
+    let output = ctq(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn a_killed_ingest_run_again_ends_with_every_record_once() {
+    // The raw trail holds one event twice; the store holds each once.
+    let raw = counts(&["--source", "sample-logs"]);
+    let ids = raw
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let expected = format!("\"n\",\"ids\"\n{ids},{ids}\n");
+    let mut interrupted = 0;
+    for delay_ms in [0, 5, 15, 30, 50, 80, 120] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let store = store.to_str().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ctq"))
+            .args(["ingest", "-q", "-s", "sample-logs", "--store", store])
+            .args(["--files-per-commit", "3"])
+            .current_dir(repo())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let rerun = ctq(&["ingest", "-s", "sample-logs", "--store", store]);
+        assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+        // Killed between commits: the rerun found part of the trail stored already.
+        let summary = stderr(&rerun);
+        if !summary.contains(" 0 unchanged") && !summary.contains(" 0 read") {
+            interrupted += 1;
+        }
+        assert_eq!(
+            counts(&["--store", store]),
+            expected,
+            "killed after {delay_ms} ms"
+        );
+    }
+    assert!(interrupted > 0, "no kill landed in the middle of a run");
+}
+
+#[test]
+fn the_article_query_runs_on_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let first = ctq(&["ingest", "-s", "sample-logs", "--store", store]);
+    assert_eq!(first.status.code(), Some(0));
+    assert!(
+        stderr(&first).contains("1 duplicate deliveries dropped"),
+        "{}",
+        stderr(&first)
+    );
+    let again = ctq(&["ingest", "-s", "sample-logs", "--store", store]);
+    assert!(stderr(&again).contains(" 0 read"), "{}", stderr(&again));
+
+    let run = |source: &[&str]| {
+        let mut args = vec![
+            "query",
+            "-f",
+            "queries/access-denied.sql",
+            "--format",
+            "csv",
+            "-q",
+        ];
+        args.extend_from_slice(source);
+        args.extend_from_slice(&ARTICLE_PARAMS);
+        stdout(&ctq(&args))
+    };
+    let from_store = run(&["--store", store]);
+    assert_eq!(from_store, run(&["--source", "sample-logs"]));
+    assert!(from_store.contains("0406f0c1-47a8-4f71-8a94-18267b84042a"));
+
+    let explain = ctq(&["explain", "--store", store, "--format", "json", "-q"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&explain)).unwrap();
+    assert_eq!(
+        report["excluded"]["duplicates"], 0,
+        "the store holds each event once"
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_store_says_how_to_make_one() {
+    let output = ctq(&["query", "SELECT 1", "--store", "sample-logs"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("ctq ingest --source"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn ddl_for_each_engine() {
+    for engine in ["athena", "trino", "spark"] {
+        let output = ctq(&[
+            "ddl",
+            "--engine",
+            engine,
+            "--location",
+            "s3://acme-ctq/store",
+        ]);
+        assert_eq!(output.status.code(), Some(0));
+        insta::assert_snapshot!(format!("ddl_{engine}"), stdout(&output));
+    }
+}
