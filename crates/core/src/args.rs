@@ -202,7 +202,7 @@ pub struct IngestArgs {
     pub strict: bool,
     /// Source files converted between two commits of the manifest: a killed run keeps what it
     /// committed, and memory is bounded by this many files.
-    #[arg(long, value_name = "N", default_value_t = 2048)]
+    #[arg(long, value_name = "N", default_value_t = 512)]
     pub files_per_commit: usize,
     /// Print no summary on standard error; damaged files are still named.
     #[arg(long, short = 'q')]

@@ -38,7 +38,7 @@ impl Default for IngestOptions {
         IngestOptions {
             strict: false,
             retry_damaged: false,
-            files_per_commit: 2048,
+            files_per_commit: 512,
             row_group_rows: 32 * 1024,
         }
     }
@@ -93,7 +93,12 @@ pub fn ingest(
         leftovers_removed: remove_unlisted_files(store, &manifest)?,
         ..IngestReport::default()
     };
-    let discovery = ctq_ingest::discover(sources, &Pruning::default())?;
+    // Keys are absolute, so running from another folder does not make every file look new.
+    let sources: Vec<PathBuf> = sources
+        .iter()
+        .map(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()))
+        .collect();
+    let discovery = ctq_ingest::discover(&sources, &Pruning::default())?;
     report.sources = discovery.files.len();
 
     let mut to_read: Vec<(TrailFile, (u64, i64))> = Vec::new();

@@ -7,6 +7,17 @@ use crate::args::IngestArgs;
 use crate::commands::Outcome;
 
 pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
+    if let Some(remote) = args
+        .sources
+        .iter()
+        .find(|s| s.to_string_lossy().starts_with("s3://"))
+    {
+        anyhow::bail!(
+            "ctq ingest reads local trails; copy {} first (aws s3 sync {} ./trail) and ingest ./trail",
+            remote.display(),
+            remote.display()
+        );
+    }
     let options = IngestOptions {
         strict: args.strict,
         retry_damaged: args.retry_damaged,
