@@ -37,6 +37,9 @@ pub enum Command {
     /// Print the CREATE TABLE that lets Athena, Trino or Spark read a store, so the same saved
     /// queries run there.
     Ddl(DdlArgs),
+    /// Run a Ballista scheduler or executor that knows ctq's SQL functions.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +58,10 @@ pub struct SourceArgs {
     /// A Parquet store written by `ctq ingest`, read instead of the raw trail.
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+    /// Run on the Ballista cluster whose scheduler is here (df://host:port), over --store, a
+    /// path every executor sees.
+    #[arg(long, value_name = "URL", requires = "store", help_heading = "Cluster")]
+    pub cluster: Option<String>,
     /// Fail at the first damaged file instead of reporting it and reading the rest.
     #[arg(long)]
     pub strict: bool,
@@ -207,6 +214,31 @@ pub struct IngestArgs {
     /// Print no summary on standard error; damaged files are still named.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// A scheduler: `ctq query --cluster df://HOST:PORT --store DIR` sends queries to it.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+    },
+    /// An executor, serving the scheduler given.
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, default_value = "localhost:50050")]
+        scheduler: String,
+        /// Host to listen on.
+        #[arg(long, default_value = "0.0.0.0")]
+        bind_host: String,
+        /// Arrow Flight port, for shuffle data.
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port, for tasks.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+    },
 }
 
 #[derive(Debug, Args)]

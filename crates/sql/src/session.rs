@@ -152,6 +152,37 @@ impl TrailSession {
         })
     }
 
+    /// A session on a context made elsewhere, such as a Ballista cluster's: ctq's functions are
+    /// registered on it and the store becomes the table. The store is registered as a plain
+    /// listing table, which a cluster can ship to its executors; the window pruning
+    /// [`open_store`](Self::open_store) adds is for local runs.
+    pub fn on_context(
+        mut ctx: SessionContext,
+        store: &Path,
+        options: &SessionOptions,
+    ) -> Result<Self, SqlError> {
+        if !ctq_store::Manifest::path(store).exists() {
+            return Err(SqlError::NotAStore {
+                path: store.to_path_buf(),
+            });
+        }
+        crate::functions::register(&mut ctx)?;
+        let table = Arc::new(crate::store_table::listing_table(store)?);
+        let names: BTreeSet<&str> = TABLE_NAMES
+            .into_iter()
+            .chain(options.extra_table_names.iter().map(String::as_str))
+            .collect();
+        for name in names {
+            ctx.register_table(name, table.clone())?;
+        }
+        Ok(Self {
+            ctx,
+            report: Arc::new(Mutex::new(ScanReport::default())),
+            s3: Vec::new(),
+            store: Some(store.to_path_buf()),
+        })
+    }
+
     /// The store the table reads, when opened with [`TrailSession::open_store`].
     pub fn store(&self) -> Option<&Path> {
         self.store.as_deref()

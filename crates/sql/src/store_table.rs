@@ -34,26 +34,32 @@ pub struct StoreTable {
 
 impl StoreTable {
     pub fn open(store: &Path) -> Result<Self> {
-        let absolute = std::path::absolute(store)?;
-        let mut url = absolute.to_string_lossy().into_owned();
-        if !url.ends_with('/') {
-            url.push('/');
-        }
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(
-                PARTITION_COLUMNS
-                    .iter()
-                    .map(|name| (name.to_string(), DataType::Utf8))
-                    .collect(),
-            );
-        let config = ListingTableConfig::new(ListingTableUrl::parse(url)?)
-            .with_listing_options(options)
-            .with_schema(store_schema());
         Ok(StoreTable {
-            files: Arc::new(ListingTable::try_new(config)?),
+            files: Arc::new(listing_table(store)?),
         })
     }
+}
+
+/// The store's files as DataFusion's listing table, partitioned by the store's partition
+/// columns. A Ballista cluster can ship this one to its executors as it is.
+pub fn listing_table(store: &Path) -> Result<ListingTable> {
+    let absolute = std::path::absolute(store)?;
+    let mut url = absolute.to_string_lossy().into_owned();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(
+            PARTITION_COLUMNS
+                .iter()
+                .map(|name| (name.to_string(), DataType::Utf8))
+                .collect(),
+        );
+    let config = ListingTableConfig::new(ListingTableUrl::parse(url)?)
+        .with_listing_options(options)
+        .with_schema(store_schema());
+    ListingTable::try_new(config)
 }
 
 /// Filters on the store's own columns implied by the window of `filters`: on `event_date`, for

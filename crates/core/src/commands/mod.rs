@@ -1,5 +1,6 @@
 //! What each command does, given its parsed arguments.
 
+mod cluster;
 mod ddl;
 mod denials;
 mod explain;
@@ -36,6 +37,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Schema(args) => schema::run(args).await,
         Command::Ingest(args) => ingest::run(args),
         Command::Ddl(args) => ddl::run(args),
+        Command::Cluster(command) => cluster::run(command).await,
     }
 }
 
@@ -73,9 +75,12 @@ async fn open_session(
         },
         progress: Some(progress.clone()),
     };
-    Ok(match store {
-        Some(store) => TrailSession::open_store(&store, &options).await?,
-        None => TrailSession::open(&source.sources, &options).await?,
+    Ok(match (store, &source.cluster) {
+        (Some(store), Some(url)) => ctq_cluster::connect(url, &store, &options)
+            .await
+            .with_context(|| format!("cannot run on the cluster at {url}"))?,
+        (Some(store), None) => TrailSession::open_store(&store, &options).await?,
+        (None, _) => TrailSession::open(&source.sources, &options).await?,
     })
 }
 

@@ -124,3 +124,84 @@ fn ddl_for_each_engine() {
         insta::assert_snapshot!(format!("ddl_{engine}"), stdout(&output));
     }
 }
+
+/// A child process killed when dropped, so a failed assertion leaves no server behind.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(args: &[&str]) -> Server {
+    Server(
+        Command::new(env!("CARGO_BIN_EXE_ctq"))
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    assert_eq!(
+        ctq(&["ingest", "-q", "-s", "sample-logs", "--store", store])
+            .status
+            .code(),
+        Some(0)
+    );
+    let (scheduler, flight, grpc) = (free_port(), free_port(), free_port());
+    let scheduler_address = format!("127.0.0.1:{scheduler}");
+    let _scheduler = serve(&["cluster", "scheduler", "--bind", &scheduler_address]);
+    let _executor = serve(&[
+        "cluster",
+        "executor",
+        "--scheduler",
+        &scheduler_address,
+        "--bind-host",
+        "127.0.0.1",
+        "--port",
+        &flight.to_string(),
+        "--grpc-port",
+        &grpc.to_string(),
+    ]);
+    let url = format!("df://{scheduler_address}");
+    let mut args = vec![
+        "query",
+        "-f",
+        "queries/access-denied.sql",
+        "--format",
+        "csv",
+        "-q",
+    ];
+    args.extend_from_slice(&ARTICLE_PARAMS);
+    let local = stdout(&ctq(&[&args[..], &["--store", store]].concat()));
+    // The processes take a moment to start and find each other.
+    let mut last = String::new();
+    for _ in 0..60 {
+        let output = ctq(&[&args[..], &["--store", store, "--cluster", &url]].concat());
+        if output.status.success() {
+            assert_eq!(stdout(&output), local);
+            assert!(local.contains("14e5e77c-f682-45e1-8c88-12d15af293dd"));
+            return;
+        }
+        last = stderr(&output);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("the cluster never answered: {last}");
+}
