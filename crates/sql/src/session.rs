@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use ctq_ingest::{IngestError, Progress, ScanReport};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
@@ -125,31 +126,18 @@ impl TrailSession {
     /// Registers a Parquet store written by `ctq ingest` as the table: the same columns, plus
     /// `eventts` and the partition columns `event_account`, `event_region`, `event_date`.
     pub async fn open_store(store: &Path, options: &SessionOptions) -> Result<Self, SqlError> {
-        let manifest = ctq_store::Manifest::path(store);
-        if !manifest.exists() {
-            return Err(SqlError::NotAStore {
-                path: store.to_path_buf(),
-            });
-        }
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
-        let mut ctx = SessionContext::new_with_config(config);
-        crate::functions::register(&mut ctx)?;
-        let table = Arc::new(crate::store_table::StoreTable::open(store)?);
-        let names: BTreeSet<&str> = TABLE_NAMES
-            .into_iter()
-            .chain(options.extra_table_names.iter().map(String::as_str))
-            .collect();
-        for name in names {
-            ctx.register_table(name, table.clone())?;
-        }
-        Ok(Self {
-            ctx,
-            report: Arc::new(Mutex::new(ScanReport::default())),
-            s3: Vec::new(),
-            store: Some(store.to_path_buf()),
-        })
+        let table = |store: &Path| -> Result<Arc<dyn TableProvider>, SqlError> {
+            Ok(Arc::new(crate::store_table::StoreTable::open(store)?))
+        };
+        Self::over_store(
+            SessionContext::new_with_config(config),
+            store,
+            table,
+            options,
+        )
     }
 
     /// A session on a context made elsewhere, such as a Ballista cluster's: ctq's functions are
@@ -157,8 +145,20 @@ impl TrailSession {
     /// listing table, which a cluster can ship to its executors; the window pruning
     /// [`open_store`](Self::open_store) adds is for local runs.
     pub fn on_context(
+        ctx: SessionContext,
+        store: &Path,
+        options: &SessionOptions,
+    ) -> Result<Self, SqlError> {
+        let table = |store: &Path| -> Result<Arc<dyn TableProvider>, SqlError> {
+            Ok(Arc::new(crate::store_table::listing_table(store)?))
+        };
+        Self::over_store(ctx, store, table, options)
+    }
+
+    fn over_store(
         mut ctx: SessionContext,
         store: &Path,
+        table: impl FnOnce(&Path) -> Result<Arc<dyn TableProvider>, SqlError>,
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
         if !ctq_store::Manifest::path(store).exists() {
@@ -167,7 +167,7 @@ impl TrailSession {
             });
         }
         crate::functions::register(&mut ctx)?;
-        let table = Arc::new(crate::store_table::listing_table(store)?);
+        let table = table(store)?;
         let names: BTreeSet<&str> = TABLE_NAMES
             .into_iter()
             .chain(options.extra_table_names.iter().map(String::as_str))
