@@ -72,6 +72,13 @@ pub struct SourceArgs {
     /// delivered later than the window's end plus this are not read.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub delivery_slack: i64,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// How to reach S3, for s3:// sources.
+#[derive(Debug, Args)]
+pub struct S3Args {
     /// AWS profile for s3:// sources (default: the AWS chain: environment, ~/.aws, SSO, roles).
     #[arg(long, env = "AWS_PROFILE", help_heading = "S3")]
     pub profile: Option<String>,
@@ -195,9 +202,12 @@ pub enum ExplainFormat {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// The trail to convert: folders or files, as for --source elsewhere. Repeatable.
+    /// The trail to convert: folders or files, or one s3://bucket[/prefix]. Repeatable for
+    /// local paths.
     #[arg(long = "source", short = 's', value_name = "PATH", required = true)]
     pub sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub s3: S3Args,
     /// The store's folder; created when missing.
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,

@@ -15,7 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use client::{S3Options, S3Stats, S3Trail};
-pub use list::Listing;
+pub use list::{Listing, ObjectVersion};
 
 /// `s3://bucket[/prefix]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,11 +13,24 @@ use crate::client::{Failure, S3Stats, S3Trail, classify};
 #[derive(Debug, Default)]
 pub struct Listing {
     pub files: Vec<TrailFile>,
+    /// Size and ETag of each file, by its `s3://` URL: what tells a changed object from the one
+    /// read before.
+    pub versions: std::collections::HashMap<PathBuf, ObjectVersion>,
     /// Digest, Insights and similar objects met in listings, as `s3://` URLs.
     pub skipped: Vec<(PathBuf, NonEventKind)>,
     /// Event objects listed but not needed.
     pub pruned: usize,
 }
+
+/// What identifies one version of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// A listed key with its version.
+type Listed = (String, ObjectVersion);
 
 /// Where a prefix sits in the `AWSLogs/[o-…/]<account>/CloudTrail/<region>/YYYY/MM/DD/` layout.
 enum Depth {
@@ -81,7 +94,7 @@ impl S3Trail {
         Ok(listing)
     }
 
-    fn consider(&self, key: String, pruning: &Pruning, listing: &mut Listing) {
+    fn consider(&self, (key, version): Listed, pruning: &Pruning, listing: &mut Listing) {
         let name = key.rsplit('/').next().unwrap_or(&key);
         if key.ends_with('/') || !looks_like_trail_file(name) {
             return;
@@ -91,6 +104,7 @@ impl S3Trail {
             PathInfo::NonEvent(kind) => listing.skipped.push((url, kind)),
             PathInfo::Events(partition) => {
                 if pruning.keeps_file(&partition, delivery_time_from_name(name)) {
+                    listing.versions.insert(url.clone(), version);
                     listing.files.push(TrailFile {
                         path: url,
                         partition,
@@ -120,7 +134,7 @@ impl S3Trail {
         &self,
         prefix: &str,
         delimiter: Option<&str>,
-    ) -> Result<(Vec<String>, Vec<String>), S3Error> {
+    ) -> Result<(Vec<String>, Vec<Listed>), S3Error> {
         let (mut folders, mut keys) = (Vec::new(), Vec::new());
         let mut token: Option<String> = None;
         loop {
@@ -144,11 +158,13 @@ impl S3Trail {
                     .iter()
                     .filter_map(|p| p.prefix().map(str::to_owned)),
             );
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| {
+                let version = ObjectVersion {
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().map(str::to_owned),
+                };
+                Some((o.key()?.to_owned(), version))
+            }));
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() || !page.is_truncated().unwrap_or(false) {
                 break;

@@ -20,14 +20,14 @@
 //! run killed at any moment and run again ends with each source record exactly once.
 //!
 //! [`ddl`] prints the statements that register the store in Athena, Trino or Spark. It does not
-//! query the store (`ctq-sql` does) nor fetch objects from S3.
+//! query the store (`ctq-sql` does); objects come from S3 through `ctq-s3`.
 
 pub mod ddl;
 mod manifest;
 mod write;
 
 pub use manifest::{Manifest, SourceEntry, SourceStatus};
-pub use write::{IngestOptions, IngestReport, ingest, store_schema};
+pub use write::{IngestOptions, IngestReport, ingest, ingest_s3, store_schema};
 
 use std::path::PathBuf;
 
@@ -42,6 +42,8 @@ pub const EVENT_TIMESTAMP_COLUMN: &str = "eventts";
 pub enum StoreError {
     #[error(transparent)]
     Ingest(#[from] ctq_ingest::IngestError),
+    #[error(transparent)]
+    S3(#[from] ctq_s3::S3Error),
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
         action: &'static str,

@@ -9,9 +9,12 @@ use crate::{StoreError, io_error};
 /// What the store knows of one source file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceEntry {
-    /// Size and modification time when it was read: a change in either means re-ingest.
+    /// Size and modification time (or ETag) when it was read: a change means re-ingest.
     pub size: u64,
     pub modified_ms: i64,
+    /// The S3 object's ETag; none for local files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     pub status: SourceStatus,
     /// Records stored from it (after removing duplicates of events already stored).
     pub records: u64,

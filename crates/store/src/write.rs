@@ -80,10 +80,114 @@ pub fn store_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Converts the trail files under `sources` that the store does not hold yet (or that changed)
-/// into Parquet files under `store`.
+/// One source file and what identifies its content: size with modification time (local files)
+/// or ETag (S3 objects).
+#[derive(Debug, Clone)]
+struct SourceFile {
+    file: TrailFile,
+    version: Version,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    size: u64,
+    modified_ms: i64,
+    etag: Option<String>,
+}
+
+impl Version {
+    fn of(entry: &SourceEntry) -> Version {
+        Version {
+            size: entry.size,
+            modified_ms: entry.modified_ms,
+            etag: entry.etag.clone(),
+        }
+    }
+}
+
+/// Reads a chunk of source files: each one's bytes, or why it could not be read.
+type ReadChunk<'a> = dyn Fn(&[TrailFile]) -> Vec<Result<Vec<u8>, String>> + 'a;
+
+/// Converts the trail files under `sources` (local folders or files) that the store does not
+/// hold yet, or that changed, into Parquet files under `store`.
 pub fn ingest(
     sources: &[PathBuf],
+    store: &Path,
+    options: &IngestOptions,
+) -> Result<IngestReport, StoreError> {
+    // Keys are absolute, so running from another folder does not make every file look new.
+    let sources: Vec<PathBuf> = sources
+        .iter()
+        .map(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()))
+        .collect();
+    let discovery = ctq_ingest::discover(&sources, &Pruning::default())?;
+    let files = discovery
+        .files
+        .into_iter()
+        .map(|file| {
+            let version = local_version(&file.path)?;
+            Ok(SourceFile { file, version })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let read = |chunk: &[TrailFile]| -> Vec<Result<Vec<u8>, String>> {
+        chunk
+            .par_iter()
+            .map(|f| std::fs::read(&f.path).map_err(|e| format!("cannot read: {e}")))
+            .collect()
+    };
+    ingest_files(files, &read, store, options)
+}
+
+/// Converts the objects of an S3 trail that the store does not hold yet, or whose ETag changed.
+/// `runtime` runs the S3 requests; call from a thread that may block.
+pub fn ingest_s3(
+    trail: &ctq_s3::S3Trail,
+    runtime: &tokio::runtime::Handle,
+    store: &Path,
+    options: &IngestOptions,
+) -> Result<IngestReport, StoreError> {
+    let mut listing = runtime.block_on(trail.list(&Pruning::default()))?;
+    let files = listing
+        .files
+        .drain(..)
+        .map(|file| {
+            let listed = listing.versions.remove(&file.path);
+            let version = Version {
+                size: listed.as_ref().map_or(0, |v| v.size),
+                modified_ms: 0,
+                etag: listed.and_then(|v| v.etag),
+            };
+            SourceFile { file, version }
+        })
+        .collect();
+    let read = |chunk: &[TrailFile]| -> Vec<Result<Vec<u8>, String>> {
+        let mut fetched: HashMap<PathBuf, Result<Vec<u8>, String>> = runtime.block_on(async {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+            let fetch = trail.fetch(chunk.to_vec(), sender);
+            let collect = async {
+                let mut all = HashMap::new();
+                while let Some((file, bytes)) = receiver.recv().await {
+                    all.insert(file.path, bytes.map_err(|damage| damage.to_string()));
+                }
+                all
+            };
+            tokio::join!(fetch, collect).1
+        });
+        chunk
+            .iter()
+            .map(|f| {
+                fetched
+                    .remove(&f.path)
+                    .unwrap_or_else(|| Err("not fetched".to_string()))
+            })
+            .collect()
+    };
+    ingest_files(files, &read, store, options)
+}
+
+fn ingest_files(
+    files: Vec<SourceFile>,
+    read_chunk: &ReadChunk,
     store: &Path,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
@@ -91,33 +195,26 @@ pub fn ingest(
     let mut manifest = Manifest::load(store)?;
     let mut report = IngestReport {
         leftovers_removed: remove_unlisted_files(store, &manifest)?,
+        sources: files.len(),
         ..IngestReport::default()
     };
-    // Keys are absolute, so running from another folder does not make every file look new.
-    let sources: Vec<PathBuf> = sources
-        .iter()
-        .map(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()))
-        .collect();
-    let discovery = ctq_ingest::discover(&sources, &Pruning::default())?;
-    report.sources = discovery.files.len();
 
-    let mut to_read: Vec<(TrailFile, (u64, i64))> = Vec::new();
+    let mut to_read: Vec<SourceFile> = Vec::new();
     let mut changed: HashSet<String> = HashSet::new();
-    let mut by_key: HashMap<String, TrailFile> = HashMap::new();
-    for file in &discovery.files {
-        let key = file.path.to_string_lossy().into_owned();
-        let fingerprint = fingerprint(&file.path)?;
+    let mut by_key: HashMap<String, SourceFile> = HashMap::new();
+    for source in files {
+        let key = source.file.path.to_string_lossy().into_owned();
         match manifest.sources.get(&key) {
-            None => to_read.push((file.clone(), fingerprint)),
-            Some(entry) if (entry.size, entry.modified_ms) != fingerprint => {
-                changed.insert(key.clone());
-                to_read.push((file.clone(), fingerprint));
+            None => to_read.push(source),
+            Some(entry) if Version::of(entry) != source.version => {
+                changed.insert(key);
+                to_read.push(source);
             }
             Some(entry) if entry.status == SourceStatus::Damaged && options.retry_damaged => {
-                to_read.push((file.clone(), fingerprint))
+                to_read.push(source)
             }
             Some(_) => {
-                by_key.insert(key, file.clone());
+                by_key.insert(key, source);
             }
         }
     }
@@ -133,9 +230,8 @@ pub fn ingest(
         .collect();
     for name in &dropped {
         for source in &manifest.files[name].sources {
-            if let Some(file) = by_key.remove(source) {
-                let fingerprint = fingerprint(&file.path)?;
-                to_read.push((file, fingerprint));
+            if let Some(source) = by_key.remove(source) {
+                to_read.push(source);
             }
         }
     }
@@ -157,14 +253,16 @@ pub fn ingest(
     };
     let mut pending_drop = Some(dropped.clone());
     for chunk in to_read.chunks(options.files_per_commit.max(1)) {
-        let decoded: Vec<(usize, Result<Option<RecordBatch>, String>)> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(i, (file, _))| (i, decode(file)))
+        let files: Vec<TrailFile> = chunk.iter().map(|s| s.file.clone()).collect();
+        let raw = read_chunk(&files);
+        let decoded: Vec<Result<Option<RecordBatch>, String>> = raw
+            .into_par_iter()
+            .zip(files.par_iter())
+            .map(|(bytes, file)| decode(bytes?, file))
             .collect();
         let mut batches = Vec::new();
-        for (i, outcome) in decoded {
-            let (file, (size, modified_ms)) = &chunk[i];
+        for (source, outcome) in chunk.iter().zip(decoded) {
+            let file = &source.file;
             let key = file.path.to_string_lossy().into_owned();
             let (status, reason) = match outcome {
                 Ok(Some(batch)) => {
@@ -186,8 +284,9 @@ pub fn ingest(
             manifest.sources.insert(
                 key,
                 SourceEntry {
-                    size: *size,
-                    modified_ms: *modified_ms,
+                    size: source.version.size,
+                    modified_ms: source.version.modified_ms,
+                    etag: source.version.etag.clone(),
                     status,
                     records: 0,
                     reason,
@@ -226,20 +325,23 @@ pub fn ingest(
     Ok(report)
 }
 
-fn fingerprint(path: &Path) -> Result<(u64, i64), StoreError> {
+fn local_version(path: &Path) -> Result<Version, StoreError> {
     let meta = std::fs::metadata(path).map_err(io_error("read", path))?;
     let modified_ms = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis() as i64);
-    Ok((meta.len(), modified_ms))
+    Ok(Version {
+        size: meta.len(),
+        modified_ms,
+        etag: None,
+    })
 }
 
 /// One source file's records as one batch; `None` for a file of no events; `Err` the reason it
 /// is damaged.
-fn decode(file: &TrailFile) -> Result<Option<RecordBatch>, String> {
-    let raw = std::fs::read(&file.path).map_err(|e| format!("cannot read: {e}"))?;
+fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<Option<RecordBatch>, String> {
     let mut builder = TrailBatchBuilder::new();
     match ctq_ingest::decode_file_bytes(raw, &file.partition, &mut builder) {
         Ok(FileOutcome::Read { .. }) => builder.finish().map(Some).map_err(|e| e.to_string()),

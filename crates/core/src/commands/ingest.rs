@@ -1,23 +1,13 @@
 //! `ctq ingest`: a trail into a Parquet store, incrementally.
 
 use anyhow::Context;
-use ctq_store::{IngestOptions, ingest};
+use ctq_s3::{S3Location, S3Trail};
+use ctq_store::{IngestOptions, IngestReport, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
-use crate::commands::Outcome;
+use crate::commands::{Outcome, s3_options};
 
-pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
-    if let Some(remote) = args
-        .sources
-        .iter()
-        .find(|s| s.to_string_lossy().starts_with("s3://"))
-    {
-        anyhow::bail!(
-            "ctq ingest reads local trails; copy {} first (aws s3 sync {} ./trail) and ingest ./trail",
-            remote.display(),
-            remote.display()
-        );
-    }
+pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     let options = IngestOptions {
         strict: args.strict,
         retry_damaged: args.retry_damaged,
@@ -25,8 +15,30 @@ pub fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         ..IngestOptions::default()
     };
     let started = std::time::Instant::now();
-    let report = ingest(&args.sources, &args.store, &options)
-        .with_context(|| format!("ingest into {} failed", args.store.display()))?;
+    let remote: Vec<String> = args
+        .sources
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| S3Location::is_s3_url(s))
+        .collect();
+    let store = args.store.clone();
+    let report: IngestReport = match remote.as_slice() {
+        [] => {
+            let sources = args.sources.clone();
+            tokio::task::spawn_blocking(move || ingest(&sources, &store, &options)).await?
+        }
+        [url] if args.sources.len() == 1 => {
+            let location: S3Location = url.parse()?;
+            let trail = S3Trail::connect(location, s3_options(&args.s3)).await;
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || ingest_s3(&trail, &runtime, &store, &options))
+                .await?
+        }
+        _ => anyhow::bail!(
+            "ctq ingest takes local paths or one s3:// location, not a mix; run it once per S3 location"
+        ),
+    }
+    .with_context(|| format!("ingest into {} failed", args.store.display()))?;
     for (path, reason) in &report.damaged {
         eprintln!(
             "ctq: warning: damaged file {} recorded and skipped: {reason}",

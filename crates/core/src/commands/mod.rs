@@ -20,7 +20,7 @@ use ctq_sql::output::{OutputFormat, ResultWriter};
 use ctq_sql::{SessionOptions, SqlError, TrailSession};
 use futures::StreamExt;
 
-use crate::args::{Command, Format, OutputArgs, SourceArgs, WindowArgs};
+use crate::args::{Command, Format, OutputArgs, S3Args, SourceArgs, WindowArgs};
 use crate::progress::ProgressLine;
 
 /// How a successful run ended, for the exit status.
@@ -35,9 +35,20 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Denials(args) => denials::run(args).await,
         Command::Explain(args) => explain::run(args).await,
         Command::Schema(args) => schema::run(args).await,
-        Command::Ingest(args) => ingest::run(args),
+        Command::Ingest(args) => ingest::run(args).await,
         Command::Ddl(args) => ddl::run(args),
         Command::Cluster(command) => cluster::run(command).await,
+    }
+}
+
+fn s3_options(args: &S3Args) -> S3Options {
+    S3Options {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        path_style: args.path_style,
+        max_in_flight: args.max_in_flight,
+        ..S3Options::default()
     }
 }
 
@@ -65,14 +76,7 @@ async fn open_session(
         strict: source.strict,
         extra_table_names: source.tables.clone(),
         delivery_slack_ms: source.delivery_slack,
-        s3: S3Options {
-            profile: source.profile.clone(),
-            region: source.region.clone(),
-            endpoint_url: source.endpoint_url.clone(),
-            path_style: source.path_style,
-            max_in_flight: source.max_in_flight,
-            ..S3Options::default()
-        },
+        s3: s3_options(&source.s3),
         progress: Some(progress.clone()),
     };
     Ok(match (store, &source.cluster) {

@@ -81,3 +81,56 @@ async fn a_denied_listing_says_which_permission_is_missing() {
     );
     assert!(!err.contains(SECRET_KEY));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_ingested_from_s3_equals_one_ingested_from_disk_and_a_rerun_fetches_nothing() {
+    let server = TestS3::start().await;
+    server.create_bucket("trail");
+    server.put_tree("trail", "", &repo().join("sample-logs"));
+    let dir = tempfile::tempdir().unwrap();
+    let (remote_store, local_store) = (dir.path().join("remote"), dir.path().join("local"));
+    let (remote_store, local_store) = (
+        remote_store.to_str().unwrap(),
+        local_store.to_str().unwrap(),
+    );
+
+    let ingest = [
+        "ingest",
+        "--source",
+        "s3://trail/AWSLogs/",
+        "--store",
+        remote_store,
+    ];
+    let first = ctq_with_s3(&server, &ingest).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("1 duplicate deliveries dropped"),
+        "{}",
+        stderr(&first)
+    );
+    let local = ctq(&[
+        "ingest",
+        "-q",
+        "--source",
+        "sample-logs",
+        "--store",
+        local_store,
+    ]);
+    assert_eq!(local.status.code(), Some(0));
+
+    let rows =
+        "SELECT eventid, eventtime, errorcode, useridentity.arn FROM cloudtrail ORDER BY eventid";
+    let read = |store: &str| {
+        stdout(&ctq(&[
+            "query", "-q", "--format", "csv", rows, "--store", store,
+        ]))
+    };
+    assert_eq!(read(remote_store), read(local_store));
+    assert!(read(remote_store).lines().count() > 60);
+
+    server.reset_counts();
+    let again = ctq_with_s3(&server, &ingest).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stderr(&again).contains(" 0 read"), "{}", stderr(&again));
+    assert_eq!(server.counts.gets(), 0, "an unchanged trail is only listed");
+}
