@@ -62,6 +62,11 @@ pub enum StoreError {
         #[source]
         source: parquet::errors::ParquetError,
     },
+    #[error(
+        "{} holds other files and no ctq manifest (_ctq/manifest.json); give --store a new or empty folder, or an existing store",
+        path.display()
+    )]
+    NotAStore { path: PathBuf },
     #[error("building a batch for the store: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
     #[error(

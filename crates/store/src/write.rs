@@ -191,6 +191,7 @@ fn ingest_files(
     store: &Path,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
+    refuse_foreign_folder(store)?;
     std::fs::create_dir_all(store).map_err(io_error("create", store))?;
     let mut manifest = Manifest::load(store)?;
     let mut report = IngestReport {
@@ -325,6 +326,21 @@ fn ingest_files(
     Ok(report)
 }
 
+/// A store is a new or empty folder, or one with a manifest: ingesting into a folder of other
+/// files (the trail itself, say) would mix the two.
+fn refuse_foreign_folder(store: &Path) -> Result<(), StoreError> {
+    if Manifest::path(store).exists() {
+        return Ok(());
+    }
+    let holds_files = std::fs::read_dir(store).is_ok_and(|mut entries| entries.next().is_some());
+    if holds_files {
+        return Err(StoreError::NotAStore {
+            path: store.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 fn local_version(path: &Path) -> Result<Version, StoreError> {
     let meta = std::fs::metadata(path).map_err(io_error("read", path))?;
     let modified_ms = meta
@@ -362,7 +378,17 @@ fn remove_unlisted_files(store: &Path, manifest: &Manifest) -> Result<usize, Sto
             source: e.into(),
         })?;
         let relative = entry.path().strip_prefix(store).expect("under the store");
-        if relative.starts_with("_ctq") || !entry.file_type().is_file() {
+        // Only what ingest itself writes: data files and their half-written forms, inside the
+        // partition folders. Anything else in the folder is someone else's.
+        let in_partition = relative
+            .to_string_lossy()
+            .starts_with(&format!("{}=", PARTITION_COLUMNS[0]));
+        let ours = in_partition
+            && relative
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".parquet") || n.ends_with(".parquet.tmp"));
+        if !ours || !entry.file_type().is_file() {
             continue;
         }
         let name = relative.to_string_lossy().replace('\\', "/");

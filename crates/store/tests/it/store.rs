@@ -253,3 +253,27 @@ fn files_an_interrupted_run_left_are_removed() {
         once_each(&source_event_ids(&sample_logs()))
     );
 }
+
+#[test]
+fn a_folder_of_other_files_is_not_made_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trail, stray) = (
+        dir.path().join("trail"),
+        dir.path().join("trail/notes.parquet"),
+    );
+    copy_sample(&trail);
+    std::fs::write(&stray, b"not ours").unwrap();
+    let error = ingest(&[sample_logs()], &trail, &IngestOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("new or empty folder"), "{error}");
+    assert_eq!(std::fs::read(&stray).unwrap(), b"not ours");
+    assert_eq!(source_event_ids(&trail), source_event_ids(&sample_logs()));
+
+    // Inside a store, files ingest did not write are left alone too.
+    let store = dir.path().join("store");
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    let readme = store.join("README.txt");
+    std::fs::write(&readme, b"ours, not ctq's").unwrap();
+    let report = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    assert_eq!(report.leftovers_removed, 0);
+    assert!(readme.exists());
+}
