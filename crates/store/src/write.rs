@@ -326,14 +326,21 @@ fn ingest_files(
     Ok(report)
 }
 
-/// A store is a new or empty folder, or one with a manifest: ingesting into a folder of other
-/// files (the trail itself, say) would mix the two.
+/// A store is a new or empty folder, or one holding only what ingest writes (a run killed before
+/// its first commit leaves partition folders and no manifest yet): ingesting into a folder of
+/// other files (the trail itself, say) would mix the two.
 fn refuse_foreign_folder(store: &Path) -> Result<(), StoreError> {
     if Manifest::path(store).exists() {
         return Ok(());
     }
-    let holds_files = std::fs::read_dir(store).is_ok_and(|mut entries| entries.next().is_some());
-    if holds_files {
+    let partition_prefix = format!("{}=", PARTITION_COLUMNS[0]);
+    let foreign = std::fs::read_dir(store).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name != "_ctq" && !name.starts_with(&partition_prefix)
+        })
+    });
+    if foreign {
         return Err(StoreError::NotAStore {
             path: store.to_path_buf(),
         });
