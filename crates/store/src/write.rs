@@ -253,7 +253,8 @@ fn ingest_files(
         duplicates: 0,
     };
     let mut pending_drop = Some(dropped.clone());
-    for chunk in to_read.chunks(options.files_per_commit.max(1)) {
+    let chunk_size = options.files_per_commit.max(1);
+    for (index, chunk) in to_read.chunks(chunk_size).enumerate() {
         let files: Vec<TrailFile> = chunk.iter().map(|s| s.file.clone()).collect();
         let raw = read_chunk(&files);
         let decoded: Vec<Result<Option<RecordBatch>, String>> = raw
@@ -299,6 +300,13 @@ fn ingest_files(
         if let Some(dropped) = pending_drop.take() {
             for name in &dropped {
                 manifest.files.remove(name);
+            }
+            // Sources still to be read lose their entries with it: their rows may have been in
+            // the retired files, and a run killed before it reads them must read them again.
+            for later in &to_read[((index + 1) * chunk_size).min(to_read.len())..] {
+                manifest
+                    .sources
+                    .remove(later.file.path.to_string_lossy().as_ref());
             }
         }
         let written = writer.write(&manifest, batches)?;

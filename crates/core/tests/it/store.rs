@@ -205,3 +205,53 @@ fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
     }
     panic!("the cluster never answered: {last}");
 }
+
+#[test]
+fn a_killed_reingest_of_a_changed_file_loses_none_of_its_neighbours() {
+    for delay_ms in [10, 25, 40, 60, 90] {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = dir.path().join("trail");
+        let store = dir.path().join("store");
+        let (trail_arg, store_arg) = (trail.to_str().unwrap(), store.to_str().unwrap());
+        assert!(
+            Command::new("cp")
+                .args(["-r", "sample-logs", trail_arg])
+                .current_dir(repo())
+                .status()
+                .unwrap()
+                .success()
+        );
+        // One commit: data files hold the rows of many sources.
+        let first = ctq(&["ingest", "-q", "-s", trail_arg, "--store", store_arg]);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+
+        // A delivered file changes: its data files are retired and their other sources re-read.
+        let day = trail.join("AWSLogs/123456789012/CloudTrail/us-east-1/2019/10/29");
+        let mut files: Vec<_> = std::fs::read_dir(&day)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let donor = std::fs::read(files.last().unwrap()).unwrap();
+        std::fs::write(&files[0], [donor.as_slice(), donor.as_slice()].concat()).unwrap();
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ctq"))
+            .args(["ingest", "-q", "-s", trail_arg, "--store", store_arg])
+            .args(["--files-per-commit", "1"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let rerun = ctq(&["ingest", "-q", "-s", trail_arg, "--store", store_arg]);
+        assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+
+        let raw = counts(&["--source", trail_arg]);
+        let distinct = raw.lines().nth(1).unwrap().split(',').nth(1).unwrap();
+        assert_eq!(
+            counts(&["--store", store_arg]),
+            format!("\"n\",\"ids\"\n{distinct},{distinct}\n"),
+            "killed after {delay_ms} ms"
+        );
+    }
+}
