@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Find AWS access denials in CloudTrail logs with SQL, offline",
     long_about = "Find AWS access denials in CloudTrail logs with SQL, offline.\n\n\
         ctq reads CloudTrail log files (gzipped {\"Records\":[...]} JSON as delivered to S3, \
-        `aws cloudtrail lookup-events` output, or newline-delimited records) from local folders and \
-        runs Athena-compatible SQL over them as the table `cloudtrail`.",
+        `aws cloudtrail lookup-events` output, or newline-delimited records) from local folders or \
+        S3, or a Parquet store written by `ctq ingest`, and runs Athena-compatible SQL over them as \
+        the table `cloudtrail`, locally or on a Ballista cluster.",
     after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr)."
 )]
 pub struct Cli {
