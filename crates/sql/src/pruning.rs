@@ -13,19 +13,39 @@ use crate::functions::time::parse_iso8601_millis;
 
 /// The pruning implied by the conjunction of `filters`.
 pub fn pruning_from_filters(filters: &[Expr], delivery_slack_ms: i64) -> Pruning {
+    pruning_with(filters, delivery_slack_ms, TimeComparison::TextOrInstant)
+}
+
+/// The `[start, end)` instants the filters require of the event time, counting only comparisons
+/// of instants (`from_iso8601_timestamp(eventtime)`, casts to timestamps). A comparison of the
+/// `eventtime` text orders `…T07:00:00+02:00` after `…T06:40:00Z`, though it is earlier, so it
+/// says nothing exact about instants; file pruning has its slack for that, a filter on an
+/// instant column has none.
+pub fn instant_window(filters: &[Expr]) -> (Option<i64>, Option<i64>) {
+    let pruning = pruning_with(filters, 0, TimeComparison::InstantOnly);
+    (pruning.start_ms, pruning.end_ms)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimeComparison {
+    TextOrInstant,
+    InstantOnly,
+}
+
+fn pruning_with(filters: &[Expr], delivery_slack_ms: i64, times: TimeComparison) -> Pruning {
     let mut pruning = Pruning {
         delivery_slack_ms,
         ..Pruning::default()
     };
     for filter in filters {
         for conjunct in split_conjunction(filter) {
-            apply(conjunct, &mut pruning);
+            apply(conjunct, &mut pruning, times);
         }
     }
     pruning
 }
 
-fn apply(expr: &Expr, pruning: &mut Pruning) {
+fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (column_side, op, value_side) =
@@ -36,7 +56,7 @@ fn apply(expr: &Expr, pruning: &mut Pruning) {
                 } else {
                     return;
                 };
-            if is_event_time(column_side)
+            if is_event_time(column_side, times)
                 && let Some(value) = literal_millis(value_side)
             {
                 match op {
@@ -60,7 +80,7 @@ fn apply(expr: &Expr, pruning: &mut Pruning) {
             negated: false,
             low,
             high,
-        }) if is_event_time(expr) => {
+        }) if is_event_time(expr, times) => {
             if let (Some(low), Some(high)) = (literal_millis(low), literal_millis(high)) {
                 raise_start(pruning, low);
                 lower_end(pruning, high + 1);
@@ -106,16 +126,28 @@ fn restrict_path_column(
 }
 
 /// `eventtime` itself (ISO 8601 text compares in time order) or `from_iso8601_timestamp(eventtime)`.
-fn is_event_time(expr: &Expr) -> bool {
+fn is_event_time(expr: &Expr, times: TimeComparison) -> bool {
     match expr {
-        Expr::Column(c) => c.name == "eventtime",
+        Expr::Column(c) => times == TimeComparison::TextOrInstant && c.name == "eventtime",
         Expr::ScalarFunction(f) if f.name() == "from_iso8601_timestamp" => {
             matches!(f.args.as_slice(), [Expr::Column(c)] if c.name == "eventtime")
         }
-        Expr::Cast(cast) => is_event_time(&cast.expr),
-        Expr::TryCast(cast) => is_event_time(&cast.expr),
+        Expr::Cast(cast) => {
+            is_instant_cast(cast.field.data_type(), &cast.expr)
+                || (times == TimeComparison::TextOrInstant && is_event_time(&cast.expr, times))
+        }
+        Expr::TryCast(cast) => {
+            is_instant_cast(cast.field.data_type(), &cast.expr)
+                || (times == TimeComparison::TextOrInstant && is_event_time(&cast.expr, times))
+        }
         _ => false,
     }
+}
+
+/// `CAST(eventtime AS timestamp)` compares instants; a cast to text is still text.
+fn is_instant_cast(to: &datafusion::arrow::datatypes::DataType, expr: &Expr) -> bool {
+    matches!(to, datafusion::arrow::datatypes::DataType::Timestamp(..))
+        && matches!(expr, Expr::Column(c) if c.name == "eventtime")
 }
 
 fn literal_text(expr: &Expr) -> Option<String> {
@@ -243,6 +275,34 @@ mod tests {
             denied.or(col("eventname").eq(lit("x")))
         ]));
         assert!(!needs_error_code(&[]));
+    }
+
+    #[test]
+    fn an_instant_window_ignores_comparisons_of_the_text() {
+        use datafusion::execution::FunctionRegistry;
+        let mut ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register(&mut ctx).unwrap();
+        let instant = ctx
+            .udf("from_iso8601_timestamp")
+            .unwrap()
+            .call(vec![col("eventtime")]);
+        let text = col("eventtime").gt_eq(lit("2019-10-29T06:40:00Z"));
+        assert_eq!(instant_window(std::slice::from_ref(&text)), (None, None));
+        assert!(pruning_from_filters(&[text.clone()], 0).start_ms.is_some());
+        let start = parse("2019-10-29T06:40:00Z");
+        let end = parse("2019-10-29T06:55:00Z");
+        let both = [
+            text,
+            instant
+                .clone()
+                .gt_eq(lit(ScalarValue::TimestampMillisecond(Some(start), None))),
+            instant.lt_eq(lit(ScalarValue::TimestampMillisecond(Some(end), None))),
+        ];
+        assert_eq!(instant_window(&both), (Some(start), Some(end + 1)));
+    }
+
+    fn parse(text: &str) -> i64 {
+        crate::functions::time::parse_iso8601_millis(text).unwrap()
     }
 
     #[test]

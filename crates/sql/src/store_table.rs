@@ -25,7 +25,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 
-use crate::pruning::pruning_from_filters;
+use crate::pruning::instant_window;
 
 #[derive(Debug)]
 pub struct StoreTable {
@@ -65,7 +65,7 @@ pub fn listing_table(store: &Path) -> Result<ListingTable> {
 /// Filters on the store's own columns implied by the window of `filters`: on `event_date`, for
 /// partition pruning, and on `eventts`, for row-group statistics.
 fn window_filters(filters: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
-    let pruning = pruning_from_filters(filters, 0);
+    let (start, end) = instant_window(filters);
     let (mut days, mut times) = (Vec::new(), Vec::new());
     let timestamp = |ms: i64| {
         lit(ScalarValue::TimestampMillisecond(
@@ -76,13 +76,13 @@ fn window_filters(filters: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
     let day = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d").to_string())
     };
-    if let Some(start) = pruning.start_ms {
+    if let Some(start) = start {
         times.push(col(EVENT_TIMESTAMP_COLUMN).gt_eq(timestamp(start)));
         if let Some(day) = day(start) {
             days.push(col(PARTITION_COLUMNS[2]).gt_eq(lit(day)));
         }
     }
-    if let Some(end) = pruning.end_ms {
+    if let Some(end) = end {
         times.push(col(EVENT_TIMESTAMP_COLUMN).lt(timestamp(end)));
         if let Some(day) = day(end) {
             days.push(col(PARTITION_COLUMNS[2]).lt_eq(lit(day)));
