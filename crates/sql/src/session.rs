@@ -108,13 +108,7 @@ impl TrailSession {
             report.clone(),
             options.progress.clone(),
         ));
-        let names: BTreeSet<&str> = TABLE_NAMES
-            .into_iter()
-            .chain(options.extra_table_names.iter().map(String::as_str))
-            .collect();
-        for name in names {
-            ctx.register_table(name, table.clone())?;
-        }
+        register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
             report,
@@ -168,13 +162,7 @@ impl TrailSession {
         }
         crate::functions::register(&mut ctx)?;
         let table = table(store)?;
-        let names: BTreeSet<&str> = TABLE_NAMES
-            .into_iter()
-            .chain(options.extra_table_names.iter().map(String::as_str))
-            .collect();
-        for name in names {
-            ctx.register_table(name, table.clone())?;
-        }
+        register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
             report: Arc::new(Mutex::new(ScanReport::default())),
@@ -273,6 +261,22 @@ impl TrailSession {
         };
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
+}
+
+/// Registers `table` under `cloudtrail`, `cloudtrail_logs` and the names the user added.
+fn register_table_names(
+    ctx: &SessionContext,
+    table: Arc<dyn TableProvider>,
+    options: &SessionOptions,
+) -> Result<(), SqlError> {
+    let names: BTreeSet<&str> = TABLE_NAMES
+        .into_iter()
+        .chain(options.extra_table_names.iter().map(String::as_str))
+        .collect();
+    for name in names {
+        ctx.register_table(name, table.clone())?;
+    }
+    Ok(())
 }
 
 fn column_names(frame: &DataFrame) -> Vec<String> {

@@ -443,6 +443,12 @@ impl PartitionWriter<'_> {
         manifest: &Manifest,
         batches: Vec<(String, RecordBatch)>,
     ) -> Result<Vec<Written>, StoreError> {
+        let schema = store_schema();
+        // Each event time is parsed once, into `eventts`; the partition day is read from it.
+        let batches = batches
+            .into_iter()
+            .map(|(source, batch)| Ok((source, with_event_timestamp(&batch, &schema)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         // Rows of every batch, grouped by partition: (batch index, row indices).
         let mut groups: BTreeMap<PartitionKey, Vec<(usize, Vec<u32>)>> = BTreeMap::new();
         for (index, (_, batch)) in batches.iter().enumerate() {
@@ -455,7 +461,6 @@ impl PartitionWriter<'_> {
                 groups.entry(key).or_default().push((index, rows));
             }
         }
-        let schema = store_schema();
         let mut written = Vec::new();
         for (key, parts) in groups {
             let known = self.known_ids(manifest, &key)?;
@@ -478,8 +483,7 @@ impl PartitionWriter<'_> {
                     continue;
                 }
                 *per_source.entry(source.clone()).or_default() += kept.len() as u64;
-                let taken = take_rows(batch, &kept)?;
-                pieces.push(with_event_timestamp(&taken, &schema)?);
+                pieces.push(take_rows(batch, &kept)?);
             }
             self.duplicates += duplicates;
             if pieces.is_empty() {
@@ -592,14 +596,17 @@ fn string_column(batch: &RecordBatch, name: &str) -> StringArray {
         .unwrap_or_else(|| StringArray::new_null(batch.num_rows()))
 }
 
-/// Partition values from the event itself: recipient account (else the path's account),
+/// Partition values from the event itself (the batch already has `eventts`): recipient account (else the path's account),
 /// `awsRegion` (else the path's region), the UTC day of `eventTime`. Missing values are `unknown`.
 fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
     let recipient = string_column(batch, "recipientaccountid");
     let path_account = string_column(batch, "account");
     let aws_region = string_column(batch, "awsregion");
     let path_region = string_column(batch, "region");
-    let time = string_column(batch, "eventtime");
+    let times = batch
+        .column_by_name(EVENT_TIMESTAMP_COLUMN)
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>())
+        .expect("batches get eventts before partitioning");
     fn value(a: &StringArray, row: usize) -> Option<&str> {
         a.is_valid(row).then(|| a.value(row))
     }
@@ -615,8 +622,9 @@ fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
             let account = clean(value(&recipient, row).or(value(&path_account, row)));
             let region = clean(value(&aws_region, row).or(value(&path_region, row)));
             // The UTC day of the time a query compares, so a window's days select its rows.
-            let date = value(&time, row)
-                .and_then(ctq_ingest::time::parse_iso8601_millis)
+            let date = times
+                .is_valid(row)
+                .then(|| times.value(row))
                 .and_then(chrono::DateTime::from_timestamp_millis)
                 .map_or_else(
                     || "unknown".to_string(),

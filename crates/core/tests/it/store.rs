@@ -6,6 +6,16 @@ use std::time::Duration;
 
 use crate::support::*;
 
+/// The article's saved query, as quiet CSV; append a source and `ARTICLE_PARAMS`.
+const ARTICLE_QUERY_CSV: [&str; 6] = [
+    "query",
+    "-f",
+    "queries/access-denied.sql",
+    "--format",
+    "csv",
+    "-q",
+];
+
 const COUNTS: &str = "SELECT count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail";
 
 fn counts(source: &[&str]) -> String {
@@ -75,14 +85,7 @@ fn the_article_query_runs_on_the_store() {
     assert!(stderr(&again).contains(" 0 read"), "{}", stderr(&again));
 
     let run = |source: &[&str]| {
-        let mut args = vec![
-            "query",
-            "-f",
-            "queries/access-denied.sql",
-            "--format",
-            "csv",
-            "-q",
-        ];
+        let mut args = ARTICLE_QUERY_CSV.to_vec();
         args.extend_from_slice(source);
         args.extend_from_slice(&ARTICLE_PARAMS);
         stdout(&ctq(&args))
@@ -181,14 +184,7 @@ fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
         &grpc.to_string(),
     ]);
     let url = format!("df://{scheduler_address}");
-    let mut args = vec![
-        "query",
-        "-f",
-        "queries/access-denied.sql",
-        "--format",
-        "csv",
-        "-q",
-    ];
+    let mut args = ARTICLE_QUERY_CSV.to_vec();
     args.extend_from_slice(&ARTICLE_PARAMS);
     let local = stdout(&ctq(&[&args[..], &["--store", store]].concat()));
     // The processes take a moment to start and find each other.
