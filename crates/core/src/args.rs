@@ -56,11 +56,12 @@ pub struct SourceArgs {
         env = "CTQ_SOURCE"
     )]
     pub sources: Vec<PathBuf>,
-    /// A Parquet store written by `ctq ingest`, read instead of the raw trail.
-    #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
+    /// A Parquet store written by `ctq ingest`, read instead of the raw trail: a folder or
+    /// s3://bucket/prefix.
+    #[arg(long, value_name = "DIR|S3_URL")]
+    pub store: Option<String>,
     /// Run on the Ballista cluster whose scheduler is here (df://host:port), over --store, a
-    /// path every executor sees.
+    /// folder every executor sees.
     #[arg(long, value_name = "URL", requires = "store", help_heading = "Cluster")]
     pub cluster: Option<String>,
     /// Fail at the first damaged file instead of reporting it and reading the rest.
@@ -209,9 +210,10 @@ pub struct IngestArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub s3: S3Args,
-    /// The store's folder; created when missing.
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// The store: a folder, created when missing, or s3://bucket/prefix. The S3 options apply to
+    /// both the source and the store.
+    #[arg(long, value_name = "DIR|S3_URL")]
+    pub store: String,
     /// Read again the source files an earlier run recorded as damaged.
     #[arg(long)]
     pub retry_damaged: bool,

@@ -15,7 +15,7 @@ use aws_smithy_http_client::tls;
 use ctq_ingest::{Fetched, FileDamage, TrailFile};
 use futures::StreamExt;
 
-use crate::S3Location;
+use crate::{S3Error, S3Location};
 
 /// How to reach S3. Credentials come from the AWS chain (environment, profiles, SSO,
 /// `credential_process`, web identity, container and instance roles) unless given here.
@@ -57,13 +57,15 @@ impl Default for S3Options {
 pub struct S3Stats {
     pub list_requests: AtomicU64,
     pub get_requests: AtomicU64,
+    pub put_requests: AtomicU64,
+    pub delete_requests: AtomicU64,
     pub retries: AtomicU64,
     pub objects_lost: AtomicU64,
     pub bytes_fetched: AtomicU64,
 }
 
 impl S3Stats {
-    fn add(counter: &AtomicU64, n: u64) {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -82,6 +84,9 @@ pub struct S3Trail {
     pub(crate) client: Client,
     pub(crate) location: S3Location,
     pub(crate) options: S3Options,
+    /// The chain the client signs with, handed on to `object_store` (the client's own
+    /// configuration does not give it back).
+    pub(crate) credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
     pub stats: Arc<S3Stats>,
 }
 
@@ -146,6 +151,49 @@ pub(crate) fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// A body cut short is a transport failure like any other: worth trying again.
+pub(crate) fn body_cut_short(error: impl std::fmt::Display) -> Failure {
+    Failure {
+        retryable: true,
+        code: None,
+        status: None,
+        message: format!("the response body ended early: {error}"),
+        region_hint: None,
+    }
+}
+
+/// The error for a request that failed for good. `denied` is the error for a 403, which names
+/// the permissions the operation needs.
+pub(crate) fn request_error(
+    bucket: &str,
+    operation: &'static str,
+    prefix: &str,
+    failure: Failure,
+    attempts: u32,
+    denied: impl FnOnce(String) -> S3Error,
+) -> S3Error {
+    let bucket = bucket.to_string();
+    match (failure.status, failure.code.as_deref()) {
+        (Some(403), _) | (_, Some("AccessDenied")) => {
+            denied(failure.code.unwrap_or_else(|| "403 Forbidden".into()))
+        }
+        (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { bucket },
+        (Some(301), _) | (_, Some("PermanentRedirect" | "AuthorizationHeaderMalformed")) => {
+            S3Error::WrongRegion {
+                bucket,
+                region: failure.region_hint,
+            }
+        }
+        _ => S3Error::Request {
+            operation,
+            bucket,
+            prefix: prefix.to_string(),
+            attempts,
+            reason: failure.message,
+        },
+    }
+}
+
 impl S3Trail {
     /// Builds the client. Nothing is requested from S3 until [`list`](Self::list).
     pub async fn connect(location: S3Location, options: S3Options) -> Self {
@@ -185,6 +233,7 @@ impl S3Trail {
         }
         Self {
             client: Client::from_conf(config.build()),
+            credentials: sdk.credentials_provider(),
             location,
             options,
             stats: Arc::new(S3Stats::default()),
@@ -239,14 +288,7 @@ impl S3Trail {
                 .send()
                 .await
                 .map_err(|e| classify(&e))?;
-            // A body cut short is a transport failure like any other: try again.
-            let body = response.body.collect().await.map_err(|e| Failure {
-                retryable: true,
-                code: None,
-                status: None,
-                message: format!("the response body ended early: {e}"),
-                region_hint: None,
-            })?;
+            let body = response.body.collect().await.map_err(body_cut_short)?;
             Ok(body.into_bytes().to_vec())
         })
         .await

@@ -5,11 +5,15 @@
 //! ([`S3Trail::list`]), and fetching them with a bounded number of requests in flight, retries
 //! with backoff, and an account of what was retried and lost ([`S3Trail::fetch`]).
 //!
+//! A Parquet store on S3 uses it too: whole objects read, written and removed under a prefix,
+//! and an `object_store` client with the same settings for DataFusion to read the store with.
+//!
 //! It does not decode anything: fetched bytes go to `ctq-ingest`'s decoders, which treat an
 //! object that could not be fetched like a damaged file. Nor does it know about SQL.
 
 mod client;
 mod list;
+mod objects;
 
 use std::fmt;
 use std::str::FromStr;
@@ -75,6 +79,15 @@ pub enum S3Error {
         "S3 denied {operation} on bucket {bucket} with prefix {prefix:?} ({code}). ctq needs s3:ListBucket on arn:aws:s3:::{bucket} for that prefix and s3:GetObject on arn:aws:s3:::{bucket}/{prefix}*; see docs/s3.md for a minimal policy"
     )]
     AccessDenied {
+        operation: &'static str,
+        bucket: String,
+        prefix: String,
+        code: String,
+    },
+    #[error(
+        "S3 denied {operation} on bucket {bucket} under prefix {prefix:?} ({code}). A store on S3 needs s3:ListBucket on arn:aws:s3:::{bucket} for that prefix and s3:GetObject, s3:PutObject and s3:DeleteObject on arn:aws:s3:::{bucket}/{prefix}*; see docs/store.md"
+    )]
+    StoreAccessDenied {
         operation: &'static str,
         bucket: String,
         prefix: String,

@@ -7,7 +7,7 @@ use ctq_ingest::path::{PathInfo, classify_folder, classify_path, delivery_time_f
 use ctq_ingest::{NonEventKind, Pruning, TrailFile, looks_like_trail_file};
 
 use crate::S3Error;
-use crate::client::{Failure, S3Stats, S3Trail, classify};
+use crate::client::{Failure, S3Stats, S3Trail, classify, request_error};
 
 /// The objects of a trail that a query needs.
 #[derive(Debug, Default)]
@@ -130,7 +130,7 @@ impl S3Trail {
     }
 
     /// All pages of one ListObjectsV2: common prefixes (with a delimiter) and keys.
-    async fn list_page_set(
+    pub(crate) async fn list_page_set(
         &self,
         prefix: &str,
         delimiter: Option<&str>,
@@ -174,28 +174,14 @@ impl S3Trail {
     }
 
     fn list_error(&self, prefix: &str, failure: Failure, attempts: u32) -> S3Error {
-        let bucket = self.location.bucket.clone();
-        match (failure.status, failure.code.as_deref()) {
-            (Some(403), _) | (_, Some("AccessDenied")) => S3Error::AccessDenied {
+        let bucket = &self.location.bucket;
+        request_error(bucket, "ListObjectsV2", prefix, failure, attempts, |code| {
+            S3Error::AccessDenied {
                 operation: "ListObjectsV2",
-                bucket,
+                bucket: bucket.clone(),
                 prefix: prefix.to_string(),
-                code: failure.code.unwrap_or_else(|| "403 Forbidden".into()),
-            },
-            (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { bucket },
-            (Some(301), _) | (_, Some("PermanentRedirect" | "AuthorizationHeaderMalformed")) => {
-                S3Error::WrongRegion {
-                    bucket,
-                    region: failure.region_hint,
-                }
+                code,
             }
-            _ => S3Error::Request {
-                operation: "ListObjectsV2",
-                bucket,
-                prefix: prefix.to_string(),
-                attempts,
-                reason: failure.message,
-            },
-        }
+        })
     }
 }

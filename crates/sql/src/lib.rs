@@ -50,8 +50,10 @@ pub enum SqlError {
     Io(#[from] std::io::Error),
     #[error("cannot format results: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
-    #[error("{} is not a ctq store (no _ctq/manifest.json); create one with `ctq ingest --source TRAIL --store {}`", path.display(), path.display())]
-    NotAStore { path: std::path::PathBuf },
+    #[error(
+        "{store} is not a ctq store (no _ctq/manifest.json); create one with `ctq ingest --source TRAIL --store {store}`"
+    )]
+    NotAStore { store: String },
     #[error("invalid time {text:?}: {reason}")]
     Time { text: String, reason: String },
 }

@@ -15,6 +15,9 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use crate::SqlError;
 use crate::table::{CloudTrailTable, TrailSource};
 use ctq_s3::{S3Location, S3Options, S3Trail};
+use ctq_store::StoreLocation;
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::execution::object_store::ObjectStoreUrl;
 
 /// Names the trail is registered under: ctq's own and the one AWS's documentation uses.
 pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
@@ -65,7 +68,7 @@ pub struct TrailSession {
     ctx: SessionContext,
     report: Arc<Mutex<ScanReport>>,
     s3: Vec<S3Trail>,
-    store: Option<PathBuf>,
+    store: Option<StoreLocation>,
 }
 
 impl TrailSession {
@@ -77,9 +80,9 @@ impl TrailSession {
             let text = source.to_string_lossy();
             if S3Location::is_s3_url(&text) {
                 let location: S3Location = text.parse()?;
-                trail_sources.push(TrailSource::S3(
+                trail_sources.push(TrailSource::S3(Box::new(
                     S3Trail::connect(location, options.s3.clone()).await,
-                ));
+                )));
             } else {
                 std::fs::metadata(source).map_err(|e| IngestError::Source {
                     path: source.clone(),
@@ -97,7 +100,7 @@ impl TrailSession {
         let s3 = trail_sources
             .iter()
             .filter_map(|s| match s {
-                TrailSource::S3(trail) => Some(trail.clone()),
+                TrailSource::S3(trail) => Some(trail.as_ref().clone()),
                 TrailSource::Local(_) => None,
             })
             .collect();
@@ -117,21 +120,50 @@ impl TrailSession {
         })
     }
 
-    /// Registers a Parquet store written by `ctq ingest` as the table: the same columns, plus
-    /// `eventts` and the partition columns `event_account`, `event_region`, `event_date`.
-    pub async fn open_store(store: &Path, options: &SessionOptions) -> Result<Self, SqlError> {
+    /// Registers a Parquet store written by `ctq ingest` (a folder or `s3://bucket/prefix`) as
+    /// the table: the same columns, plus `eventts` and the partition columns `event_account`,
+    /// `event_region`, `event_date`.
+    pub async fn open_store(
+        store: impl Into<StoreLocation>,
+        options: &SessionOptions,
+    ) -> Result<Self, SqlError> {
+        let store = store.into();
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
-        let table = |store: &Path| -> Result<Arc<dyn TableProvider>, SqlError> {
-            Ok(Arc::new(crate::store_table::StoreTable::open(store)?))
+        let ctx = SessionContext::new_with_config(config);
+        let url = match &store {
+            StoreLocation::Local(path) => {
+                if !ctq_store::Manifest::path(path).exists() {
+                    return Err(SqlError::NotAStore {
+                        store: store.to_string(),
+                    });
+                }
+                crate::store_table::local_url(path)?
+            }
+            StoreLocation::S3(location) => {
+                let bucket = S3Trail::connect(location.clone(), options.s3.clone()).await;
+                if bucket
+                    .get_if_exists(ctq_store::Manifest::NAME)
+                    .await?
+                    .is_none()
+                {
+                    return Err(SqlError::NotAStore {
+                        store: store.to_string(),
+                    });
+                }
+                let bucket_url = ObjectStoreUrl::parse(format!("s3://{}", location.bucket))?;
+                ctx.register_object_store(bucket_url.as_ref(), Arc::new(bucket.object_store()?));
+                let prefix = location.prefix.trim_end_matches('/');
+                ListingTableUrl::parse(if prefix.is_empty() {
+                    format!("s3://{}/", location.bucket)
+                } else {
+                    format!("s3://{}/{prefix}/", location.bucket)
+                })?
+            }
         };
-        Self::over_store(
-            SessionContext::new_with_config(config),
-            store,
-            table,
-            options,
-        )
+        let table: Arc<dyn TableProvider> = Arc::new(crate::store_table::StoreTable::open(url)?);
+        Self::over_store(ctx, store, table, options)
     }
 
     /// A session on a context made elsewhere, such as a Ballista cluster's: ctq's functions are
@@ -143,37 +175,36 @@ impl TrailSession {
         store: &Path,
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
-        let table = |store: &Path| -> Result<Arc<dyn TableProvider>, SqlError> {
-            Ok(Arc::new(crate::store_table::listing_table(store)?))
-        };
-        Self::over_store(ctx, store, table, options)
+        let location = StoreLocation::Local(store.to_path_buf());
+        if !ctq_store::Manifest::path(store).exists() {
+            return Err(SqlError::NotAStore {
+                store: location.to_string(),
+            });
+        }
+        let url = crate::store_table::local_url(store)?;
+        let table: Arc<dyn TableProvider> = Arc::new(crate::store_table::listing_table(url)?);
+        Self::over_store(ctx, location, table, options)
     }
 
     fn over_store(
         mut ctx: SessionContext,
-        store: &Path,
-        table: impl FnOnce(&Path) -> Result<Arc<dyn TableProvider>, SqlError>,
+        store: StoreLocation,
+        table: Arc<dyn TableProvider>,
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
-        if !ctq_store::Manifest::path(store).exists() {
-            return Err(SqlError::NotAStore {
-                path: store.to_path_buf(),
-            });
-        }
         crate::functions::register(&mut ctx)?;
-        let table = table(store)?;
         register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
             report: Arc::new(Mutex::new(ScanReport::default())),
             s3: Vec::new(),
-            store: Some(store.to_path_buf()),
+            store: Some(store),
         })
     }
 
     /// The store the table reads, when opened with [`TrailSession::open_store`].
-    pub fn store(&self) -> Option<&Path> {
-        self.store.as_deref()
+    pub fn store(&self) -> Option<&StoreLocation> {
+        self.store.as_ref()
     }
 
     /// The S3 sources, with their request counts so far.

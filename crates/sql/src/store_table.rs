@@ -33,21 +33,26 @@ pub struct StoreTable {
 }
 
 impl StoreTable {
-    pub fn open(store: &Path) -> Result<Self> {
+    pub fn open(url: ListingTableUrl) -> Result<Self> {
         Ok(StoreTable {
-            files: Arc::new(listing_table(store)?),
+            files: Arc::new(listing_table(url)?),
         })
     }
 }
 
-/// The store's files as DataFusion's listing table, partitioned by the store's partition
-/// columns. A Ballista cluster can ship this one to its executors as it is.
-pub fn listing_table(store: &Path) -> Result<ListingTable> {
+/// The listing URL of a store in a local folder.
+pub fn local_url(store: &Path) -> Result<ListingTableUrl> {
     let absolute = std::path::absolute(store)?;
     let mut url = absolute.to_string_lossy().into_owned();
     if !url.ends_with('/') {
         url.push('/');
     }
+    ListingTableUrl::parse(url)
+}
+
+/// The store's files as DataFusion's listing table, partitioned by the store's partition
+/// columns. A Ballista cluster can ship this one to its executors as it is.
+pub fn listing_table(url: ListingTableUrl) -> Result<ListingTable> {
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(
@@ -56,7 +61,7 @@ pub fn listing_table(store: &Path) -> Result<ListingTable> {
                 .map(|name| (name.to_string(), DataType::Utf8))
                 .collect(),
         );
-    let config = ListingTableConfig::new(ListingTableUrl::parse(url)?)
+    let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(store_schema());
     ListingTable::try_new(config)

@@ -27,7 +27,7 @@ use crate::pruning::{needs_error_code, pruning_from_filters};
 #[derive(Debug, Clone)]
 pub enum TrailSource {
     Local(PathBuf),
-    S3(S3Trail),
+    S3(Box<S3Trail>),
 }
 
 /// Trail files under some sources, exposed as a table.

@@ -9,13 +9,16 @@
 //! STORE/_ctq/manifest.json
 //! ```
 //!
+//! STORE is a local folder or an S3 prefix ([`Store`]).
+//!
 //! Each file holds the columns of the `cloudtrail` table plus `eventts`, the event time as a
 //! timestamp; rows are ordered by time, compressed with zstd, in row groups small enough for
 //! statistics to skip most of a file. The partition values come from the event (recipient
 //! account, `awsRegion`, the day of `eventTime`), not from where the log file was delivered.
 //!
-//! Crash safety: data files are written under names Hive readers ignore (`.tmp-…`), renamed when
-//! complete, and only then listed in the manifest, which is replaced atomically. A data file the
+//! Crash safety: data files are published whole (locally written under names Hive readers ignore
+//! and renamed when complete; on S3 one PUT each, which S3 makes visible only when complete), and
+//! only then listed in the manifest, which is replaced atomically the same way. A data file the
 //! manifest does not list is left over from an interrupted run and removed by the next one, so a
 //! run killed at any moment and run again ends with each source record exactly once.
 //!
@@ -23,9 +26,11 @@
 //! query the store (`ctq-sql` does); objects come from S3 through `ctq-s3`.
 
 pub mod ddl;
+mod files;
 mod manifest;
 mod write;
 
+pub use files::{Store, StoreLocation};
 pub use manifest::{Manifest, SourceEntry, SourceStatus};
 pub use write::{IngestOptions, IngestReport, ingest, ingest_s3, store_schema};
 

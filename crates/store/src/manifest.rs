@@ -1,9 +1,9 @@
 //! The manifest: which source files the store holds, and in which data files their rows are.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::files::Store;
 use crate::{StoreError, io_error};
 
 /// What the store knows of one source file.
@@ -53,39 +53,36 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest's name within the store.
+    pub const NAME: &str = "_ctq/manifest.json";
+
     pub fn path(store: &Path) -> PathBuf {
-        store.join("_ctq").join("manifest.json")
+        store.join(Self::NAME)
+    }
+
+    /// The manifest of the local store `store`, or an empty one for a new store.
+    pub fn load(store: &Path) -> Result<Self, StoreError> {
+        Self::load_from(&Store::from(store))
     }
 
     /// The manifest of `store`, or an empty one for a new store.
-    pub fn load(store: &Path) -> Result<Self, StoreError> {
-        let path = Self::path(store);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Manifest {
-                path,
+    pub fn load_from(store: &Store) -> Result<Self, StoreError> {
+        match store.read(Self::NAME)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Manifest {
+                path: store.describe(Self::NAME),
                 reason: e.to_string(),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
+            None => Ok(Manifest {
                 version: 1,
                 ..Manifest::default()
             }),
-            Err(e) => Err(io_error("read", &path)(e)),
         }
     }
 
     /// Replaces the manifest atomically: a crash leaves the old one or the new one, whole.
-    pub fn commit(&self, store: &Path) -> Result<(), StoreError> {
-        let path = Self::path(store);
-        let dir = path.parent().expect("the manifest is in a folder");
-        std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-        let partial = dir.join(format!(".manifest.json.tmp-{}", std::process::id()));
-        let mut file = std::fs::File::create(&partial).map_err(io_error("create", &partial))?;
+    pub fn commit(&self, store: &Store) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io_error("write", &partial))?;
-        std::fs::rename(&partial, &path).map_err(io_error("replace", &path))?;
-        sync_dir(dir)
+        store.write(Self::NAME, bytes)
     }
 
     /// Rows the store holds, by the manifest.

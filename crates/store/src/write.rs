@@ -16,7 +16,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use rayon::prelude::*;
 
-use crate::manifest::{DataFile, Manifest, SourceEntry, SourceStatus, sync_dir};
+use crate::files::Store;
+use crate::manifest::{DataFile, Manifest, SourceEntry, SourceStatus};
 use crate::{EVENT_TIMESTAMP_COLUMN, PARTITION_COLUMNS, StoreError, io_error};
 
 /// How an ingest runs.
@@ -112,7 +113,7 @@ type ReadChunk<'a> = dyn Fn(&[TrailFile]) -> Vec<Result<Vec<u8>, String>> + 'a;
 /// hold yet, or that changed, into Parquet files under `store`.
 pub fn ingest(
     sources: &[PathBuf],
-    store: &Path,
+    store: impl Into<Store>,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
     // Keys are absolute, so running from another folder does not make every file look new.
@@ -135,7 +136,7 @@ pub fn ingest(
             .map(|f| std::fs::read(&f.path).map_err(|e| format!("cannot read: {e}")))
             .collect()
     };
-    ingest_files(files, &read, store, options)
+    ingest_files(files, &read, &store.into(), options)
 }
 
 /// Converts the objects of an S3 trail that the store does not hold yet, or whose ETag changed.
@@ -143,7 +144,7 @@ pub fn ingest(
 pub fn ingest_s3(
     trail: &ctq_s3::S3Trail,
     runtime: &tokio::runtime::Handle,
-    store: &Path,
+    store: impl Into<Store>,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
     let mut listing = runtime.block_on(trail.list(&Pruning::default()))?;
@@ -182,20 +183,21 @@ pub fn ingest_s3(
             })
             .collect()
     };
-    ingest_files(files, &read, store, options)
+    ingest_files(files, &read, &store.into(), options)
 }
 
 fn ingest_files(
     files: Vec<SourceFile>,
     read_chunk: &ReadChunk,
-    store: &Path,
+    store: &Store,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
-    refuse_foreign_folder(store)?;
-    std::fs::create_dir_all(store).map_err(io_error("create", store))?;
-    let mut manifest = Manifest::load(store)?;
+    let existing = store.list()?;
+    refuse_foreign_folder(store, &existing)?;
+    store.prepare()?;
+    let mut manifest = Manifest::load_from(store)?;
     let mut report = IngestReport {
-        leftovers_removed: remove_unlisted_files(store, &manifest)?,
+        leftovers_removed: remove_unlisted_files(store, &existing, &manifest)?,
         sources: files.len(),
         ..IngestReport::default()
     };
@@ -324,12 +326,7 @@ fn ingest_files(
     }
     report.duplicates_dropped = writer.duplicates_dropped();
     for name in &dropped {
-        let path = store.join(name);
-        if let Err(e) = std::fs::remove_file(&path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            return Err(io_error("remove", &path)(e));
-        }
+        store.remove(name)?;
     }
     Ok(report)
 }
@@ -337,20 +334,13 @@ fn ingest_files(
 /// A store is a new or empty folder, or one holding only what ingest writes (a run killed before
 /// its first commit leaves partition folders and no manifest yet): ingesting into a folder of
 /// other files (the trail itself, say) would mix the two.
-fn refuse_foreign_folder(store: &Path) -> Result<(), StoreError> {
-    if Manifest::path(store).exists() {
+fn refuse_foreign_folder(store: &Store, existing: &[String]) -> Result<(), StoreError> {
+    if existing.iter().any(|name| name == Manifest::NAME) {
         return Ok(());
     }
-    let partition_prefix = format!("{}=", PARTITION_COLUMNS[0]);
-    let foreign = std::fs::read_dir(store).is_ok_and(|entries| {
-        entries.filter_map(Result::ok).any(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            name != "_ctq" && !name.starts_with(&partition_prefix)
-        })
-    });
-    if foreign {
+    if existing.iter().any(|name| !Store::is_ours(name)) {
         return Err(StoreError::NotAStore {
-            path: store.to_path_buf(),
+            path: store.describe(""),
         });
     }
     Ok(())
@@ -382,33 +372,22 @@ fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<Option<RecordBatch>, String>
     }
 }
 
-/// Removes files under `store` that the manifest does not list: half-written files and files
-/// renamed into place by a run that was interrupted before its manifest commit.
-fn remove_unlisted_files(store: &Path, manifest: &Manifest) -> Result<usize, StoreError> {
+/// Removes data files under `store` that the manifest does not list: half-written files and
+/// files published by a run that was interrupted before its manifest commit.
+fn remove_unlisted_files(
+    store: &Store,
+    existing: &[String],
+    manifest: &Manifest,
+) -> Result<usize, StoreError> {
     let mut removed = 0;
-    for entry in walkdir::WalkDir::new(store).min_depth(1) {
-        let entry = entry.map_err(|e| StoreError::Io {
-            action: "list",
-            path: store.to_path_buf(),
-            source: e.into(),
-        })?;
-        let relative = entry.path().strip_prefix(store).expect("under the store");
-        // Only what ingest itself writes: data files and their half-written forms, inside the
-        // partition folders. Anything else in the folder is someone else's.
-        let in_partition = relative
-            .to_string_lossy()
-            .starts_with(&format!("{}=", PARTITION_COLUMNS[0]));
-        let ours = in_partition
-            && relative
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(".parquet") || n.ends_with(".parquet.tmp"));
-        if !ours || !entry.file_type().is_file() {
-            continue;
-        }
-        let name = relative.to_string_lossy().replace('\\', "/");
-        if !manifest.files.contains_key(&name) {
-            std::fs::remove_file(entry.path()).map_err(io_error("remove", entry.path()))?;
+    for name in existing {
+        let leftover = if name.starts_with("_ctq/") {
+            name.contains(".tmp-")
+        } else {
+            Store::is_ours(name) && !manifest.files.contains_key(name)
+        };
+        if leftover {
+            store.remove(name)?;
             removed += 1;
         }
     }
@@ -419,7 +398,7 @@ fn remove_unlisted_files(store: &Path, manifest: &Manifest) -> Result<usize, Sto
 type PartitionKey = (String, String, String);
 
 struct PartitionWriter<'a> {
-    store: &'a Path,
+    store: &'a Store,
     run: u64,
     next_file: usize,
     options: &'a IngestOptions,
@@ -515,7 +494,7 @@ impl PartitionWriter<'_> {
             let mut ids = HashSet::new();
             for name in manifest.files.keys() {
                 if name.starts_with(&prefix) && !self.dropped.contains(name) {
-                    read_event_ids(&self.store.join(name), &mut ids)?;
+                    read_event_ids(self.store, name, &mut ids)?;
                 }
             }
             self.event_ids.insert(key.clone(), ids);
@@ -523,21 +502,19 @@ impl PartitionWriter<'_> {
         Ok(self.event_ids.get_mut(key).expect("inserted above"))
     }
 
-    /// Writes under a name Hive readers skip, then renames into place.
+    /// Encodes `batch` as Parquet and publishes it whole in the partition's folder.
     fn write_file(
         &mut self,
         key: &PartitionKey,
         batch: &RecordBatch,
     ) -> Result<(String, u64), StoreError> {
-        let dir_name = partition_dir(key);
-        let dir = self.store.join(&dir_name);
-        std::fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
         self.next_file += 1;
-        let file_name = format!("part-{:06}-{:05}.parquet", self.run, self.next_file);
-        // Hidden and without the .parquet extension: neither Hive readers nor DataFusion's
-        // listing pick up a file still being written.
-        let partial = dir.join(format!(".{file_name}.tmp"));
-        let file = std::fs::File::create(&partial).map_err(io_error("create", &partial))?;
+        let name = format!(
+            "{}/part-{:06}-{:05}.parquet",
+            partition_dir(key),
+            self.run,
+            self.next_file
+        );
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(3).expect("a valid level"),
@@ -546,18 +523,15 @@ impl PartitionWriter<'_> {
             .set_statistics_enabled(EnabledStatistics::Page)
             .build();
         let parquet_error = |source| StoreError::Parquet {
-            path: partial.clone(),
+            path: self.store.describe(&name),
             source,
         };
-        let mut writer =
-            ArrowWriter::try_new(file, batch.schema(), Some(properties)).map_err(parquet_error)?;
+        let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))
+            .map_err(parquet_error)?;
         writer.write(batch).map_err(parquet_error)?;
-        let file = writer.into_inner().map_err(parquet_error)?;
-        file.sync_all().map_err(io_error("write", &partial))?;
-        let path = dir.join(&file_name);
-        std::fs::rename(&partial, &path).map_err(io_error("rename", &partial))?;
-        sync_dir(&dir)?;
-        Ok((format!("{dir_name}/{file_name}"), batch.num_rows() as u64))
+        let bytes = writer.into_inner().map_err(parquet_error)?;
+        self.store.write(&name, bytes)?;
+        Ok((name, batch.num_rows() as u64))
     }
 }
 
@@ -568,13 +542,18 @@ fn partition_dir((account, region, date): &PartitionKey) -> String {
     )
 }
 
-fn read_event_ids(path: &Path, ids: &mut HashSet<String>) -> Result<(), StoreError> {
+fn read_event_ids(store: &Store, name: &str, ids: &mut HashSet<String>) -> Result<(), StoreError> {
     let parquet_error = |source| StoreError::Parquet {
-        path: path.to_path_buf(),
+        path: store.describe(name),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io_error("open", path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
+    // The manifest lists it, so it is there unless someone removed it behind the store's back.
+    let bytes = store.read(name)?.ok_or_else(|| StoreError::Manifest {
+        path: store.describe(Manifest::NAME),
+        reason: format!("it lists {name}, which is missing"),
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(parquet_error)?;
     let mask = ProjectionMask::columns(builder.parquet_schema(), ["eventid"]);
     for batch in builder
         .with_projection(mask)

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use ctq_s3::{S3Location, S3Trail};
-use ctq_store::{IngestOptions, IngestReport, ingest, ingest_s3};
+use ctq_store::{IngestOptions, IngestReport, Store, StoreLocation, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
 use crate::commands::{Outcome, s3_options};
@@ -21,24 +21,30 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| S3Location::is_s3_url(s))
         .collect();
-    let store = args.store.clone();
+    let store = match StoreLocation::parse(&args.store)? {
+        StoreLocation::Local(path) => Store::Local(path),
+        StoreLocation::S3(location) => Store::S3 {
+            bucket: Box::new(S3Trail::connect(location, s3_options(&args.s3)).await),
+            runtime: tokio::runtime::Handle::current(),
+        },
+    };
     let report: IngestReport = match remote.as_slice() {
         [] => {
             let sources = args.sources.clone();
-            tokio::task::spawn_blocking(move || ingest(&sources, &store, &options)).await?
+            tokio::task::spawn_blocking(move || ingest(&sources, store, &options)).await?
         }
         [url] if args.sources.len() == 1 => {
             let location: S3Location = url.parse()?;
             let trail = S3Trail::connect(location, s3_options(&args.s3)).await;
             let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || ingest_s3(&trail, &runtime, &store, &options))
+            tokio::task::spawn_blocking(move || ingest_s3(&trail, &runtime, store, &options))
                 .await?
         }
         _ => anyhow::bail!(
             "ctq ingest takes local paths or one s3:// location, not a mix; run it once per S3 location"
         ),
     }
-    .with_context(|| format!("ingest into {} failed", args.store.display()))?;
+    .with_context(|| format!("ingest into {} failed", args.store))?;
     for (path, reason) in &report.damaged {
         eprintln!(
             "ctq: warning: damaged file {} recorded and skipped: {reason}",

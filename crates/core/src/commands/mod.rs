@@ -18,6 +18,7 @@ use ctq_ingest::Progress;
 use ctq_s3::{S3Options, S3Stats};
 use ctq_sql::output::{OutputFormat, ResultWriter};
 use ctq_sql::{SessionOptions, SqlError, TrailSession};
+use ctq_store::StoreLocation;
 use futures::StreamExt;
 
 use crate::args::{Command, Format, OutputArgs, S3Args, SourceArgs, WindowArgs};
@@ -79,11 +80,17 @@ async fn open_session(
         s3: s3_options(&source.s3),
         progress: Some(progress.clone()),
     };
+    let store = store.as_deref().map(StoreLocation::parse).transpose()?;
     Ok(match (store, &source.cluster) {
-        (Some(store), Some(url)) => ctq_cluster::connect(url, &store, &options)
-            .await
-            .with_context(|| format!("cannot run on the cluster at {url}"))?,
-        (Some(store), None) => TrailSession::open_store(&store, &options).await?,
+        (Some(StoreLocation::Local(store)), Some(url)) => {
+            ctq_cluster::connect(url, &store, &options)
+                .await
+                .with_context(|| format!("cannot run on the cluster at {url}"))?
+        }
+        (Some(StoreLocation::S3(_)), Some(_)) => anyhow::bail!(
+            "--cluster runs over a store in a folder every executor sees; copy the store there, or query it on S3 without --cluster"
+        ),
+        (Some(store), None) => TrailSession::open_store(store, &options).await?,
         (None, _) => TrailSession::open(&source.sources, &options).await?,
     })
 }
@@ -228,7 +235,7 @@ fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
         eprintln!(
             "ctq: {rows} row{} | from the store {}",
             if rows == 1 { "" } else { "s" },
-            store.display()
+            store
         );
     } else if !quiet {
         let skipped = report.skipped().count();

@@ -1,0 +1,195 @@
+//! Where a store's files live: a local folder or an S3 prefix, behind the few operations ingest
+//! needs. Both publish a file whole: locally by writing a hidden file and renaming it, on S3
+//! because an object becomes visible only once all of it is stored.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ctq_s3::{S3Location, S3Trail};
+
+use crate::manifest::sync_dir;
+use crate::{PARTITION_COLUMNS, StoreError, io_error};
+
+/// A store's place, as given on the command line: a folder or `s3://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Local(PathBuf),
+    S3(S3Location),
+}
+
+impl StoreLocation {
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        if S3Location::is_s3_url(text) {
+            Ok(StoreLocation::S3(text.parse()?))
+        } else {
+            Ok(StoreLocation::Local(PathBuf::from(text)))
+        }
+    }
+}
+
+impl From<&Path> for StoreLocation {
+    fn from(path: &Path) -> Self {
+        StoreLocation::Local(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for StoreLocation {
+    fn from(path: &PathBuf) -> Self {
+        StoreLocation::Local(path.clone())
+    }
+}
+
+impl From<PathBuf> for StoreLocation {
+    fn from(path: PathBuf) -> Self {
+        StoreLocation::Local(path)
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Local(path) => write!(f, "{}", path.display()),
+            StoreLocation::S3(location) => write!(f, "{location}"),
+        }
+    }
+}
+
+/// A store opened for ingest.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Local(PathBuf),
+    /// A prefix of a bucket; `runtime` runs its requests, from threads that may block.
+    S3 {
+        bucket: Box<S3Trail>,
+        runtime: tokio::runtime::Handle,
+    },
+}
+
+impl From<&Path> for Store {
+    fn from(path: &Path) -> Self {
+        Store::Local(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Store {
+    fn from(path: &PathBuf) -> Self {
+        Store::Local(path.clone())
+    }
+}
+
+impl From<PathBuf> for Store {
+    fn from(path: PathBuf) -> Self {
+        Store::Local(path)
+    }
+}
+
+impl Store {
+    /// How a file of the store is named in messages: its path or its URL.
+    pub fn describe(&self, name: &str) -> PathBuf {
+        match self {
+            Store::Local(root) => root.join(name),
+            Store::S3 { bucket, .. } => {
+                PathBuf::from(bucket.location().url_of(&bucket.key_of(name)))
+            }
+        }
+    }
+
+    pub(crate) fn prepare(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Local(root) => std::fs::create_dir_all(root).map_err(io_error("create", root)),
+            Store::S3 { .. } => Ok(()),
+        }
+    }
+
+    /// The file `name` (relative to the store, `/`-separated), or `None` when there is none.
+    pub(crate) fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Store::Local(root) => {
+                let path = root.join(name);
+                match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io_error("read", &path)(e)),
+                }
+            }
+            Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.get_if_exists(name))?),
+        }
+    }
+
+    /// Publishes `bytes` as `name`, whole: a crash leaves the old file or the new one.
+    pub(crate) fn write(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            Store::Local(root) => {
+                let path = root.join(name);
+                let dir = path.parent().expect("store files are in a folder");
+                std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                let file_name = path.file_name().expect("a file name").to_string_lossy();
+                // Hidden and without the .parquet extension: neither Hive readers nor
+                // DataFusion's listing pick up a file still being written.
+                let partial = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+                std::fs::write(&partial, &bytes)
+                    .and_then(|()| std::fs::File::open(&partial)?.sync_all())
+                    .map_err(io_error("write", &partial))?;
+                std::fs::rename(&partial, &path).map_err(io_error("rename", &partial))?;
+                sync_dir(dir)
+            }
+            Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.put(name, bytes))?),
+        }
+    }
+
+    /// Removes `name`; one already gone is not an error.
+    pub(crate) fn remove(&self, name: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Local(root) => {
+                let path = root.join(name);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(io_error("remove", &path)(e))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.delete(name))?),
+        }
+    }
+
+    /// Every file under the store, relative and `/`-separated.
+    pub(crate) fn list(&self) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Local(root) => {
+                let mut names = Vec::new();
+                if !root.exists() {
+                    return Ok(names);
+                }
+                for entry in walkdir::WalkDir::new(root).min_depth(1) {
+                    let entry = entry.map_err(|e| StoreError::Io {
+                        action: "list",
+                        path: root.clone(),
+                        source: e.into(),
+                    })?;
+                    if entry.file_type().is_file() {
+                        let relative = entry.path().strip_prefix(root).expect("under the store");
+                        names.push(relative.to_string_lossy().replace('\\', "/"));
+                    }
+                }
+                Ok(names)
+            }
+            Store::S3 { bucket, runtime } => Ok(runtime
+                .block_on(bucket.list_all())?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()),
+        }
+    }
+
+    /// Whether ingest wrote `name`: a data file, finished or half-written, in a partition
+    /// folder, or the manifest. Anything else under the store is someone else's.
+    pub(crate) fn is_ours(name: &str) -> bool {
+        if name.starts_with("_ctq/") {
+            return true;
+        }
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        name.starts_with(&format!("{}=", PARTITION_COLUMNS[0]))
+            && (file_name.ends_with(".parquet") || file_name.contains(".parquet.tmp"))
+    }
+}
