@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         `aws cloudtrail lookup-events` output, or newline-delimited records) from local folders or \
         S3, or a Parquet store written by `ctq ingest`, and runs Athena-compatible SQL over them as \
         the table `cloudtrail`, locally or on a Ballista cluster.",
-    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr)."
+    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr); 4 (ctq report) a --fail-on threshold was crossed."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +38,9 @@ pub enum Command {
     /// Print the CREATE TABLE that lets Athena, Trino or Spark read a store, so the same saved
     /// queries run there.
     Ddl(DdlArgs),
+    /// Run the saved queries and the triage over a window and write a report folder: a
+    /// self-contained HTML page with charts, one CSV per query, summary.json. For cron.
+    Report(ReportArgs),
     /// Run a Ballista scheduler or executor that knows ctq's SQL functions.
     #[command(subcommand)]
     Cluster(ClusterCommand),
@@ -190,6 +193,45 @@ pub struct ExplainArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print no summary of files read on standard error; warnings about damaged files remain.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: this long up to now (24h, 7d, 90m).
+    #[arg(long, value_name = "AGE", required_unless_present = "from", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z) or an age (24h).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the window, exclusive: ISO 8601 or an age; now when left out.
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub to: Option<String>,
+    /// The report folder: report.html, one CSV per query, summary.json. Replaced whole; a
+    /// folder holding anything but an earlier report is refused.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Run the .sql files of this folder instead of the bundled queries. $from and $to are bound
+    /// to the window; other parameters come from --param.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    /// A value for another $name placeholder of the queries, bound as a typed value. Repeatable.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Exit with status 4 when this is crossed: any, explicit-deny, damaged, denials>N or
+    /// principal>N (more than N denials for one principal). Repeatable; see docs/cron.md.
+    #[arg(long = "fail-on", value_name = "RULE")]
+    pub fail_on: Vec<ctq_report::fail_on::Rule>,
+    /// Leave out of the triage denials of calls made by AWS services and console page loads.
+    #[arg(long)]
+    pub exclude_noise: bool,
+    /// A file of (principal, action, resource) patterns the triage ignores; see docs/explain.md.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// Print nothing on standard error but errors and damaged files, even on a terminal.
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]

@@ -13,6 +13,8 @@ use clap::Parser;
 
 /// Exit status of a run that succeeded but skipped damaged input files.
 const EXIT_DAMAGED_INPUT: u8 = 3;
+/// Exit status of a report whose `--fail-on` thresholds were crossed: a human is needed.
+const EXIT_NEEDS_ATTENTION: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli.command)) {
         Ok(commands::Outcome::Clean) => ExitCode::SUCCESS,
         Ok(commands::Outcome::DamagedInput) => ExitCode::from(EXIT_DAMAGED_INPUT),
+        Ok(commands::Outcome::NeedsAttention) => ExitCode::from(EXIT_NEEDS_ATTENTION),
         Err(error) => {
             eprintln!("ctq: error: {error:#}");
             ExitCode::FAILURE

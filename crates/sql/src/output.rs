@@ -208,6 +208,24 @@ fn write_table(
     Ok(())
 }
 
+/// The cells of `batches` as the table and CSV print them (`None` for NULL), for a caller that
+/// lays rows out itself, such as an HTML page next to the CSV.
+pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, SqlError> {
+    let options = format_options();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let cells = batch
+            .columns()
+            .iter()
+            .map(|c| CellText::new(c, &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            rows.push(cells.iter().map(|c| c.text(row)).collect());
+        }
+    }
+    Ok(rows)
+}
+
 fn csv_quote(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }

@@ -242,6 +242,18 @@ impl TrailSession {
         Ok((columns, frame.execute_stream().await?))
     }
 
+    /// The names of the `$name` placeholders of `sql`, sorted, without the `$`.
+    pub async fn parameters(&self, sql: &str) -> Result<Vec<String>, SqlError> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        let mut names: Vec<String> = plan
+            .get_parameter_types()?
+            .into_keys()
+            .map(|id| id.trim_start_matches('$').to_string())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     async fn prepare(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame, SqlError> {
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;

@@ -1,6 +1,7 @@
 //! `ctq explain`: a window's denials grouped into causes, each with its next step.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -16,15 +17,7 @@ use crate::commands::{Outcome, Sink, open_session, report_files, resolve_window}
 use crate::progress::ProgressLine;
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
-    let suppressions = match &args.suppress {
-        None => Suppressions::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read suppression file {}", path.display()))?;
-            Suppressions::parse(&text)
-                .with_context(|| format!("suppression file {}", path.display()))?
-        }
-    };
+    let suppressions = load_suppressions(args.suppress.as_ref())?;
     let (from, to) = resolve_window(&args.window)?;
     let mut params = Vec::new();
     for (name, value) in [("principal", &args.principal), ("from", &from), ("to", &to)] {
@@ -86,6 +79,16 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     Ok(report_files(&session, groups.len(), args.quiet))
 }
 
+/// The suppression file's patterns; none without one.
+pub(crate) fn load_suppressions(path: Option<&PathBuf>) -> anyhow::Result<Suppressions> {
+    let Some(path) = path else {
+        return Ok(Suppressions::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read suppression file {}", path.display()))?;
+    Suppressions::parse(&text).with_context(|| format!("suppression file {}", path.display()))
+}
+
 struct Window<'a> {
     from: Option<&'a str>,
     to: Option<&'a str>,
@@ -93,7 +96,7 @@ struct Window<'a> {
 }
 
 /// The query's columns as triage events.
-fn events(batch: &RecordBatch) -> anyhow::Result<Vec<Event>> {
+pub(crate) fn events(batch: &RecordBatch) -> anyhow::Result<Vec<Event>> {
     let column = |name: &str| -> anyhow::Result<StringArray> {
         let array = batch
             .column_by_name(name)

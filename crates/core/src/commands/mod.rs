@@ -6,6 +6,7 @@ mod denials;
 mod explain;
 mod ingest;
 mod query;
+mod report;
 mod schema;
 
 use std::fs::File;
@@ -28,6 +29,8 @@ use crate::progress::ProgressLine;
 pub enum Outcome {
     Clean,
     DamagedInput,
+    /// A report crossed a `--fail-on` threshold.
+    NeedsAttention,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
@@ -37,6 +40,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Explain(args) => explain::run(args).await,
         Command::Schema(args) => schema::run(args).await,
         Command::Ingest(args) => ingest::run(args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Ddl(args) => ddl::run(args),
         Command::Cluster(command) => cluster::run(command).await,
     }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod explain;
+mod report;
 mod s3;
 mod saved_queries;
 mod store;

@@ -1,0 +1,998 @@
+//! `report.html`: one page that opens anywhere, offline, and prints.
+//!
+//! Everything is inline (CSS and SVG) and nothing runs: the page is mailed, archived and opened
+//! from build artifacts, where scripts are blocked and the network may be out of reach.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use ctq_denial::triage::{Excluded, Group};
+
+use crate::chart::{self, escape};
+use crate::{Files, QueryTable, Report, fail_on::Verdict};
+
+/// A table longer than this is cut on the page; the CSV next to it has every row.
+const MAX_TABLE_ROWS: usize = 500;
+/// Series in the charts over time; the rest are merged into one.
+const TOP_SERIES: usize = 8;
+const TOP_ACTIONS: usize = 10;
+
+const STYLE: &str = r#"
+:root {
+  color-scheme: light;
+  --ink: #1f2328;
+  --muted: #59636e;
+  --line: #d1d9e0;
+  --panel: #f6f8fa;
+  --accent: #0b5cad;
+  --alert: #b42318;
+  --alert-bg: #fdecea;
+  --ok: #1a7f37;
+  --next: #fff8c5;
+  --next-line: #d4a72c;
+}
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0;
+  color: var(--ink);
+  background: #fff;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 15px;
+  line-height: 1.5;
+}
+main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 1.8rem; margin: 0 0 4px; letter-spacing: -0.01em; }
+h2 {
+  font-size: 1.05rem;
+  font-variant: small-caps;
+  letter-spacing: 0.06em;
+  text-transform: lowercase;
+  color: var(--muted);
+  border-bottom: 1px solid var(--line);
+  padding-bottom: 4px;
+  margin: 36px 0 12px;
+}
+h3 { font-size: 1.05rem; margin: 0 0 8px; }
+code, pre, .mono {
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+  font-size: 0.88em;
+}
+code { overflow-wrap: anywhere; }
+a { color: var(--accent); }
+header .meta { color: var(--muted); margin: 2px 0; }
+.banner {
+  background: var(--alert-bg);
+  border: 2px solid var(--alert);
+  color: var(--alert);
+  border-radius: 6px;
+  padding: 12px 16px;
+  margin: 0 0 20px;
+  font-weight: 600;
+  font-size: 1.1rem;
+}
+.banner ul { margin: 6px 0 0; font-weight: 400; font-size: 0.95rem; }
+dl#figures {
+  display: grid;
+  grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  gap: 10px;
+  margin: 0;
+}
+dl#figures > div {
+  background: var(--panel);
+  border: 1px solid var(--line);
+  border-radius: 6px;
+  padding: 10px 12px;
+}
+dl#figures dt {
+  font-size: 0.78rem;
+  font-variant: small-caps;
+  text-transform: lowercase;
+  letter-spacing: 0.05em;
+  color: var(--muted);
+}
+dl#figures dd {
+  margin: 2px 0 0;
+  font-size: 1.5rem;
+  font-weight: 600;
+  font-variant-numeric: tabular-nums;
+  overflow-wrap: anywhere;
+}
+dl#figures dd.text { font-size: 0.95rem; font-weight: 500; }
+.note { color: var(--muted); font-size: 0.9rem; }
+ul#verdicts { list-style: none; padding: 0; margin: 0; }
+ul#verdicts li {
+  border-left: 4px solid var(--line);
+  padding: 4px 10px;
+  margin: 4px 0;
+  background: var(--panel);
+}
+ul#verdicts li.crossed { border-left-color: var(--alert); background: var(--alert-bg); }
+ul#verdicts li.ok { border-left-color: var(--ok); }
+.status { font-weight: 600; margin-right: 6px; }
+li.crossed .status { color: var(--alert); }
+li.ok .status { color: var(--ok); }
+ul#damaged-files li { margin: 2px 0; }
+figure { margin: 0 0 24px; }
+figcaption { font-weight: 600; margin-bottom: 6px; }
+svg.chart { width: 100%; height: auto; display: block; }
+article.group {
+  border: 1px solid var(--line);
+  border-radius: 6px;
+  padding: 14px 16px;
+  margin: 0 0 14px;
+  break-inside: avoid;
+}
+article.group h3 .number { color: var(--muted); font-weight: 500; margin-right: 6px; }
+article.group h3 .count { float: right; font-variant-numeric: tabular-nums; }
+dl.facts {
+  display: grid;
+  grid-template-columns: max-content 1fr;
+  gap: 2px 14px;
+  margin: 0 0 10px;
+}
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.next-step {
+  background: var(--next);
+  border-left: 4px solid var(--next-line);
+  padding: 8px 12px;
+  margin: 10px 0;
+}
+.draft-label { margin: 10px 0 4px; font-size: 0.9rem; color: var(--muted); }
+pre {
+  background: var(--panel);
+  border: 1px solid var(--line);
+  border-radius: 4px;
+  padding: 10px;
+  overflow-x: auto;
+  margin: 0;
+}
+section.query { margin: 0 0 28px; }
+.table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; }
+table.query { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
+table.query th, table.query td {
+  padding: 4px 10px;
+  text-align: left;
+  vertical-align: top;
+  white-space: nowrap;
+}
+table.query thead th {
+  background: var(--panel);
+  border-bottom: 1px solid var(--line);
+  font-variant: small-caps;
+  text-transform: lowercase;
+  letter-spacing: 0.04em;
+  position: sticky;
+  top: 0;
+}
+table.query tbody tr:nth-child(even) { background: #f9fafb; }
+table.query td.null { background: repeating-linear-gradient(135deg, transparent 0 4px, #eef0f2 4px 5px); }
+footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
+@media print {
+  body { font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .banner, ul#verdicts li, .next-step, table.query tbody tr:nth-child(even) {
+    -webkit-print-color-adjust: exact;
+    print-color-adjust: exact;
+  }
+  .table-wrap { overflow: visible; border: none; }
+  table.query th, table.query td { white-space: normal; overflow-wrap: anywhere; }
+  table.query thead th { position: static; }
+  figure, section.query h3 { break-inside: avoid; break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"#;
+
+/// The whole page, as UTF-8 text.
+pub fn render_html(report: &Report) -> String {
+    let mut page = String::with_capacity(64 * 1024);
+    let window = format!("{} to {}", report.window.from, report.window.to);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>ctq report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        escape(&window)
+    );
+    attention_banner(&mut page, &report.verdicts);
+    header(&mut page, report);
+    figures(&mut page, report);
+    verdicts(&mut page, &report.verdicts);
+    damaged_files(&mut page, &report.files);
+    charts(&mut page, report);
+    triage(&mut page, &report.triage, &report.excluded);
+    queries(&mut page, &report.queries);
+    page.push_str(
+        "<footer>Made by ctq. Times are UTC. Every figure comes from the records read; \
+         the CSV files next to this page hold the full query results.</footer>\n\
+         </main>\n</body>\n</html>\n",
+    );
+    page
+}
+
+fn attention_banner(page: &mut String, verdicts: &[Verdict]) {
+    let crossed: Vec<&Verdict> = verdicts.iter().filter(|v| v.crossed).collect();
+    if crossed.is_empty() {
+        return;
+    }
+    let _ = write!(
+        page,
+        "<div class=\"banner\" id=\"needs-attention\" role=\"alert\">Needs attention: {} crossed\n<ul>",
+        count_of(crossed.len() as u64, "--fail-on rule", "--fail-on rules")
+    );
+    for verdict in crossed {
+        let _ = write!(
+            page,
+            "<li><code>{}</code>: {}</li>",
+            escape(&verdict.rule),
+            escape(&verdict.detail)
+        );
+    }
+    page.push_str("</ul></div>\n");
+}
+
+fn header(page: &mut String, report: &Report) {
+    let _ = write!(
+        page,
+        "<header>\n<h1>ctq report</h1>\n\
+         <p class=\"meta\" id=\"window\">Window: <time datetime=\"{from}\">{from}</time> to \
+         <time datetime=\"{to}\">{to}</time> (UTC, end excluded)</p>\n\
+         <p class=\"meta\" id=\"source\">Source: <code>{source}</code></p>\n\
+         <p class=\"meta\" id=\"generated-at\">Generated at <time datetime=\"{generated}\">{generated}</time></p>\n\
+         </header>\n",
+        from = escape(&report.window.from),
+        to = escape(&report.window.to),
+        source = escape(&report.source),
+        generated = escape(&report.generated_at),
+    );
+}
+
+fn figure(page: &mut String, id: &str, label: &str, value: &str) {
+    let _ = writeln!(
+        page,
+        "<div><dt>{label}</dt><dd id=\"{id}\">{}</dd></div>",
+        escape(value)
+    );
+}
+
+fn figures(page: &mut String, report: &Report) {
+    let principals: BTreeSet<&str> = report
+        .denials
+        .iter()
+        .map(|d| d.principal.as_str())
+        .collect();
+    let explicit = report.denials.iter().filter(|d| d.explicit).count();
+    let files = &report.files;
+    page.push_str("<section id=\"summary\">\n<h2>Key figures</h2>\n<dl id=\"figures\">\n");
+    figure(
+        page,
+        "denials",
+        "Denials",
+        &report.denials.len().to_string(),
+    );
+    figure(
+        page,
+        "explicit-denials",
+        "Explicit denials",
+        &explicit.to_string(),
+    );
+    figure(
+        page,
+        "principals",
+        "Principals",
+        &principals.len().to_string(),
+    );
+    figure(
+        page,
+        "triage-groups",
+        "Triage groups",
+        &report.triage.len().to_string(),
+    );
+    match &files.store {
+        // A store has no log files: its name says what was read, and the file figures stay for
+        // whoever reads the page by id, at zero.
+        Some(store) => {
+            let _ = writeln!(
+                page,
+                "<div><dt>Store</dt><dd id=\"store\" class=\"text\"><code>{}</code></dd></div>",
+                escape(store)
+            );
+            figure(page, "files-read", "Files read", "0");
+            figure(page, "files-skipped", "Files skipped", "0");
+            figure(page, "files-damaged", "Files damaged", "0");
+        }
+        None => {
+            figure(page, "files-read", "Files read", &files.read.to_string());
+            figure(
+                page,
+                "files-skipped",
+                "Files skipped",
+                &files.skipped.to_string(),
+            );
+            figure(
+                page,
+                "files-damaged",
+                "Files damaged",
+                &files.damaged.len().to_string(),
+            );
+        }
+    }
+    figure(page, "records", "Records read", &files.records.to_string());
+    figure(page, "duration", "Duration", &duration(report.duration_ms));
+    page.push_str(
+        "</dl>\n<p class=\"note\">Denials counts every denial record read, duplicate deliveries \
+         included, as the saved queries do; the triage groups count each event once.</p>\n\
+         </section>\n",
+    );
+}
+
+fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+fn verdicts(page: &mut String, verdicts: &[Verdict]) {
+    page.push_str("<section id=\"fail-on\">\n<h2>--fail-on rules</h2>\n");
+    if verdicts.is_empty() {
+        page.push_str("<p id=\"no-verdicts\">No --fail-on rule set.</p>\n</section>\n");
+        return;
+    }
+    page.push_str("<ul id=\"verdicts\">\n");
+    for verdict in verdicts {
+        let status = if verdict.crossed { "crossed" } else { "ok" };
+        let _ = writeln!(
+            page,
+            "<li class=\"{status}\" data-rule=\"{rule}\"><span class=\"status\">{status}</span>\
+             <code>{rule}</code>: {detail}</li>",
+            rule = escape(&verdict.rule),
+            detail = escape(&verdict.detail),
+        );
+    }
+    page.push_str("</ul>\n</section>\n");
+}
+
+fn damaged_files(page: &mut String, files: &Files) {
+    if files.damaged.is_empty() {
+        return;
+    }
+    let _ = write!(
+        page,
+        "<section id=\"damaged\">\n<h2>Damaged files</h2>\n<p>{} could not be read; {} \
+         records are missing from every figure in this report.</p>\n<ul id=\"damaged-files\">\n",
+        count_of(files.damaged.len() as u64, "file", "files"),
+        if files.damaged.len() == 1 {
+            "its"
+        } else {
+            "their"
+        }
+    );
+    for file in &files.damaged {
+        let _ = writeln!(
+            page,
+            "<li><code>{}</code>: {}</li>",
+            escape(&file.path),
+            escape(&file.reason)
+        );
+    }
+    page.push_str("</ul>\n</section>\n");
+}
+
+fn charts(page: &mut String, report: &Report) {
+    let rows = &report.denials;
+    let by_principal = chart::stacked(
+        rows,
+        |row| row.principal.clone(),
+        &report.window,
+        TOP_SERIES,
+    );
+    let by_service = chart::stacked(rows, |row| row.service.clone(), &report.window, TOP_SERIES);
+    let actions = chart::top_actions(rows, TOP_ACTIONS);
+    page.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
+    for (caption, svg) in [
+        (
+            "Denials over time by principal",
+            chart::stacked_bars_svg(
+                "chart-principals",
+                "Denials over time by principal",
+                &by_principal,
+            ),
+        ),
+        (
+            "Denials over time by service",
+            chart::stacked_bars_svg(
+                "chart-services",
+                "Denials over time by service",
+                &by_service,
+            ),
+        ),
+        (
+            "Top denied actions",
+            chart::horizontal_bars_svg("chart-actions", "Top denied actions", &actions),
+        ),
+    ] {
+        let _ = write!(
+            page,
+            "<figure>\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n"
+        );
+    }
+    let in_window = |time: i64| time >= report.window.from_ms && time < report.window.to_ms;
+    let undrawn = rows
+        .iter()
+        .filter(|row| !row.time_ms.is_some_and(in_window))
+        .count();
+    if undrawn > 0 {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"undrawn\">{} without a readable time inside the window \
+             {} not drawn over time; the top actions count them.</p>",
+            count_of(undrawn as u64, "denial", "denials"),
+            if undrawn == 1 { "is" } else { "are" },
+        );
+    }
+    page.push_str("</section>\n");
+}
+
+fn triage(page: &mut String, groups: &[Group], excluded: &Excluded) {
+    page.push_str("<section id=\"triage\">\n<h2>Triage</h2>\n");
+    if groups.is_empty() {
+        page.push_str("<p id=\"no-groups\">No denials in this window.</p>\n");
+    }
+    for (index, group) in groups.iter().enumerate() {
+        group_article(page, index + 1, group);
+    }
+    excluded_line(page, excluded);
+    page.push_str("</section>\n");
+}
+
+fn group_article(page: &mut String, number: usize, group: &Group) {
+    let list = |items: &BTreeSet<String>| {
+        if items.is_empty() {
+            "(none)".to_string()
+        } else {
+            items
+                .iter()
+                .map(|item| format!("<code>{}</code>", escape(item)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let resource = match &group.resource {
+        Some(resource) => format!("<code>{}</code>", escape(resource)),
+        None => "(not named)".to_string(),
+    };
+    let cause = match &group.policy_arn {
+        Some(arn) => format!(
+            "{} (<code>{}</code>)",
+            escape(&group.cause_summary),
+            escape(arn)
+        ),
+        None => escape(&group.cause_summary),
+    };
+    let seen = |time: &Option<String>| match time {
+        Some(time) => format!("<time datetime=\"{0}\">{0}</time>", escape(time)),
+        None => "(unknown)".to_string(),
+    };
+    let samples = if group.sample_event_ids.is_empty() {
+        "(none)".to_string()
+    } else {
+        group
+            .sample_event_ids
+            .iter()
+            .map(|id| format!("<code>{}</code>", escape(id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = write!(
+        page,
+        "<article class=\"group\" id=\"group-{number}\" data-principal=\"{principal}\" data-count=\"{count}\">\n\
+         <h3><span class=\"number\">#{number}</span><code>{action}</code>\
+         <span class=\"count\">{count_text}</span></h3>\n\
+         <dl class=\"facts\">\n\
+         <dt>Principal</dt><dd><code>{principal}</code></dd>\n\
+         <dt>Action</dt><dd><code>{action}</code></dd>\n\
+         <dt>Resource</dt><dd>{resource}</dd>\n\
+         <dt>Cause</dt><dd>{cause}</dd>\n\
+         <dt>Count</dt><dd class=\"count\">{count}</dd>\n\
+         <dt>First seen</dt><dd>{first}</dd>\n\
+         <dt>Last seen</dt><dd>{last}</dd>\n\
+         <dt>Error codes</dt><dd>{codes}</dd>\n\
+         <dt>Services</dt><dd>{services}</dd>\n\
+         <dt>Sample event IDs</dt><dd>{samples}</dd>\n\
+         <dt>Diagnosis</dt><dd class=\"diagnosis\">{diagnosis}</dd>\n\
+         </dl>\n\
+         <div class=\"next-step\"><strong>Next step:</strong> {next_step}</div>\n",
+        principal = escape(&group.principal),
+        count = group.count,
+        count_text = count_of(group.count, "denial", "denials"),
+        action = escape(&group.action),
+        first = seen(&group.first_seen),
+        last = seen(&group.last_seen),
+        codes = list(&group.error_codes),
+        services = list(&group.services),
+        diagnosis = escape(&group.advice.cause),
+        next_step = escape(&group.advice.next_step),
+    );
+    if let Some(draft) = &group.advice.draft_policy {
+        let _ = write!(
+            page,
+            "<p class=\"draft-label\">Draft policy: a draft to review, not to apply as is</p>\n\
+             <pre class=\"draft-policy\">{}</pre>\n",
+            escape(draft)
+        );
+    }
+    page.push_str("</article>\n");
+}
+
+fn excluded_line(page: &mut String, excluded: &Excluded) {
+    let Excluded {
+        not_denials,
+        duplicates,
+        service_calls,
+        console_browsing,
+        suppressed,
+    } = *excluded;
+    if [
+        not_denials,
+        duplicates,
+        service_calls,
+        console_browsing,
+        suppressed,
+    ]
+    .iter()
+    .all(|&n| n == 0)
+    {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<p class=\"note\" id=\"excluded\">Left out of the groups: \
+         <span data-excluded=\"duplicates\">{}</span>, \
+         <span data-excluded=\"service-calls\">{}</span>, \
+         <span data-excluded=\"console-page-loads\">{}</span>, \
+         <span data-excluded=\"suppressed\">{} suppressed</span>, \
+         <span data-excluded=\"not-denials\">{}</span>.</p>",
+        count_of(duplicates, "duplicate delivery", "duplicate deliveries"),
+        count_of(service_calls, "AWS service call", "AWS service calls"),
+        count_of(console_browsing, "console page load", "console page loads"),
+        suppressed,
+        count_of(
+            not_denials,
+            "record that was not a denial",
+            "records that were not denials"
+        ),
+    );
+}
+
+fn queries(page: &mut String, tables: &[QueryTable]) {
+    page.push_str("<section id=\"queries\">\n<h2>Saved queries</h2>\n");
+    if tables.is_empty() {
+        page.push_str("<p>No saved query was run.</p>\n");
+    }
+    for table in tables {
+        query_section(page, table);
+    }
+    page.push_str("</section>\n");
+}
+
+fn query_section(page: &mut String, table: &QueryTable) {
+    let name = escape(&table.name);
+    let _ = write!(
+        page,
+        "<section class=\"query\" id=\"section-query-{name}\">\n<h3><code>{name}</code>"
+    );
+    if !table.title.is_empty() {
+        let _ = write!(page, ": {}", escape(&table.title));
+    }
+    page.push_str("</h3>\n");
+    if let Some(reason) = &table.not_run {
+        let _ = writeln!(page, "<p class=\"not-run\">Not run: {}</p>", escape(reason));
+        page.push_str("</section>\n");
+        return;
+    }
+    page.push_str("<p class=\"note\">");
+    if is_relative_file(&table.csv_file) {
+        let _ = write!(
+            page,
+            "<a href=\"{}\">{}</a>, ",
+            escape(&href(&table.csv_file)),
+            escape(&table.csv_file)
+        );
+    }
+    let shown = table.rows.len().min(MAX_TABLE_ROWS);
+    if shown < table.row_count {
+        let _ = write!(
+            page,
+            "<span class=\"truncated\">first {shown} of {} rows; the CSV has all</span>",
+            table.row_count
+        );
+    } else {
+        page.push_str(&count_of(table.row_count as u64, "row", "rows"));
+    }
+    page.push_str("</p>\n");
+
+    let _ = write!(
+        page,
+        "<div class=\"table-wrap\"><table id=\"query-{name}\" class=\"query\">\n<thead><tr>"
+    );
+    for column in &table.columns {
+        let _ = write!(page, "<th scope=\"col\">{}</th>", escape(column));
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    for row in table.rows.iter().take(shown) {
+        page.push_str("<tr>");
+        for cell in row {
+            match cell {
+                Some(text) => {
+                    let _ = write!(page, "<td>{}</td>", escape(text));
+                }
+                None => page.push_str("<td class=\"null\"></td>"),
+            }
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</tbody>\n</table></div>\n</section>\n");
+}
+
+/// The CSV sits next to the page; anything that could point elsewhere is shown, not linked.
+fn is_relative_file(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(':')
+        && !name.starts_with('/')
+        && !name.starts_with('\\')
+        && !name.split(['/', '\\']).any(|part| part == "..")
+}
+
+/// Percent-encodes what would end a relative URL's path early or be read as an escape.
+fn href(name: &str) -> String {
+    let mut encoded = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            ' ' => encoded.push_str("%20"),
+            '#' => encoded.push_str("%23"),
+            '?' => encoded.push_str("%3F"),
+            c => encoded.push(c),
+        }
+    }
+    encoded
+}
+
+fn count_of(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use ctq_denial::triage::{Event, Noise, Suppressions, Triage};
+
+    use super::*;
+    use crate::{DamagedFile, DenialRow, Window};
+
+    const EVIL: &str = "arn:aws:iam::111122223333:user/<script>alert(1)</script>";
+    const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+
+    fn event(id: &str, time: &str, who: &str, message: &str) -> Event {
+        Event {
+            event_time: Some(time.into()),
+            event_id: Some(id.into()),
+            event_source: Some("s3.amazonaws.com".into()),
+            event_name: Some("GetObject".into()),
+            error_code: Some("AccessDenied".into()),
+            error_message: Some(message.into()),
+            principal_arn: Some(who.into()),
+            resource_arn: Some("arn:aws:s3:::bucket/key".into()),
+            ..Event::default()
+        }
+    }
+
+    fn row(time_ms: i64, principal: &str, explicit: bool) -> DenialRow {
+        DenialRow {
+            time_ms: Some(time_ms),
+            principal: principal.to_string(),
+            service: "s3.amazonaws.com".to_string(),
+            action: "GetObject".to_string(),
+            error_code: "AccessDenied".to_string(),
+            explicit,
+        }
+    }
+
+    /// 2019-10-29T00:00:00Z.
+    const FROM_MS: i64 = 1_572_307_200_000;
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn report() -> Report {
+        let explicit = format!(
+            "User: {EVIL} is not authorized to perform: s3:GetObject on resource: \
+             arn:aws:s3:::bucket/key with an explicit deny in an identity-based policy"
+        );
+        let implicit = format!(
+            "User: {ALICE} is not authorized to perform: s3:GetObject on resource: \
+             arn:aws:s3:::bucket/key because no identity-based policy allows the s3:GetObject action"
+        );
+        let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
+        triage.add(&event("e1", "2019-10-29T01:00:00Z", EVIL, &explicit));
+        triage.add(&event("e2", "2019-10-29T02:00:00Z", EVIL, &explicit));
+        triage.add(&event("e2", "2019-10-29T02:00:00Z", EVIL, &explicit));
+        triage.add(&event("a1", "2019-10-29T03:00:00Z", ALICE, &implicit));
+        let (groups, excluded) = triage.finish();
+        assert_eq!(groups.len(), 2, "{groups:#?}");
+
+        Report {
+            generated_at: "2019-10-30T00:05:00Z".to_string(),
+            window: Window {
+                from: "2019-10-29T00:00:00Z".to_string(),
+                to: "2019-10-30T00:00:00Z".to_string(),
+                from_ms: FROM_MS,
+                to_ms: FROM_MS + 24 * HOUR_MS,
+            },
+            source: "s3://trail-bucket/AWSLogs/".to_string(),
+            files: Files {
+                read: 7,
+                skipped: 2,
+                records: 120,
+                damaged: vec![DamagedFile {
+                    path: "logs/broken & <bad>.json.gz".to_string(),
+                    reason: "unexpected end of file".to_string(),
+                }],
+                store: None,
+            },
+            denials: vec![
+                row(FROM_MS + HOUR_MS, EVIL, true),
+                row(FROM_MS + 2 * HOUR_MS, EVIL, true),
+                row(FROM_MS + 2 * HOUR_MS, EVIL, true),
+                row(FROM_MS + 3 * HOUR_MS, ALICE, false),
+            ],
+            triage: groups,
+            excluded,
+            queries: vec![
+                QueryTable {
+                    name: "denials-by-principal".to_string(),
+                    title: "Denials by principal".to_string(),
+                    csv_file: "denials-by-principal.csv".to_string(),
+                    columns: vec!["principal".to_string(), "denials".to_string()],
+                    rows: vec![
+                        vec![Some(EVIL.to_string()), Some("3".to_string())],
+                        vec![None, Some("1".to_string())],
+                    ],
+                    row_count: 2,
+                    not_run: None,
+                },
+                QueryTable {
+                    name: "by-principal".to_string(),
+                    title: "One principal".to_string(),
+                    csv_file: "by-principal.csv".to_string(),
+                    columns: vec![],
+                    rows: vec![],
+                    row_count: 0,
+                    not_run: Some("needs --param principal=ARN".to_string()),
+                },
+            ],
+            verdicts: vec![
+                Verdict {
+                    rule: "explicit-deny".to_string(),
+                    crossed: true,
+                    detail: "3 explicit denials".to_string(),
+                },
+                Verdict {
+                    rule: "denials>10".to_string(),
+                    crossed: false,
+                    detail: "4 denials".to_string(),
+                },
+            ],
+            duration_ms: 1_250,
+        }
+    }
+
+    /// The text of the element with `id`, up to its closing tag.
+    fn text_of<'a>(page: &'a str, id: &str) -> &'a str {
+        let start = page
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no element with id {id}"));
+        let rest = &page[start..];
+        let open_end = rest.find('>').expect("the tag closes") + 1;
+        let rest = &rest[open_end..];
+        &rest[..rest.find("</").expect("the element closes")]
+    }
+
+    #[test]
+    fn a_script_in_a_principal_is_shown_as_text() {
+        let page = render_html(&report());
+        assert!(!page.to_ascii_lowercase().contains("<script"));
+        assert!(
+            page.contains("arn:aws:iam::111122223333:user/&lt;script&gt;alert(1)&lt;/script&gt;")
+        );
+        assert!(page.contains(
+            "data-principal=\"arn:aws:iam::111122223333:user/&lt;script&gt;alert(1)&lt;/script&gt;\""
+        ));
+        assert!(page.contains("<code>logs/broken &amp; &lt;bad&gt;.json.gz</code>"));
+    }
+
+    #[test]
+    fn the_page_reaches_for_nothing_on_the_network() {
+        let page = render_html(&report());
+        let svg_namespace = "xmlns=\"http://www.w3.org/2000/svg\"";
+        let without_namespace = page.replace(svg_namespace, "");
+        assert_eq!(page.matches(svg_namespace).count(), 3);
+        assert!(!without_namespace.contains("http://"));
+        assert!(!without_namespace.contains("https://"));
+        assert!(!without_namespace.contains("<link"));
+        assert!(!without_namespace.contains("<img"));
+        assert!(!without_namespace.contains("url("));
+        assert!(!without_namespace.contains("@import"));
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.contains("<meta charset=\"utf-8\">"));
+        assert!(page.contains("<meta name=\"viewport\""));
+        assert!(
+            page.contains(
+                "<title>ctq report: 2019-10-29T00:00:00Z to 2019-10-30T00:00:00Z</title>"
+            )
+        );
+    }
+
+    #[test]
+    fn the_figures_equal_the_inputs() {
+        let report = report();
+        let page = render_html(&report);
+        assert_eq!(text_of(&page, "denials"), "4");
+        assert_eq!(text_of(&page, "explicit-denials"), "3");
+        assert_eq!(text_of(&page, "principals"), "2");
+        assert_eq!(text_of(&page, "triage-groups"), "2");
+        assert_eq!(text_of(&page, "files-read"), "7");
+        assert_eq!(text_of(&page, "files-skipped"), "2");
+        assert_eq!(text_of(&page, "files-damaged"), "1");
+        assert_eq!(text_of(&page, "records"), "120");
+        assert_eq!(text_of(&page, "duration"), "1.2 s");
+        for id in [
+            "figures",
+            "verdicts",
+            "needs-attention",
+            "damaged-files",
+            "chart-principals",
+            "chart-services",
+            "chart-actions",
+            "triage",
+            "query-denials-by-principal",
+        ] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "no id {id}");
+        }
+
+        // The triage counts each delivery once: the duplicate e2 is left out.
+        assert!(page.contains(&format!(
+            "<article class=\"group\" id=\"group-1\" data-principal=\"{}\" data-count=\"2\">",
+            escape(EVIL)
+        )));
+        assert!(page.contains(&format!(
+            "<article class=\"group\" id=\"group-2\" data-principal=\"{ALICE}\" data-count=\"1\">"
+        )));
+        assert_eq!(page.matches("<article class=\"group\"").count(), 2);
+        assert!(page.contains("<code>e1</code>, <code>e2</code>"));
+        assert!(page.contains(&escape(&report.triage[0].advice.next_step)));
+        assert!(page.contains("<span data-excluded=\"duplicates\">1 duplicate delivery</span>"));
+        assert!(
+            page.contains("Draft policy: a draft to review, not to apply as is")
+                == report
+                    .triage
+                    .iter()
+                    .any(|g| g.advice.draft_policy.is_some())
+        );
+
+        // Both series of the chart by principal, with every in-window row.
+        assert!(page.contains(&format!(
+            "<g class=\"legend-item\" data-series=\"{}\" data-total=\"3\">",
+            escape(EVIL)
+        )));
+        assert!(page.contains(&format!(
+            "<g class=\"legend-item\" data-series=\"{ALICE}\" data-total=\"1\">"
+        )));
+        assert!(page.contains("<rect class=\"bar\" data-label=\"s3:GetObject\" data-count=\"4\""));
+    }
+
+    #[test]
+    fn verdicts_are_marked_crossed_or_ok() {
+        let page = render_html(&report());
+        assert!(page.contains("Needs attention: 1 --fail-on rule crossed"));
+        assert!(page.contains("<li class=\"crossed\" data-rule=\"explicit-deny\">"));
+        assert!(page.contains("<li class=\"ok\" data-rule=\"denials&gt;10\">"));
+
+        let mut calm = report();
+        calm.verdicts.retain(|v| !v.crossed);
+        let page = render_html(&calm);
+        assert!(!page.contains("Needs attention"));
+
+        calm.verdicts.clear();
+        let page = render_html(&calm);
+        assert!(page.contains("No --fail-on rule set"));
+        assert!(!page.contains("id=\"verdicts\""));
+    }
+
+    #[test]
+    fn query_cells_are_shown_as_given_and_null_is_empty() {
+        let page = render_html(&report());
+        let table = text_of(&page, "section-query-denials-by-principal");
+        assert!(table.contains("denials-by-principal"));
+        assert!(
+            page.contains(
+                "<a href=\"denials-by-principal.csv\">denials-by-principal.csv</a>, 2 rows"
+            )
+        );
+        assert!(page.contains(&format!(
+            "<tr><td>{}</td><td>3</td></tr>\n<tr><td class=\"null\"></td><td>1</td></tr>",
+            escape(EVIL)
+        )));
+        assert!(page.contains(
+            "<thead><tr><th scope=\"col\">principal</th><th scope=\"col\">denials</th></tr></thead>"
+        ));
+        assert!(page.contains("<p class=\"not-run\">Not run: needs --param principal=ARN</p>"));
+        assert!(!page.contains("id=\"query-by-principal\""));
+    }
+
+    #[test]
+    fn long_tables_are_cut_at_500_rows() {
+        let mut report = report();
+        let table = &mut report.queries[0];
+        table.rows = (0..750)
+            .map(|i| vec![Some(format!("p{i}")), Some(i.to_string())])
+            .collect();
+        table.row_count = 750;
+        let page = render_html(&report);
+        assert!(page.contains("first 500 of 750 rows; the CSV has all"));
+        let rows = page
+            .split("id=\"query-denials-by-principal\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</tbody>").next())
+            .expect("the table is there");
+        assert_eq!(rows.matches("<tr>").count(), 501, "the header and 500 rows");
+        assert!(rows.contains("<td>p499</td>"));
+        assert!(!rows.contains("<td>p500</td>"));
+    }
+
+    #[test]
+    fn a_store_replaces_the_file_figures() {
+        let mut report = report();
+        report.files = Files {
+            records: 40,
+            store: Some("/data/store".to_string()),
+            ..Files::default()
+        };
+        let page = render_html(&report);
+        assert!(page.contains("<dd id=\"store\" class=\"text\"><code>/data/store</code></dd>"));
+        assert_eq!(text_of(&page, "files-read"), "0");
+        assert_eq!(text_of(&page, "files-skipped"), "0");
+        assert_eq!(text_of(&page, "files-damaged"), "0");
+        assert!(!page.contains("id=\"damaged-files\""));
+    }
+
+    #[test]
+    fn an_empty_window_says_so() {
+        let mut report = report();
+        report.denials.clear();
+        report.triage.clear();
+        report.excluded = Excluded::default();
+        report.verdicts.clear();
+        let page = render_html(&report);
+        assert!(page.contains("<p id=\"no-groups\">No denials in this window.</p>"));
+        assert_eq!(page.matches(">No denials in this window</text>").count(), 3);
+        assert!(!page.contains("id=\"excluded\""));
+        assert_eq!(text_of(&page, "denials"), "0");
+    }
+
+    #[test]
+    fn only_plain_relative_csv_names_are_linked() {
+        assert!(is_relative_file("denials-by-principal.csv"));
+        assert!(!is_relative_file("https://example.com/x.csv"));
+        assert!(!is_relative_file("/etc/passwd"));
+        assert!(!is_relative_file("../x.csv"));
+        assert_eq!(href("a b#c?.csv"), "a%20b%23c%3F.csv");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(1_250), "1.2 s");
+        assert_eq!(duration(125_000), "2 min 5 s");
+    }
+}

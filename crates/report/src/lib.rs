@@ -1,0 +1,158 @@
+//! Batch reports: what a nightly run of ctq leaves for people to read and for cron to act on.
+//!
+//! This crate owns the report's content and files: the figures drawn from a window's denials
+//! ([`chart`]), the self-contained `report.html` (inline CSS and SVG, no script, no network),
+//! `summary.json`, the `--fail-on` thresholds and their verdicts ([`fail_on`]), and writing the
+//! report folder atomically ([`write_report_dir`]).
+//!
+//! It does not run queries or read trails: the caller hands over the denial rows, the triage
+//! groups of `ctq-denial`, and each saved query's result already formatted as text (the same
+//! text as its CSV), so every number on the page is one the SQL produced.
+
+pub mod chart;
+mod dir;
+pub mod fail_on;
+mod html;
+
+use ctq_denial::triage::{Excluded, Group};
+use serde::Serialize;
+
+pub use dir::write_report_dir;
+pub use html::render_html;
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// When the report was made, ISO 8601 UTC.
+    pub generated_at: String,
+    pub window: Window,
+    /// What was read: the trail's locations, or the store.
+    pub source: String,
+    pub files: Files,
+    /// Denial rows as the saved queries count them (errorCode AccessDenied*/Unauthorized*), one
+    /// per record read, before triage removes duplicate deliveries.
+    #[serde(skip)]
+    pub denials: Vec<DenialRow>,
+    /// The triage of the window's denials, most frequent group first.
+    pub triage: Vec<Group>,
+    pub excluded: Excluded,
+    pub queries: Vec<QueryTable>,
+    /// The `--fail-on` rules and whether each was crossed.
+    pub verdicts: Vec<fail_on::Verdict>,
+    /// How long the run took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// The window, `from` inclusive, `to` exclusive, both ISO 8601 UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub from: String,
+    pub to: String,
+    #[serde(skip)]
+    pub from_ms: i64,
+    #[serde(skip)]
+    pub to_ms: i64,
+}
+
+/// The input files of the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Files {
+    /// Log files read (for a store: none; see `store`).
+    pub read: u64,
+    /// Files skipped because they hold no events (digests, Insights).
+    pub skipped: u64,
+    /// Records decoded from the files read.
+    pub records: u64,
+    /// Files that could not be read; their records are missing from every figure.
+    pub damaged: Vec<DamagedFile>,
+    /// The store read instead of log files, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DamagedFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// One denial record, with what the charts group by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenialRow {
+    /// Event time in milliseconds since the epoch; `None` when unreadable.
+    pub time_ms: Option<i64>,
+    /// `userIdentity.arn`, else `userIdentity.invokedBy`, else `(unknown)`.
+    pub principal: String,
+    /// `eventSource`, such as `s3.amazonaws.com`.
+    pub service: String,
+    /// `eventName`, such as `GetObject`.
+    pub action: String,
+    pub error_code: String,
+    /// The message says an explicit deny matched.
+    pub explicit: bool,
+}
+
+impl DenialRow {
+    /// The action as `top-denied-actions.sql` names it: `s3:GetObject`.
+    pub fn qualified_action(&self) -> String {
+        let service = self.service.split('.').next().unwrap_or(&self.service);
+        format!("{service}:{}", self.action)
+    }
+}
+
+/// One saved query's result, as text.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryTable {
+    /// The file's stem: `denials-by-principal`.
+    pub name: String,
+    /// The first line of the file's leading comment, if any.
+    pub title: String,
+    /// The CSV file written next to the page, such as `denials-by-principal.csv`.
+    pub csv_file: String,
+    pub columns: Vec<String>,
+    /// Cells as the CSV has them; `None` for NULL.
+    #[serde(skip)]
+    pub rows: Vec<Vec<Option<String>>>,
+    pub row_count: usize,
+    /// Why the query was not run (a parameter the report cannot supply), if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+}
+
+/// Errors writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid --fail-on rule {rule:?}: {reason}")]
+    FailOn { rule: String, reason: String },
+}
+
+/// `summary.json`: the window, the counts, the files, the queries, the verdicts.
+pub fn summary_json(report: &Report) -> serde_json::Value {
+    let principals: std::collections::BTreeSet<&str> = report
+        .denials
+        .iter()
+        .map(|d| d.principal.as_str())
+        .collect();
+    serde_json::json!({
+        "generated_at": report.generated_at,
+        "window": report.window,
+        "source": report.source,
+        "denials": report.denials.len(),
+        "explicit_denials": report.denials.iter().filter(|d| d.explicit).count(),
+        "principals": principals.len(),
+        "triage_groups": report.triage.len(),
+        "excluded": report.excluded,
+        "files": report.files,
+        "queries": report.queries,
+        "fail_on": report.verdicts,
+        "needs_attention": report.verdicts.iter().any(|v| v.crossed),
+        "duration_ms": report.duration_ms,
+    })
+}
