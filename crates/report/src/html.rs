@@ -318,7 +318,12 @@ fn figures(page: &mut String, report: &Report) {
             );
         }
     }
-    figure(page, "records", "Records read", &files.records.to_string());
+    figure(
+        page,
+        "records",
+        "Events in the window",
+        &files.records.to_string(),
+    );
     figure(page, "duration", "Duration", &duration(report.duration_ms));
     page.push_str(
         "</dl>\n<p class=\"note\">Denials counts every denial record read, duplicate deliveries \

@@ -61,7 +61,7 @@ pub struct Files {
     pub read: u64,
     /// Files skipped because they hold no events (digests, Insights).
     pub skipped: u64,
-    /// Records decoded from the files read.
+    /// Events in the window, whatever their error.
     pub records: u64,
     /// Files that could not be read; their records are missing from every figure.
     pub damaged: Vec<DamagedFile>,

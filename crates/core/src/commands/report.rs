@@ -107,6 +107,26 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     }
     let (groups, excluded) = triage.finish();
 
+    let events_in_window = session
+        .query(
+            "SELECT count(*) FROM cloudtrail \
+             WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
+             AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)",
+            &window_params,
+        )
+        .await
+        .context("counting the window's events failed")?;
+    let events_in_window = events_in_window
+        .batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<ctq_sql::arrow::array::Int64Array>()
+                .map(|c| c.value(0))
+        })
+        .unwrap_or(0);
+
     let mut tables = Vec::new();
     let mut csv_files = Vec::new();
     for query in &queries {
@@ -122,7 +142,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let files = Files {
         read: scan.files_read() as u64,
         skipped: scan.skipped().count() as u64,
-        records: scan.records() as u64,
+        records: events_in_window as u64,
         damaged: scan
             .damaged()
             .map(|(path, reason)| DamagedFile {

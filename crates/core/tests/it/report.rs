@@ -79,22 +79,34 @@ fn every_number_in_the_report_is_the_one_the_sql_gives() {
     let summary = summary(&out);
     assert_eq!(summary["denials"], denials);
     assert_eq!(summary["explicit_denials"], explicit);
-    assert_eq!(summary["window"]["from"], FROM);
-    assert_eq!(summary["window"]["to"], TO);
+    assert_eq!(summary["window"]["from"], "2019-10-28T00:00:00.000Z");
+    assert_eq!(summary["window"]["to"], "2019-10-31T00:00:00.000Z");
     assert_eq!(summary["needs_attention"], true);
     assert_eq!(summary["fail_on"][0]["crossed"], true);
     assert_eq!(summary["fail_on"][1]["crossed"], false);
     let files_read = summary["files"]["read"].as_u64().unwrap();
+    let in_window = "SELECT count(*) FROM cloudtrail \
+         WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
+         AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)";
+    let window = [format!("from={FROM}"), format!("to={TO}")];
     let scan = ctq(&[
         "query",
-        "SELECT 1 FROM cloudtrail LIMIT 1",
+        in_window,
         "-s",
         "sample-logs",
+        "-p",
+        &window[0],
+        "-p",
+        &window[1],
     ]);
     assert!(
         stderr(&scan).contains(&format!("{files_read} files read")),
         "{files_read} files in the summary; {}",
         stderr(&scan)
+    );
+    assert_eq!(
+        summary["files"]["records"],
+        single_number(&sql_csv(&[in_window]))
     );
 
     // Each CSV is what `ctq query` prints for the same saved query and window.
