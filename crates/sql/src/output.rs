@@ -193,16 +193,8 @@ fn write_table(
     table.load_preset("||--+-++|    ++++++");
     table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
     table.set_header(columns.iter().map(comfy_table::Cell::new));
-    let options = format_options();
-    for batch in batches {
-        let cells = batch
-            .columns()
-            .iter()
-            .map(|c| CellText::new(c, &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            table.add_row(cells.iter().map(|c| c.text(row).unwrap_or_default()));
-        }
+    for row in text_rows(batches)? {
+        table.add_row(row.into_iter().map(Option::unwrap_or_default));
     }
     writeln!(out, "{table}")?;
     Ok(())
