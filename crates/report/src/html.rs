@@ -16,6 +16,9 @@ const MAX_TABLE_ROWS: usize = 500;
 /// Series in the charts over time; the rest are merged into one.
 const TOP_SERIES: usize = 8;
 const TOP_ACTIONS: usize = 10;
+/// Triage groups on the page: a window of thousands of distinct denials would make a page no one
+/// reads and no browser opens quickly; `triage.json` has every group.
+const MAX_GROUPS: usize = 100;
 
 const STYLE: &str = r#"
 :root {
@@ -446,8 +449,16 @@ fn triage(page: &mut String, groups: &[Group], excluded: &Excluded) {
     if groups.is_empty() {
         page.push_str("<p id=\"no-groups\">No denials in this window.</p>\n");
     }
-    for (index, group) in groups.iter().enumerate() {
+    for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
         group_article(page, index + 1, group);
+    }
+    if groups.len() > MAX_GROUPS {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"groups-cut\">The {MAX_GROUPS} most frequent of {} groups are shown; \
+             <a href=\"triage.json\">triage.json</a> has them all.</p>",
+            groups.len()
+        );
     }
     excluded_line(page, excluded);
     page.push_str("</section>\n");

@@ -105,7 +105,7 @@ impl DenialRow {
 pub struct QueryTable {
     /// The file's stem: `denials-by-principal`.
     pub name: String,
-    /// The first line of the file's leading comment, if any.
+    /// What the query is for: the first paragraph of the file's leading comment, if any.
     pub title: String,
     /// The CSV file written next to the page, such as `denials-by-principal.csv`.
     pub csv_file: String,

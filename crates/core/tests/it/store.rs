@@ -138,6 +138,27 @@ impl Drop for Server {
     }
 }
 
+/// Runs `ctq`, killing it if it has not finished within `limit`.
+fn ctq_within(args: &[&str], limit: Duration) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctq"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("CTQ_SOURCE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -171,6 +192,16 @@ fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
     let (scheduler, flight, grpc) = (free_port(), free_port(), free_port());
     let scheduler_address = format!("127.0.0.1:{scheduler}");
     let _scheduler = serve(&["cluster", "scheduler", "--bind", &scheduler_address]);
+    // An executor that cannot reach its scheduler exits; on a loaded machine the scheduler may
+    // take a while to listen.
+    let listening = (0..600).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::net::TcpStream::connect(&scheduler_address).is_ok()
+    });
+    assert!(
+        listening,
+        "the scheduler never listened on {scheduler_address}"
+    );
     let _executor = serve(&[
         "cluster",
         "executor",
@@ -190,7 +221,11 @@ fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
     // The processes take a moment to start and find each other.
     let mut last = String::new();
     for _ in 0..60 {
-        let output = ctq(&[&args[..], &["--store", store, "--cluster", &url]].concat());
+        // A job with no executor to run it waits for one: bound each attempt.
+        let output = ctq_within(
+            &[&args[..], &["--store", store, "--cluster", &url]].concat(),
+            Duration::from_secs(60),
+        );
         if output.status.success() {
             assert_eq!(stdout(&output), local);
             assert!(local.contains("14e5e77c-f682-45e1-8c88-12d15af293dd"));
