@@ -286,7 +286,11 @@ async fn handle(
             .unwrap();
         return Ok(response);
     }
-    let response = match hyper::service::Service::call(&service, req).await {
+    // S3 commits a request it has fully received whatever the client does next. s3s-fs renames
+    // an object into place and then writes its metadata: run it in its own task so a client
+    // killed at that moment does not cancel it halfway, leaving an object S3 never would.
+    let call = tokio::spawn(async move { hyper::service::Service::call(&service, req).await });
+    let response = match call.await.expect("the S3 service does not panic") {
         Ok(response) => response,
         Err(e) => {
             let response = Response::builder()
