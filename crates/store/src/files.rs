@@ -10,6 +10,9 @@ use ctq_s3::{S3Location, S3Trail};
 use crate::manifest::sync_dir;
 use crate::{PARTITION_COLUMNS, StoreError, io_error};
 
+/// Held by the one `ctq ingest` writing a local store.
+const WRITER_LOCK: &str = "_ctq/writer.lock";
+
 /// A store's place, as given on the command line: a folder or `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -179,6 +182,33 @@ impl Store {
                 .into_iter()
                 .map(|(name, _)| name)
                 .collect()),
+        }
+    }
+
+    /// Makes this run the store's only writer until the guard is dropped. Two runs at once would
+    /// each commit a manifest without the other's files, and each would remove the other's
+    /// uncommitted files as leftovers. A local store is locked with an advisory file lock, which
+    /// the system releases when the process ends, however it ends. S3 has no lock: one writer per
+    /// S3 store is the operator's to ensure.
+    pub(crate) fn lock_for_writing(&self) -> Result<Option<std::fs::File>, StoreError> {
+        let Store::Local(root) = self else {
+            return Ok(None);
+        };
+        let path = root.join(WRITER_LOCK);
+        let dir = path.parent().expect("the lock is in _ctq");
+        std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy {
+                store: root.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e)),
         }
     }
 

@@ -72,6 +72,10 @@ pub enum StoreError {
         path.display()
     )]
     NotAStore { path: PathBuf },
+    #[error(
+        "another ctq ingest is writing the store {store}; wait for it to finish (cron: make sure runs do not overlap, for example with a longer interval)"
+    )]
+    Busy { store: String },
     #[error("building a batch for the store: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
     #[error(

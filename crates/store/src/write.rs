@@ -192,9 +192,12 @@ fn ingest_files(
     store: &Store,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
-    let existing = store.list()?;
-    refuse_foreign_folder(store, &existing)?;
+    refuse_foreign_folder(store, &store.list()?)?;
     store.prepare()?;
+    // Held to the end of the run; listed again under it, since a run that just finished may have
+    // changed what is there.
+    let _writer = store.lock_for_writing()?;
+    let existing = store.list()?;
     let mut manifest = Manifest::load_from(store)?;
     let mut report = IngestReport {
         leftovers_removed: remove_unlisted_files(store, &existing, &manifest)?,

@@ -277,3 +277,21 @@ fn a_folder_of_other_files_is_not_made_a_store() {
     assert_eq!(report.leftovers_removed, 0);
     assert!(readme.exists());
 }
+
+#[test]
+fn a_second_writer_is_turned_away_while_the_first_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    // What a running `ctq ingest` holds; the system drops it when that process ends.
+    let running = std::fs::File::open(store.join("_ctq/writer.lock")).unwrap();
+    running.lock().unwrap();
+    let error = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap_err();
+    assert!(
+        error.to_string().contains("another ctq ingest is writing"),
+        "{error}"
+    );
+    drop(running);
+    let report = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    assert_eq!(report.read, 0);
+}
