@@ -192,12 +192,17 @@ fn ingest_files(
     store: &Store,
     options: &IngestOptions,
 ) -> Result<IngestReport, StoreError> {
-    refuse_foreign_folder(store, &store.list()?)?;
+    let listed = store.list()?;
+    refuse_foreign_folder(store, &listed)?;
     store.prepare()?;
-    // Held to the end of the run; listed again under it, since a run that just finished may have
-    // changed what is there.
-    let _writer = store.lock_for_writing()?;
-    let existing = store.list()?;
+    // Held to the end of the run. A store that takes the lock is listed again under it: a run
+    // that held it a moment ago may have changed what is there.
+    let writer = store.lock_for_writing()?;
+    let existing = if writer.is_some() {
+        store.list()?
+    } else {
+        listed
+    };
     let mut manifest = Manifest::load_from(store)?;
     let mut report = IngestReport {
         leftovers_removed: remove_unlisted_files(store, &existing, &manifest)?,

@@ -118,14 +118,15 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .context("counting the window's events failed")?;
     let events_in_window = events_in_window
         .batches
-        .first()
+        .iter()
+        .find(|b| b.num_rows() > 0)
         .and_then(|b| {
             b.column(0)
                 .as_any()
                 .downcast_ref::<ctq_sql::arrow::array::Int64Array>()
                 .map(|c| c.value(0))
         })
-        .unwrap_or(0);
+        .context("counting the window's events gave no count")?;
 
     let mut tables = Vec::new();
     let mut csv_files = Vec::new();
@@ -163,7 +164,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             .join(", "),
     };
     let mut report = Report {
-        generated_at: ctq_sql::canned::resolve_time("0s", now)?,
+        generated_at: resolve_time("0s", now)?,
         window,
         source,
         files,
