@@ -70,9 +70,15 @@ pub struct SourceArgs {
     /// Fail at the first damaged file instead of reporting it and reading the rest.
     #[arg(long)]
     pub strict: bool,
-    /// Another name for the table, so a query written for another setup runs unchanged. Repeatable.
+    /// Another name for the table, so a query written for another setup runs unchanged: NAME,
+    /// db.NAME, "db"."NAME" or catalog.db.NAME, as the query writes it. Repeatable.
     #[arg(long = "table", value_name = "NAME")]
     pub tables: Vec<String>,
+    /// Also register the trail under this name with CloudTrail Lake's schema (eventTime a
+    /// timestamp, requestParameters and the other documents maps, readOnly a boolean), so a
+    /// saved Lake query runs with its event data store id as the table name. Repeatable.
+    #[arg(long = "lake-table", value_name = "EDS_ID")]
+    pub lake_tables: Vec<String>,
     /// How long after an event its log file may be delivered. With a time window, files
     /// delivered later than the window's end plus this are not read.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
@@ -128,7 +134,8 @@ pub struct QueryArgs {
     #[arg(
         value_name = "SQL",
         required_unless_present = "file",
-        conflicts_with = "file"
+        conflicts_with = "file",
+        allow_hyphen_values = true
     )]
     pub sql: Option<String>,
     /// Read the SQL from a file, such as queries/access-denied.sql.

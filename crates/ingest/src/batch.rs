@@ -9,7 +9,7 @@ use arrow_schema::{ArrowError, DataType, Fields, SchemaRef};
 
 use crate::path::Partition;
 use crate::record::Record;
-use crate::schema::{ColumnSet, cloudtrail_schema, column};
+use crate::schema::{ColumnSet, PATH_COLUMNS, cloudtrail_schema, column};
 
 /// A struct column whose children are all strings, filled one row at a time.
 struct FlatStruct {
@@ -302,7 +302,7 @@ pub struct TrailBatchBuilder {
     resource_items: FlatStruct,
     addendum: FlatStruct,
     tls_details: FlatStruct,
-    partition: [StringBuilder; 5],
+    partition: [StringBuilder; PATH_COLUMNS.len()],
 }
 
 impl Default for TrailBatchBuilder {
@@ -441,16 +441,41 @@ impl TrailBatchBuilder {
                     ]
                 }));
         }
-        let path_values = [
-            partition.account.as_deref(),
-            partition.region.as_deref(),
-            partition.year.as_deref(),
-            partition.month.as_deref(),
-            partition.day.as_deref(),
+        self.append_path_columns(partition);
+    }
+
+    /// The path columns, in [`PATH_COLUMNS`] order: one file's values, repeated on each row.
+    fn append_path_columns(&mut self, partition: &Partition) {
+        let wanted = self.columns;
+        let plain = [
+            (column::ACCOUNT, partition.account.as_deref()),
+            (column::REGION, partition.region.as_deref()),
+            (column::YEAR, partition.year.as_deref()),
+            (column::MONTH, partition.month.as_deref()),
+            (column::DAY, partition.day.as_deref()),
+            (column::REGION_PARTITION, partition.region.as_deref()),
+            (column::ACCOUNT_PARTITION, partition.account.as_deref()),
         ];
-        for (offset, (builder, value)) in self.partition.iter_mut().zip(path_values).enumerate() {
-            if wanted.contains(column::FIRST_PATH_COLUMN + offset) {
-                builder.append_option(value);
+        for (index, value) in plain {
+            if wanted.contains(index) {
+                self.partition[index - column::FIRST_PATH_COLUMN].append_option(value);
+            }
+        }
+        // `timestamp` and `date_partition`: `YYYY/MM/DD`, written straight into the builder's
+        // buffer rather than formatted into a String for every row.
+        let date = partition.date_parts();
+        for index in [column::TIMESTAMP, column::DATE_PARTITION] {
+            if !wanted.contains(index) {
+                continue;
+            }
+            let builder = &mut self.partition[index - column::FIRST_PATH_COLUMN];
+            match date {
+                Some((y, m, d)) => {
+                    use std::fmt::Write;
+                    write!(builder, "{y}/{m}/{d}").expect("a string builder accepts any text");
+                    builder.append_value("");
+                }
+                None => builder.append_null(),
             }
         }
     }

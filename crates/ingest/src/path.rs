@@ -1,8 +1,9 @@
 //! What a file's location says about it: the S3 key layout CloudTrail delivers to.
 //!
 //! `[prefix/]AWSLogs/[o-xxxxxxxxxx/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>` yields the
-//! `account`, `region`, `year`, `month` and `day` columns; sibling folders such as
-//! `CloudTrail-Digest/` hold files that are not events at all.
+//! path columns (`account`, `region`, `year`, `month`, `day`, and the `timestamp`,
+//! `date_partition`, `region_partition`, `account_partition` other DDLs derive from them);
+//! sibling folders such as `CloudTrail-Digest/` hold files that are not events at all.
 
 /// Values of the path columns; all `None` for a file outside the S3 layout.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -12,6 +13,23 @@ pub struct Partition {
     pub year: Option<String>,
     pub month: Option<String>,
     pub day: Option<String>,
+}
+
+impl Partition {
+    /// The delivery day as `YYYY/MM/DD`, the value of the `timestamp` and `date_partition`
+    /// columns; `None` unless the year, month and day are all known.
+    pub fn date_text(&self) -> Option<String> {
+        let (y, m, d) = self.date_parts()?;
+        Some(format!("{y}/{m}/{d}"))
+    }
+
+    pub(crate) fn date_parts(&self) -> Option<(&str, &str, &str)> {
+        Some((
+            self.year.as_deref()?,
+            self.month.as_deref()?,
+            self.day.as_deref()?,
+        ))
+    }
 }
 
 /// Why a file that looks like CloudTrail output holds no events to read.

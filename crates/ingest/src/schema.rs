@@ -3,15 +3,30 @@
 //! Names are lower case and types follow the AWS DDL (`CREATE EXTERNAL TABLE cloudtrail_logs ...`):
 //! scalars are strings (including `readonly`, which Athena declares as `string`), the free-form
 //! documents (`requestparameters`, `responseelements`, `additionaleventdata`, `serviceeventdetails`,
-//! `edgedevicedetails`) are raw JSON text, and the partition columns of the partitioned and
-//! organization DDLs (`account`, `region`, `year`, `month`, `day`) come from the file's path.
+//! `edgedevicedetails`) are raw JSON text, and the partition columns of every DDL AWS publishes
+//! come from the file's path ([`PATH_COLUMNS`]).
 
 use std::sync::{Arc, LazyLock};
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 
-/// Columns filled from the S3 key layout rather than from the record.
-pub const PARTITION_COLUMNS: [&str; 5] = ["account", "region", "year", "month", "day"];
+/// Columns filled from the S3 key layout (the delivery path) rather than from the record: the
+/// partition columns of the DDLs AWS publishes, so that their queries find them. `region`,
+/// `year`, `month`, `day` are the manually partitioned table's, `account` the organization
+/// trail's, `timestamp` (`yyyy/MM/dd`) the partition-projection table's (`cloudtrail_logs_pp`),
+/// `date_partition` (`yyyy/MM/dd`), `region_partition` and `account_partition` those of the
+/// Security Analytics Bootstrap and the incident response workshop.
+pub const PATH_COLUMNS: [&str; 9] = [
+    "account",
+    "region",
+    "year",
+    "month",
+    "day",
+    "timestamp",
+    "date_partition",
+    "region_partition",
+    "account_partition",
+];
 
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
@@ -130,7 +145,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
             ],
         ),
     ];
-    fields.extend(PARTITION_COLUMNS.iter().map(|name| utf8(name)));
+    fields.extend(PATH_COLUMNS.iter().map(|name| utf8(name)));
     Arc::new(Schema::new(fields))
 });
 
@@ -170,9 +185,18 @@ pub(crate) mod column {
     pub const SESSIONCREDENTIALFROMCONSOLE: usize = 26;
     pub const EDGEDEVICEDETAILS: usize = 27;
     pub const TLSDETAILS: usize = 28;
-    /// The path columns (`account`, `region`, `year`, `month`, `day`) follow in this order.
+    /// The path columns ([`super::PATH_COLUMNS`]) follow in that order.
     pub const FIRST_PATH_COLUMN: usize = 29;
-    pub const COUNT: usize = 34;
+    pub const ACCOUNT: usize = 29;
+    pub const REGION: usize = 30;
+    pub const YEAR: usize = 31;
+    pub const MONTH: usize = 32;
+    pub const DAY: usize = 33;
+    pub const TIMESTAMP: usize = 34;
+    pub const DATE_PARTITION: usize = 35;
+    pub const REGION_PARTITION: usize = 36;
+    pub const ACCOUNT_PARTITION: usize = 37;
+    pub const COUNT: usize = FIRST_PATH_COLUMN + super::PATH_COLUMNS.len();
 }
 
 /// Which columns of the `cloudtrail` table a scan fills, by position in [`cloudtrail_schema`].
@@ -288,6 +312,15 @@ mod tests {
             (column::EDGEDEVICEDETAILS, "edgedevicedetails"),
             (column::TLSDETAILS, "tlsdetails"),
             (column::FIRST_PATH_COLUMN, "account"),
+            (column::ACCOUNT, "account"),
+            (column::REGION, "region"),
+            (column::YEAR, "year"),
+            (column::MONTH, "month"),
+            (column::DAY, "day"),
+            (column::TIMESTAMP, "timestamp"),
+            (column::DATE_PARTITION, "date_partition"),
+            (column::REGION_PARTITION, "region_partition"),
+            (column::ACCOUNT_PARTITION, "account_partition"),
         ];
         for (index, name) in names {
             assert_eq!(SCHEMA.field(index).name(), name);

@@ -10,7 +10,9 @@
 //! `ctq-s3`. Nor does it parse command lines: the `ctq` binary does.
 
 pub mod canned;
+pub mod dialect;
 pub mod functions;
+pub mod lake;
 pub mod output;
 mod pruning;
 mod session;
@@ -32,8 +34,16 @@ pub enum SqlError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     S3(#[from] ctq_s3::S3Error),
-    #[error("{0}")]
-    DataFusion(#[from] DataFusionError),
+    /// DataFusion's message already holds those of the errors under it: no source, so that
+    /// they are said once.
+    #[error("{}", .0.strip_backtrace())]
+    DataFusion(DataFusionError),
+    #[error(
+        "there is no table {name} here: the trail is the table cloudtrail (also cloudtrail_logs); to run a query written for another table name, name the trail after it with --table {name} (--lake-table {name} for a CloudTrail Lake event data store)"
+    )]
+    UnknownTable { name: String },
+    #[error("{name:?} is not a table name: write table, db.table or catalog.db.table")]
+    BadTableName { name: String },
     #[error("parameter ${name} is not set; pass --param {name}=VALUE ({expected})")]
     MissingParameter { name: String, expected: String },
     #[error("parameter {name} is not used by the query ({expected})")]
@@ -58,11 +68,20 @@ pub enum SqlError {
     Time { text: String, reason: String },
 }
 
+impl From<DataFusionError> for SqlError {
+    fn from(error: DataFusionError) -> Self {
+        SqlError::DataFusion(error)
+    }
+}
+
 impl SqlError {
     /// The ingestion error underneath, if the query failed because of a file (a damaged file in
     /// strict mode, an unreadable source).
     pub fn ingest_cause(&self) -> Option<&IngestError> {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        let mut source: Option<&(dyn std::error::Error + 'static)> = match self {
+            SqlError::DataFusion(inner) => Some(inner),
+            other => Some(other),
+        };
         while let Some(error) = source {
             if let Some(ingest) = error.downcast_ref::<IngestError>() {
                 return Some(ingest);

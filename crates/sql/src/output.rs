@@ -2,6 +2,8 @@
 //!
 //! Timestamps with a time zone print as Athena prints them (`2019-10-29 06:52:45.000 UTC`) in the
 //! table and CSV, and as ISO 8601 (`2019-10-29T06:52:45.000Z`) in JSON, where a reader parses them.
+//! `IPADDRESS` values (`FixedSizeBinary(16)`) print as address text everywhere, as Trino prints
+//! them (`10.1.2.3`, `2001:db8::1`).
 
 use std::io::Write;
 
@@ -14,6 +16,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Map, Number, Value};
 
 use crate::SqlError;
+use crate::functions::ip::{ADDRESS_BYTES, address_text};
 use crate::functions::time::{athena_timestamp_text, iso8601_text};
 
 /// How results are written.
@@ -52,6 +55,16 @@ fn timestamp_millis(array: &dyn Array, row: usize) -> Option<i64> {
     Some(value)
 }
 
+/// The text of an `IPADDRESS` cell; `None` for any other type.
+fn ip_address_text(array: &dyn Array, row: usize) -> Option<String> {
+    match array.data_type() {
+        DataType::FixedSizeBinary(ADDRESS_BYTES) => {
+            address_text(array.as_fixed_size_binary().value(row))
+        }
+        _ => None,
+    }
+}
+
 /// Text of one cell for the table and CSV; `None` for NULL.
 struct CellText<'a> {
     array: &'a dyn Array,
@@ -79,6 +92,7 @@ impl<'a> CellText<'a> {
                     .trim_end_matches(" UTC")
                     .to_string()
             }),
+            DataType::FixedSizeBinary(ADDRESS_BYTES) => ip_address_text(self.array, row),
             _ => Some(self.formatter.value(row).to_string()),
         }
     }
@@ -294,6 +308,9 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
                 .map(iso8601_text)
                 .unwrap_or_default(),
         ),
+        DataType::FixedSizeBinary(ADDRESS_BYTES) => {
+            ip_address_text(array, row).map_or(Value::Null, Value::String)
+        }
         DataType::Struct(fields) => {
             let s = array.as_struct();
             let mut object = Map::new();

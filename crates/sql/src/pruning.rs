@@ -1,8 +1,10 @@
 //! Reading a query's filters for what they say about file locations: the event-time window,
-//! accounts and regions. The result only narrows which files are read; every filter still runs
+//! and the path columns (accounts, regions, delivery days, and the `YYYY/MM/DD` text of
+//! `timestamp` and `date_partition`). The result only narrows which files are read; every filter still runs
 //! on the records, so a pattern not recognised here costs speed, never correctness.
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use ctq_ingest::Pruning;
 use datafusion::common::ScalarValue;
@@ -69,10 +71,8 @@ fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
                     }
                     _ => {}
                 }
-            } else if op == Operator::Eq
-                && let Some(text) = literal_text(value_side)
-            {
-                restrict_path_column(pruning, column_side, [text]);
+            } else if let Some(text) = literal_text(value_side) {
+                restrict_by_comparison(pruning, column_side, op, text);
             }
         }
         Expr::Between(Between {
@@ -86,6 +86,17 @@ fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
                 lower_end(pruning, high + 1);
             }
         }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => {
+            if let (Some(low), Some(high)) = (literal_text(low), literal_text(high)) {
+                restrict_by_comparison(pruning, expr, Operator::GtEq, low);
+                restrict_by_comparison(pruning, expr, Operator::LtEq, high);
+            }
+        }
         Expr::InList(list) if !list.negated => {
             let values: Option<Vec<String>> = list.list.iter().map(literal_text).collect();
             if let Some(values) = values {
@@ -94,6 +105,49 @@ fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
         }
         _ => {}
     }
+}
+
+/// `column <op> 'text'` on a path column: `=` on any of them, order comparisons on the
+/// `YYYY/MM/DD` text of `timestamp` and `date_partition` (text order, as the rows compare).
+fn restrict_by_comparison(pruning: &mut Pruning, column: &Expr, op: Operator, text: String) {
+    if op == Operator::Eq {
+        restrict_path_column(pruning, column, [text]);
+        return;
+    }
+    if !path_column(column).is_some_and(is_date_text_column) {
+        return;
+    }
+    match op {
+        Operator::Gt => pruning.raise_date_from(Bound::Excluded(text)),
+        Operator::GtEq => pruning.raise_date_from(Bound::Included(text)),
+        Operator::Lt => pruning.lower_date_to(Bound::Excluded(text)),
+        Operator::LtEq => pruning.lower_date_to(Bound::Included(text)),
+        _ => {}
+    }
+}
+
+/// The path columns whose value is the delivery day as `YYYY/MM/DD` text.
+fn is_date_text_column(name: &str) -> bool {
+    matches!(name, "timestamp" | "date_partition")
+}
+
+/// The name of the column `expr` reads as text: the column itself, or a cast of it to another
+/// string type (which type coercion adds, and which keeps the value and its order).
+fn path_column(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Column(column) => Some(column.name.as_str()),
+        Expr::Cast(cast) if is_string_type(cast.field.data_type()) => path_column(&cast.expr),
+        Expr::TryCast(cast) if is_string_type(cast.field.data_type()) => path_column(&cast.expr),
+        _ => None,
+    }
+}
+
+fn is_string_type(data_type: &datafusion::arrow::datatypes::DataType) -> bool {
+    use datafusion::arrow::datatypes::DataType;
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    )
 }
 
 fn raise_start(pruning: &mut Pruning, value: i64) {
@@ -109,10 +163,18 @@ fn restrict_path_column(
     column: &Expr,
     values: impl IntoIterator<Item = String>,
 ) {
-    let Expr::Column(column) = column else { return };
-    let slot = match column.name.as_str() {
-        "account" => &mut pruning.accounts,
-        "region" => &mut pruning.regions,
+    let Some(name) = path_column(column) else {
+        return;
+    };
+    if is_date_text_column(name) {
+        pruning.restrict_dates(values);
+        return;
+    }
+    // `account_partition` and `region_partition` hold the same values as `account` and
+    // `region`.
+    let slot = match name {
+        "account" | "account_partition" => &mut pruning.accounts,
+        "region" | "region_partition" => &mut pruning.regions,
         "year" => &mut pruning.years,
         "month" => &mut pruning.months,
         "day" => &mut pruning.days,
@@ -150,9 +212,11 @@ fn is_instant_cast(to: &datafusion::arrow::datatypes::DataType, expr: &Expr) -> 
         && matches!(expr, Expr::Column(c) if c.name == "eventtime")
 }
 
+/// A text constant, possibly cast to another string type.
 fn literal_text(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Literal(value, _) => value.try_as_str().flatten().map(str::to_owned),
+        Expr::Cast(cast) if is_string_type(cast.field.data_type()) => literal_text(&cast.expr),
         _ => None,
     }
 }

@@ -6,11 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use ctq_ingest::{IngestError, Progress, ScanReport};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::catalog::TableProvider;
+use datafusion::catalog::{
+    CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, TableProvider,
+};
+use datafusion::common::TableReference;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
 
 use crate::SqlError;
 use crate::table::{CloudTrailTable, TrailSource};
@@ -27,8 +31,12 @@ pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
 pub struct SessionOptions {
     /// Fail a query at the first damaged file instead of skipping it.
     pub strict: bool,
-    /// More names for the table, so a query pasted from elsewhere runs unchanged.
+    /// More names for the table, so a query pasted from elsewhere runs unchanged: `t`, `db.t`,
+    /// `"db"."t"` or `catalog.db.t`, as the query writes it.
     pub extra_table_names: Vec<String>,
+    /// Names under which the trail is also registered with CloudTrail Lake's schema (see
+    /// [`crate::lake`]), so a saved Lake query runs with only its event data store id given.
+    pub lake_table_names: Vec<String>,
     /// How long after an event its log file may be delivered; files delivered later than a
     /// query's window plus this are not read.
     pub delivery_slack_ms: i64,
@@ -43,6 +51,7 @@ impl Default for SessionOptions {
         Self {
             strict: false,
             extra_table_names: Vec::new(),
+            lake_table_names: Vec::new(),
             delivery_slack_ms: ctq_ingest::prune::DEFAULT_DELIVERY_SLACK_MS,
             s3: S3Options::default(),
             progress: None,
@@ -69,6 +78,7 @@ pub struct TrailSession {
     report: Arc<Mutex<ScanReport>>,
     s3: Vec<S3Trail>,
     store: Option<StoreLocation>,
+    rewrite: crate::dialect::RewriteContext,
 }
 
 impl TrailSession {
@@ -117,6 +127,7 @@ impl TrailSession {
             report,
             s3,
             store: None,
+            rewrite: rewrite_context(options),
         })
     }
 
@@ -199,6 +210,7 @@ impl TrailSession {
             report: Arc::new(Mutex::new(ScanReport::default())),
             s3: Vec::new(),
             store: Some(store),
+            rewrite: rewrite_context(options),
         })
     }
 
@@ -244,7 +256,7 @@ impl TrailSession {
 
     /// The names of the `$name` placeholders of `sql`, sorted, without the `$`.
     pub async fn parameters(&self, sql: &str) -> Result<Vec<String>, SqlError> {
-        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        let plan = self.plan(sql).await?;
         let mut names: Vec<String> = plan
             .get_parameter_types()?
             .into_keys()
@@ -254,9 +266,24 @@ impl TrailSession {
         Ok(names)
     }
 
-    async fn prepare(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame, SqlError> {
+    /// Parses `sql` as Athena reads it ([`crate::dialect`]) and plans it; a table the session does
+    /// not know is named with the way to map it.
+    async fn plan(&self, sql: &str) -> Result<LogicalPlan, SqlError> {
         let state = self.ctx.state();
-        let plan = state.create_logical_plan(sql).await?;
+        let recursion_limit = state.config().options().sql_parser.recursion_limit.get();
+        let statement = crate::dialect::parse_statement(sql, &self.rewrite, recursion_limit)?;
+        for reference in state.resolve_table_references(&statement)? {
+            if !self.ctx.table_exist(reference.clone()).unwrap_or(false) {
+                return Err(SqlError::UnknownTable {
+                    name: reference.to_string(),
+                });
+            }
+        }
+        Ok(state.statement_to_plan(statement).await?)
+    }
+
+    async fn prepare(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame, SqlError> {
+        let plan = self.plan(sql).await?;
         SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -306,20 +333,84 @@ impl TrailSession {
     }
 }
 
-/// Registers `table` under `cloudtrail`, `cloudtrail_logs` and the names the user added.
+/// Registers `table` under `cloudtrail`, `cloudtrail_logs` and the names the user added, and
+/// with CloudTrail Lake's schema under the Lake names.
 fn register_table_names(
     ctx: &SessionContext,
     table: Arc<dyn TableProvider>,
     options: &SessionOptions,
 ) -> Result<(), SqlError> {
-    let names: BTreeSet<&str> = TABLE_NAMES
-        .into_iter()
-        .chain(options.extra_table_names.iter().map(String::as_str))
+    let names: BTreeSet<Vec<String>> = TABLE_NAMES
+        .iter()
+        .map(|name| vec![name.to_string()])
+        .chain(
+            options
+                .extra_table_names
+                .iter()
+                .map(|name| crate::dialect::parse_table_name(name)),
+        )
         .collect();
-    for name in names {
-        ctx.register_table(name, table.clone())?;
+    for name in &names {
+        register_under(ctx, name, table.clone())?;
+    }
+    if !options.lake_table_names.is_empty() {
+        let lake: Arc<dyn TableProvider> = Arc::new(crate::lake::lake_view(ctx, table)?);
+        for name in &options.lake_table_names {
+            register_under(ctx, &crate::dialect::parse_table_name(name), lake.clone())?;
+        }
     }
     Ok(())
+}
+
+/// Registers `table` as `parts` (`[table]`, `[schema, table]` or `[catalog, schema, table]`),
+/// creating the schema and catalog a qualified name needs.
+fn register_under(
+    ctx: &SessionContext,
+    parts: &[String],
+    table: Arc<dyn TableProvider>,
+) -> Result<(), SqlError> {
+    let state = ctx.state();
+    let defaults = &state.config().options().catalog;
+    let (catalog_name, schema_name, table_name) = match parts {
+        [table] => (
+            defaults.default_catalog.clone(),
+            defaults.default_schema.clone(),
+            table,
+        ),
+        [schema, table] => (defaults.default_catalog.clone(), schema.clone(), table),
+        [catalog, schema, table] => (catalog.clone(), schema.clone(), table),
+        _ => {
+            return Err(SqlError::BadTableName {
+                name: parts.join("."),
+            });
+        }
+    };
+    let catalog = match ctx.catalog(&catalog_name) {
+        Some(catalog) => catalog,
+        None => {
+            let catalog: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
+            ctx.register_catalog(&catalog_name, catalog.clone());
+            catalog
+        }
+    };
+    if catalog.schema(&schema_name).is_none() {
+        catalog.register_schema(&schema_name, Arc::new(MemorySchemaProvider::new()))?;
+    }
+    ctx.register_table(
+        TableReference::full(catalog_name, schema_name, table_name.as_str()),
+        table,
+    )?;
+    Ok(())
+}
+
+fn rewrite_context(options: &SessionOptions) -> crate::dialect::RewriteContext {
+    crate::dialect::RewriteContext {
+        lake_tables: options
+            .lake_table_names
+            .iter()
+            .filter_map(|name| crate::dialect::parse_table_name(name).pop())
+            .collect(),
+    }
 }
 
 fn column_names(frame: &DataFrame) -> Vec<String> {

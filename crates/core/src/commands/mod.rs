@@ -80,6 +80,7 @@ async fn open_session(
     let options = SessionOptions {
         strict: source.strict,
         extra_table_names: source.tables.clone(),
+        lake_table_names: source.lake_tables.clone(),
         delivery_slack_ms: source.delivery_slack,
         s3: s3_options(&source.s3),
         progress: Some(progress.clone()),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ctq_ingest::{PARTITION_COLUMNS, athena_type_name, cloudtrail_schema};
+use ctq_ingest::{PATH_COLUMNS, athena_type_name, cloudtrail_schema};
 use ctq_sql::arrow::array::{RecordBatch, StringArray};
 
 use crate::args::SchemaArgs;
@@ -19,7 +19,7 @@ pub async fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
     let origin: Vec<&str> = names
         .iter()
         .map(|n| {
-            if PARTITION_COLUMNS.contains(n) {
+            if PATH_COLUMNS.contains(n) {
                 "file path"
             } else {
                 "record"

@@ -1,11 +1,19 @@
 //! Athena's functions that CloudTrail queries use, with Athena's semantics, registered on a
 //! DataFusion session. Functions DataFusion already has with the same meaning (`lower`,
 //! `cardinality`, `regexp_like`, `split_part`, `strpos`...) are left to it. ctq's own functions
-//! that explain denials are in [`denial`].
+//! that explain denials are in [`denial`]. Trino functions that Athena CloudTrail queries use
+//! beyond these are in [`trino_time`], [`strings`], [`ip`] and [`json_map`], one
+//! `ScalarUDFImpl` each.
 
+mod common;
+pub mod datetime_pattern;
 pub mod denial;
+pub mod ip;
 pub mod json;
+pub mod json_map;
+pub mod strings;
 pub mod time;
+pub mod trino_time;
 
 use std::sync::Arc;
 
@@ -325,9 +333,22 @@ fn element_at(container: &ArrayRef, selector: &ArrayRef) -> Result<ArrayRef> {
     Ok(take(values.as_ref(), &UInt32Array::from(indices), None)?)
 }
 
+/// The Trino functions of the submodules.
+fn trino_functions() -> Vec<ScalarUDF> {
+    let mut functions = trino_time::functions();
+    functions.extend(strings::functions());
+    functions.extend(ip::functions());
+    functions.extend(json_map::functions());
+    functions
+}
+
+/// Trino's `arbitrary(x)` is DataFusion's `any_value`.
+const AGGREGATE_ALIASES: [(&str, &str); 1] = [("arbitrary", "any_value")];
+
 /// Registers the Athena functions, replacing DataFusion's where the name is the same but the
 /// meaning differs (`date_format` there is `to_char` with chrono patterns, `element_at` on a map
-/// returns a list, `to_unixtime` an integer).
+/// returns a list, `to_unixtime` an integer, `from_unixtime` drops fractions, `replace` needs
+/// three arguments, `contains` is only a substring test).
 pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for kind in Kind::ALL {
         let function = AthenaFunction {
@@ -336,10 +357,71 @@ pub fn register(registry: &mut dyn FunctionRegistry) -> Result<()> {
         };
         registry.register_udf(Arc::new(ScalarUDF::new_from_impl(function)))?;
     }
+    for function in trino_functions() {
+        registry.register_udf(Arc::new(function))?;
+    }
+    for (alias, name) in AGGREGATE_ALIASES {
+        let aggregate = registry.udaf(name)?;
+        registry.register_udaf(Arc::new(aggregate.as_ref().clone().with_aliases([alias])))?;
+    }
     denial::register(registry)
 }
 
-/// Names of the functions [`register`] adds, for documentation and `ctq functions`-style listings.
+/// Names of the functions [`register`] adds (aliases included), for documentation and
+/// `ctq functions`-style listings.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    Kind::ALL.into_iter().map(Kind::name).chain(denial::names())
+    Kind::ALL
+        .into_iter()
+        .map(Kind::name)
+        .chain(TRINO_NAMES)
+        .chain(AGGREGATE_ALIASES.into_iter().map(|(alias, _)| alias))
+        .chain(denial::names())
+}
+
+/// The names and aliases of [`trino_functions`], in order (a test keeps the two in step).
+const TRINO_NAMES: [&str; 30] = [
+    "parse_datetime",
+    "date_parse",
+    "from_unixtime",
+    "from_iso8601_date",
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "week_of_year",
+    "year_of_week",
+    "yow",
+    "day",
+    "day_of_month",
+    "day_of_week",
+    "dow",
+    "day_of_year",
+    "doy",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+    "replace",
+    "regexp_extract",
+    "regexp_extract_all",
+    "split",
+    "url_decode",
+    "url_extract_host",
+    "ipaddress",
+    "contains",
+    "json_object_map",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listed_names_are_the_registered_ones() {
+        let registered: Vec<String> = trino_functions()
+            .iter()
+            .flat_map(|f| std::iter::once(f.name().to_string()).chain(f.aliases().iter().cloned()))
+            .collect();
+        assert_eq!(registered, TRINO_NAMES);
+    }
 }

@@ -1,8 +1,11 @@
 //! Integration tests of the SQL layer over the bundled sample trail and small generated ones.
 
 mod article;
+mod corpus;
 mod functions;
 mod params;
+mod path_columns;
 mod s3;
 mod store;
 mod support;
+mod trino_functions;

@@ -15,7 +15,7 @@ async fn sample_in_s3() -> TestS3 {
     server
 }
 
-fn s3_options(server: &TestS3) -> SessionOptions {
+pub(crate) fn s3_options(server: &TestS3) -> SessionOptions {
     SessionOptions {
         s3: S3Options {
             region: Some("us-east-1".into()),

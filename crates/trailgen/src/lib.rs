@@ -1,0 +1,642 @@
+//! Writes a synthetic CloudTrail trail in the S3 layout, gzipped as CloudTrail delivers it: the
+//! library behind `ctq-trailgen`, and the trail tests generate when they need one bigger or more
+//! varied than the bundled sample.
+//!
+//! Deterministic for a given seed and settings. The records follow what real trails hold: a
+//! service mix led by S3 data events with large request parameters, KMS, STS and EC2 calls, IAM
+//! users, role sessions and AWS service principals, every denial message form ctq classifies,
+//! throttling and not-found errors, and file sizes from a few hundred bytes to a few megabytes.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Folder to write `AWSLogs/...` into.
+    pub out: PathBuf,
+    pub seed: u64,
+    pub days: i64,
+    /// Accounts 111111111111, 222222222222, ...
+    pub accounts: usize,
+    /// The first regions of us-east-1, eu-west-1, us-west-2, ...
+    pub regions: usize,
+    /// Files delivered per hour for each account and region.
+    pub files_per_hour: i64,
+    /// First day, YYYY-MM-DD.
+    pub start: String,
+    /// Scale of records per file (the mean comes out at about three quarters of it).
+    pub mean_records: f64,
+    /// Share of records that are access denials.
+    pub denial_rate: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            out: PathBuf::new(),
+            seed: 42,
+            days: 3,
+            accounts: 2,
+            regions: 4,
+            files_per_hour: 12,
+            start: "2019-10-28".to_string(),
+            mean_records: 175.0,
+            denial_rate: 0.03,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub files: u64,
+    pub records: u64,
+    /// Bytes of JSON before compression.
+    pub raw: u64,
+    /// Bytes of the gzipped files.
+    pub gzip: u64,
+}
+
+/// Writes the trail `settings` describe under `settings.out`.
+pub fn generate(settings: &Settings) -> anyhow::Result<Totals> {
+    let parts: Vec<i64> = settings
+        .start
+        .split('-')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(parts.len() == 3, "the start day must be YYYY-MM-DD");
+    let first_day = days_from_civil(parts[0], parts[1], parts[2]);
+    let accounts: Vec<String> = (0..settings.accounts)
+        .map(|i| {
+            format!(
+                "{:012}",
+                111_111_111_111u64 * (i as u64 + 1) % 1_000_000_000_000
+            )
+        })
+        .collect();
+    let regions = &REGIONS[..settings.regions.min(REGIONS.len())];
+    let mut streams = Vec::new();
+    for account in &accounts {
+        for region in regions {
+            for day in first_day..first_day + settings.days {
+                streams.push((account.as_str(), *region, day));
+            }
+        }
+    }
+    let totals = streams
+        .par_iter()
+        .map(|(account, region, day)| write_stream(settings, &settings.out, account, region, *day))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(totals.iter().fold(Totals::default(), |sum, t| Totals {
+        files: sum.files + t.files,
+        records: sum.records + t.records,
+        raw: sum.raw + t.raw,
+        gzip: sum.gzip + t.gzip,
+    }))
+}
+
+/// SplitMix64: small, fast, and the same on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    fn hex(&mut self, len: usize) -> String {
+        let mut s = String::with_capacity(len);
+        while s.len() < len {
+            write!(s, "{:016x}", self.next()).unwrap();
+        }
+        s.truncate(len);
+        s
+    }
+    fn uuid(&mut self) -> String {
+        let h = self.hex(32);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+    fn alnum(&mut self, len: usize) -> String {
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..len)
+            .map(|_| CHARS[self.below(CHARS.len() as u64) as usize] as char)
+            .collect()
+    }
+}
+
+const REGIONS: [&str; 8] = [
+    "us-east-1",
+    "eu-west-1",
+    "us-west-2",
+    "ap-southeast-2",
+    "eu-central-1",
+    "us-east-2",
+    "ap-northeast-1",
+    "sa-east-1",
+];
+
+/// The policy types AWS names in denial messages.
+const POLICY_FORMS: [&str; 9] = [
+    "with an explicit deny in a service control policy",
+    "with an explicit deny in an identity-based policy",
+    "with an explicit deny in a permissions boundary",
+    "with an explicit deny in a resource-based policy",
+    "with an explicit deny in a VPC endpoint policy",
+    "because no identity-based policy allows the {action} action",
+    "because no resource-based policy allows the {action} action",
+    "because no session policy allows the {action} action",
+    "because no permissions boundary allows the {action} action",
+];
+
+struct Principal {
+    identity: String,
+    arn: Option<String>,
+}
+
+fn principals(account: &str, rng: &mut Rng) -> Vec<Principal> {
+    let mut out = Vec::new();
+    for i in 0..20 {
+        let name = format!("user{i:02}");
+        let arn = format!("arn:aws:iam::{account}:user/{name}");
+        out.push(Principal {
+            identity: format!(
+                r#"{{"type":"IAMUser","principalId":"AIDA{}","arn":"{arn}","accountId":"{account}","accessKeyId":"AKIA{}","userName":"{name}"}}"#,
+                rng.alnum(17).to_uppercase(),
+                rng.alnum(16).to_uppercase()
+            ),
+            arn: Some(arn),
+        });
+    }
+    for (i, role) in [
+        "Deployer",
+        "DataPipeline",
+        "ReadOnly",
+        "Admin",
+        "LambdaExec",
+        "EcsTask",
+        "Analyst",
+        "Backup",
+        "CiRunner",
+        "Support",
+        "Audit",
+        "Billing",
+        "Monitoring",
+        "Etl",
+        "WebApp",
+        "Batch",
+        "Scanner",
+        "Ops",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let session = format!("session-{i}");
+        let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+        let role_id = format!("AROA{}", rng.alnum(17).to_uppercase());
+        out.push(Principal {
+            identity: format!(
+                r#"{{"type":"AssumedRole","principalId":"{role_id}:{session}","arn":"{arn}","accountId":"{account}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"{role_id}","arn":"arn:aws:iam::{account}:role/{role}","accountId":"{account}","userName":"{role}"}},"webIdFederationData":{{}},"attributes":{{"creationDate":"2019-10-28T00:00:00Z","mfaAuthenticated":"false"}}}}}}"#,
+                rng.alnum(16).to_uppercase()
+            ),
+            arn: Some(arn),
+        });
+    }
+    for service in ["config.amazonaws.com", "cloudformation.amazonaws.com"] {
+        out.push(Principal {
+            identity: format!(r#"{{"type":"AWSService","invokedBy":"{service}"}}"#),
+            arn: None,
+        });
+    }
+    out
+}
+
+/// One call: (eventSource, eventName, readOnly, data event, request parameters, response, extra).
+fn call(
+    rng: &mut Rng,
+    account: &str,
+    region: &str,
+) -> (String, &'static str, bool, bool, String, String, String) {
+    let bucket = format!(
+        "{}-{}",
+        rng.pick(&["logs", "artifacts", "data-lake", "backups", "assets"]),
+        account
+    );
+    match rng.below(100) {
+        0..=44 => {
+            let name = *rng.pick(&[
+                "GetObject",
+                "GetObject",
+                "PutObject",
+                "HeadObject",
+                "ListObjects",
+            ]);
+            let key = format!(
+                "prefix/{}/part-{:05}-{}.parquet",
+                rng.below(400),
+                rng.below(99999),
+                rng.uuid()
+            );
+            let request = format!(
+                r#"{{"bucketName":"{bucket}","Host":"{bucket}.s3.{region}.amazonaws.com","key":"{key}","x-amz-request-payer":"requester","x-id":"{name}"}}"#
+            );
+            let extra = format!(
+                r#","additionalEventData":{{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":0,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"{}","bytesTransferredOut":{}}},"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::{bucket}/{key}"}},{{"accountId":"{account}","type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::{bucket}"}}]"#,
+                rng.alnum(76),
+                rng.below(5_000_000)
+            );
+            (
+                "s3.amazonaws.com".into(),
+                name,
+                name != "PutObject",
+                true,
+                request,
+                "null".into(),
+                extra,
+            )
+        }
+        45..=59 => {
+            let name = *rng.pick(&["Decrypt", "GenerateDataKey", "Encrypt"]);
+            let key_arn = format!("arn:aws:kms:{region}:{account}:key/{}", rng.uuid());
+            let request = format!(
+                r#"{{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","keyId":"{key_arn}","encryptionContext":{{"aws:s3:arn":"arn:aws:s3:::{bucket}/{}"}}}}"#,
+                rng.uuid()
+            );
+            let extra = format!(
+                r#","resources":[{{"accountId":"{account}","type":"AWS::KMS::Key","ARN":"{key_arn}"}}]"#
+            );
+            (
+                "kms.amazonaws.com".into(),
+                name,
+                true,
+                false,
+                request,
+                "null".into(),
+                extra,
+            )
+        }
+        60..=69 => {
+            let role = format!(
+                "arn:aws:iam::{account}:role/{}",
+                rng.pick(&["Deployer", "ReadOnly", "Admin"])
+            );
+            let request = format!(
+                r#"{{"roleArn":"{role}","roleSessionName":"s-{}","durationSeconds":3600}}"#,
+                rng.below(1000)
+            );
+            let response = format!(
+                r#"{{"credentials":{{"accessKeyId":"ASIA{}","sessionToken":"{}","expiration":"Oct 29, 2019, 7:00:00 AM"}},"assumedRoleUser":{{"assumedRoleId":"AROA{}:s","arn":"{role}"}}}}"#,
+                rng.alnum(16).to_uppercase(),
+                rng.alnum(200),
+                rng.alnum(17).to_uppercase()
+            );
+            (
+                "sts.amazonaws.com".into(),
+                "AssumeRole",
+                true,
+                false,
+                request,
+                response,
+                String::new(),
+            )
+        }
+        70..=81 => {
+            let name = *rng.pick(&[
+                "DescribeInstances",
+                "DescribeVolumes",
+                "DescribeSecurityGroups",
+                "RunInstances",
+                "TerminateInstances",
+            ]);
+            let request = format!(
+                r#"{{"instancesSet":{{"items":[{{"instanceId":"i-{}"}}]}},"filterSet":{{}}}}"#,
+                rng.hex(17)
+            );
+            (
+                "ec2.amazonaws.com".into(),
+                name,
+                name.starts_with("Describe"),
+                false,
+                request,
+                "null".into(),
+                String::new(),
+            )
+        }
+        82..=89 => {
+            let name = *rng.pick(&["PutLogEvents", "CreateLogStream", "DescribeLogGroups"]);
+            let request = format!(
+                r#"{{"logGroupName":"/aws/lambda/fn-{}","logStreamName":"2019/10/29/[$LATEST]{}"}}"#,
+                rng.below(50),
+                rng.hex(32)
+            );
+            (
+                "logs.amazonaws.com".into(),
+                name,
+                name.starts_with("Describe"),
+                false,
+                request,
+                "null".into(),
+                String::new(),
+            )
+        }
+        90..=94 => {
+            let name = *rng.pick(&[
+                "GetRole",
+                "ListRoles",
+                "GetUser",
+                "ListAttachedRolePolicies",
+                "PassRole",
+            ]);
+            let request = format!(
+                r#"{{"roleName":"{}"}}"#,
+                rng.pick(&["Deployer", "ReadOnly", "Admin"])
+            );
+            (
+                "iam.amazonaws.com".into(),
+                name,
+                name != "PassRole",
+                false,
+                request,
+                "null".into(),
+                String::new(),
+            )
+        }
+        95..=97 => {
+            let name = *rng.pick(&["GetParameter", "GetParameters"]);
+            let request = format!(
+                r#"{{"name":"/app/{}/db-password","withDecryption":true}}"#,
+                rng.below(20)
+            );
+            (
+                "ssm.amazonaws.com".into(),
+                name,
+                true,
+                false,
+                request,
+                "null".into(),
+                String::new(),
+            )
+        }
+        _ => {
+            let name = *rng.pick(&["LookupEvents", "DescribeTrails", "GetTrailStatus"]);
+            (
+                "cloudtrail.amazonaws.com".into(),
+                name,
+                true,
+                false,
+                "null".into(),
+                "null".into(),
+                String::new(),
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    rng: &mut Rng,
+    out: &mut String,
+    account: &str,
+    region: &str,
+    principals: &[Principal],
+    event_ms: i64,
+    denial_rate: f64,
+) {
+    let principal = rng.pick(principals);
+    let (source, name, read_only, data, request, response, extra) = call(rng, account, region);
+    let service = source.split('.').next().unwrap_or_default();
+    let action = format!("{service}:{name}");
+    let arn = principal
+        .arn
+        .as_deref()
+        .unwrap_or("arn:aws:iam::000000000000:root");
+    let roll = rng.unit();
+    let error = if roll < denial_rate {
+        let resource = format!(
+            "arn:aws:{service}:{region}:{account}:thing/{}",
+            rng.below(1000)
+        );
+        let (code, message) = match rng.below(12) {
+            0 | 1 if service == "ec2" => (
+                "Client.UnauthorizedOperation".to_string(),
+                format!(
+                    "You are not authorized to perform this operation. User: {arn} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action. Encoded authorization failure message: {}",
+                    rng.alnum(420)
+                ),
+            ),
+            2 if service == "s3" => ("AccessDenied".into(), "Access Denied".into()),
+            3 => ("AccessDenied".into(), String::new()),
+            4 => (
+                "AccessDenied".into(),
+                format!("User: {arn} is not authorized to perform: {action} with an explicit deny"),
+            ),
+            5 => (
+                "AccessDenied".into(),
+                format!(
+                    "User: {arn} is not authorized to perform: {action} on resource: {resource} with an explicit deny in a service control policy: arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/service_control_policy/p-{}",
+                    rng.alnum(8).to_lowercase()
+                ),
+            ),
+            6 => (
+                "UnauthorizedException".into(),
+                format!("User: {arn} is not authorized to perform: {action}"),
+            ),
+            _ => {
+                let form = rng.pick(&POLICY_FORMS).replace("{action}", &action);
+                let code = if service == "s3" || service == "sts" || service == "iam" {
+                    "AccessDenied"
+                } else {
+                    "AccessDeniedException"
+                };
+                (
+                    code.into(),
+                    format!(
+                        "User: {arn} is not authorized to perform: {action} on resource: {resource} {form}"
+                    ),
+                )
+            }
+        };
+        format!(r#","errorCode":"{code}","errorMessage":"{message}""#)
+    } else if roll < denial_rate + 0.02 {
+        let (code, message) = *rng.pick(&[
+            ("ThrottlingException", "Rate exceeded"),
+            ("NoSuchKey", "The specified key does not exist."),
+            ("ResourceNotFoundException", "Requested resource not found"),
+            ("ValidationException", "1 validation error detected"),
+        ]);
+        format!(r#","errorCode":"{code}","errorMessage":"{message}""#)
+    } else {
+        String::new()
+    };
+    let secs = event_ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    let agent = rng.pick(&[
+        "aws-cli/2.13.5 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.22 prompt/off command/s3.cp",
+        "aws-sdk-java/1.12.470 Linux/5.10.184 OpenJDK_64-Bit_Server_VM/25.372-b07 java/1.8.0_372",
+        "Boto3/1.28.2 md/Botocore#1.31.2 ua/2.0 os/linux#5.10.186 md/arch#x86_64 lang/python#3.10.12",
+        "console.amazonaws.com",
+    ]);
+    let (category, management) = if data {
+        ("Data", false)
+    } else {
+        ("Management", true)
+    };
+    write!(
+        out,
+        r#"{{"eventVersion":"1.09","userIdentity":{},"eventTime":"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"{region}","sourceIPAddress":"{}.{}.{}.{}","userAgent":"{agent}"{error},"requestParameters":{request},"responseElements":{response}{extra},"requestID":"{}","eventID":"{}","readOnly":{read_only},"eventType":"AwsApiCall","managementEvent":{management},"recipientAccountId":"{account}","eventCategory":"{category}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{service}.{region}.amazonaws.com"}}}}"#,
+        principal.identity,
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
+        10 + rng.below(200),
+        rng.below(256),
+        rng.below(256),
+        rng.below(256),
+        rng.uuid(),
+        rng.uuid(),
+    )
+    .unwrap();
+}
+
+fn records_in_file(rng: &mut Rng, mean: f64) -> usize {
+    // Heavy-tailed: many files with a handful of records, a few with thousands.
+    if rng.unit() < 0.44 {
+        1 + rng.below(3) as usize
+    } else {
+        let pareto = (1.0 - rng.unit()).powf(-1.0 / 1.6);
+        ((mean * 1.5 * 0.375) * pareto).min(mean * 60.0) as usize + 1
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn write_stream(
+    args: &Settings,
+    out: &Path,
+    account: &str,
+    region: &str,
+    day: i64,
+) -> anyhow::Result<Totals> {
+    let mut rng = Rng::new(
+        args.seed
+            ^ (day as u64).wrapping_mul(0x1000_0000_01b3)
+            ^ hash(account)
+            ^ hash(region).rotate_left(17),
+    );
+    let principals = principals(account, &mut Rng::new(args.seed ^ hash(account)));
+    let (y, m, d) = civil_from_days(day);
+    let folder = out.join(format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{y:04}/{m:02}/{d:02}"
+    ));
+    std::fs::create_dir_all(&folder)?;
+    let mut totals = Totals {
+        files: 0,
+        records: 0,
+        raw: 0,
+        gzip: 0,
+    };
+    let per_day = 24 * args.files_per_hour;
+    let interval_ms = 86_400_000 / per_day;
+    let mut text = String::new();
+    for slot in 0..per_day {
+        let delivered_ms =
+            day * 86_400_000 + slot * interval_ms + 5 * 60_000 + rng.below(5 * 60_000) as i64;
+        let n = records_in_file(&mut rng, args.mean_records);
+        text.clear();
+        text.push_str(r#"{"Records":["#);
+        for i in 0..n {
+            if i > 0 {
+                text.push(',');
+            }
+            let event_ms = delivered_ms - 5 * 60_000 - rng.below(10 * 60_000) as i64;
+            record(
+                &mut rng,
+                &mut text,
+                account,
+                region,
+                &principals,
+                event_ms,
+                args.denial_rate,
+            );
+        }
+        text.push_str("]}");
+        let secs = delivered_ms / 1000;
+        let t = secs.rem_euclid(86_400);
+        let (dy, dm, dd) = civil_from_days(secs.div_euclid(86_400));
+        let name = format!(
+            "{account}_CloudTrail_{region}_{dy:04}{dm:02}{dd:02}T{:02}{:02}Z_{}.json.gz",
+            t / 3600,
+            t % 3600 / 60,
+            rng.alnum(16)
+        );
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        encoder.write_all(text.as_bytes())?;
+        let gz = encoder.finish()?;
+        // Files go to their delivery day's folder, which is the slot's day but for the last minutes.
+        let target = if (dy, dm, dd) == (y, m, d) {
+            folder.join(&name)
+        } else {
+            let next = out.join(format!(
+                "AWSLogs/{account}/CloudTrail/{region}/{dy:04}/{dm:02}/{dd:02}"
+            ));
+            std::fs::create_dir_all(&next)?;
+            next.join(&name)
+        };
+        std::fs::write(target, &gz)?;
+        totals.files += 1;
+        totals.records += n as u64;
+        totals.raw += text.len() as u64;
+        totals.gzip += gz.len() as u64;
+    }
+    Ok(totals)
+}
+
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
