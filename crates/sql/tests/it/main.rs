@@ -1,6 +1,7 @@
 //! Integration tests of the SQL layer over the bundled sample trail and small generated ones.
 
 mod article;
+mod athena_sql;
 mod corpus;
 mod functions;
 mod params;
