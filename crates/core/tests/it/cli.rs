@@ -236,3 +236,94 @@ fn schema_lists_athena_columns_and_types() {
     assert_eq!(output.status.code(), Some(0));
     insta::assert_snapshot!(stdout(&output));
 }
+
+#[test]
+fn an_inline_query_may_start_with_a_comment() {
+    let output = ctq(&[
+        "query",
+        "-- how many records\nSELECT count(*) AS n FROM cloudtrail",
+        "--source",
+        "sample-logs",
+        "--format",
+        "csv",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.lines().next(), Some("\"n\""), "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().parse::<u64>().unwrap() > 50,
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_table_is_named_once_with_the_flag_that_maps_it() {
+    let output = ctq(&[
+        "query",
+        "SELECT * FROM s3_cloudtrail_events_db.cloudtrail_myawsexamplebucket1_table LIMIT 2",
+        "--source",
+        "sample-logs",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = stderr(&output);
+    assert_eq!(
+        error.matches("there is no table").count(),
+        1,
+        "said once: {error}"
+    );
+    assert!(
+        error.contains("--table s3_cloudtrail_events_db.cloudtrail_myawsexamplebucket1_table"),
+        "{error}"
+    );
+    let mapped = ctq(&[
+        "query",
+        "SELECT eventname FROM s3_cloudtrail_events_db.cloudtrail_myawsexamplebucket1_table LIMIT 2",
+        "--source",
+        "sample-logs",
+        "--table",
+        "s3_cloudtrail_events_db.cloudtrail_myawsexamplebucket1_table",
+        "--format",
+        "csv",
+        "--quiet",
+    ]);
+    assert_eq!(mapped.status.code(), Some(0), "{}", stderr(&mapped));
+    assert_eq!(stdout(&mapped).lines().count(), 3, "{}", stdout(&mapped));
+}
+
+#[test]
+fn a_planning_error_is_said_once() {
+    let output = ctq(&[
+        "query",
+        "SELECT no_such_column FROM cloudtrail",
+        "--source",
+        "sample-logs",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = stderr(&output);
+    assert_eq!(error.matches("no_such_column").count(), 1, "{error}");
+}
+
+#[test]
+fn a_lake_query_runs_with_its_event_data_store_id() {
+    let output = ctq(&[
+        "query",
+        "SELECT eventName, eventTime FROM \"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111\" \
+         WHERE eventTime > '2019-10-29 06:40:00' AND eventTime < '2019-10-29 06:55:00' \
+         AND readOnly = true ORDER BY eventTime LIMIT 1",
+        "--source",
+        "sample-logs",
+        "--lake-table",
+        "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "--format",
+        "csv",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.contains("2019-10-29 06:4"),
+        "a timestamp, printed as Athena prints one: {text}"
+    );
+}
