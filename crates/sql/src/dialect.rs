@@ -87,7 +87,9 @@ fn rewrite_ipaddress_literals(sql: &str) -> Result<String> {
     if !sql.to_ascii_lowercase().contains("ipaddress") {
         return Ok(sql.to_string());
     }
+    // Raw tokens print back exactly as written (`'it''s'` stays so).
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .with_unescape(false)
         .tokenize()
         .map_err(|e| DataFusionError::SQL(Box::new(e.into()), None))?;
     let mut out = String::with_capacity(sql.len() + 16);
@@ -554,6 +556,13 @@ mod tests {
                 "SELECT 1 FROM t WHERE CAST(sourceipaddress AS IPADDRESS) > IPADDRESS '10.0.0.0'"
             ),
             "SELECT 1 FROM t WHERE ipaddress(sourceipaddress) > ipaddress('10.0.0.0')"
+        );
+        assert_eq!(
+            rewritten(
+                "SELECT 'it''s', \"a \"\"b\"\"\" FROM t -- ipaddress\nWHERE IPADDRESS '::1' = x AND y = $ip"
+            ),
+            "SELECT 'it''s', \"a \"\"b\"\"\" FROM t WHERE ipaddress('::1') = x AND y = $ip",
+            "the rest of the text is kept as written"
         );
         assert_eq!(
             rewritten("SELECT ipaddress FROM t"),
