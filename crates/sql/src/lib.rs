@@ -1,7 +1,9 @@
 //! SQL over CloudTrail trails, the way Athena runs it.
 //!
 //! This crate owns the query side: a DataFusion session with the trail registered as the
-//! `cloudtrail` table (and as `cloudtrail_logs`, the name in AWS's documentation), the Athena
+//! `cloudtrail` table (and as `cloudtrail_logs`, the name in AWS's documentation, and under any
+//! name a saved query uses, qualified or not), reading SQL the way Athena reads it
+//! ([`dialect`]), the trail with CloudTrail Lake's schema ([`lake`]), the Athena and Trino
 //! functions CloudTrail queries rely on ([`functions`]), parameter binding for saved queries, the
 //! canned queries behind `ctq denials` ([`canned`]), and writing results as a table, CSV or JSON
 //! ([`output`]).
