@@ -49,6 +49,15 @@ fn pruning_with(filters: &[Expr], delivery_slack_ms: i64, times: TimeComparison)
 
 fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
     match expr {
+        // DataFusion's simplifier turns a short `IN (…)` into `… = … OR … = …`.
+        Expr::InList(_)
+        | Expr::BinaryExpr(BinaryExpr {
+            op: Operator::Or, ..
+        }) => {
+            if let Some((column, values)) = equal_values(expr) {
+                restrict_path_column(pruning, column, values);
+            }
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (column_side, op, value_side) =
                 if literal_millis(right).is_some() || literal_text(right).is_some() {
@@ -97,13 +106,42 @@ fn apply(expr: &Expr, pruning: &mut Pruning, times: TimeComparison) {
                 restrict_by_comparison(pruning, expr, Operator::LtEq, high);
             }
         }
+        _ => {}
+    }
+}
+
+/// The column and the values of `column IN ('a', …)`, `column = 'a'`, or a disjunction of those on
+/// one column.
+fn equal_values(expr: &Expr) -> Option<(&Expr, Vec<String>)> {
+    match expr {
         Expr::InList(list) if !list.negated => {
             let values: Option<Vec<String>> = list.list.iter().map(literal_text).collect();
-            if let Some(values) = values {
-                restrict_path_column(pruning, &list.expr, values);
-            }
+            Some((list.expr.as_ref(), values?))
         }
-        _ => {}
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => match (literal_text(left), literal_text(right)) {
+            (None, Some(value)) => Some((left.as_ref(), vec![value])),
+            (Some(value), None) => Some((right.as_ref(), vec![value])),
+            _ => None,
+        },
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            let (column, mut values) = equal_values(left)?;
+            let (other, more) = equal_values(right)?;
+            // Both sides must be about the same path column.
+            let name = path_column(column)?;
+            (path_column(other)? == name).then(|| {
+                values.extend(more);
+                (column, values)
+            })
+        }
+        _ => None,
     }
 }
 
@@ -426,5 +464,93 @@ mod tests {
         assert!(
             pruning_from_filters(&[col("eventtime").gt_eq(col("eventname"))], 0).is_unbounded()
         );
+    }
+
+    #[test]
+    fn reads_the_date_text_and_partition_columns_of_the_other_ddls() {
+        use datafusion::arrow::datatypes::DataType;
+        use datafusion::logical_expr::cast;
+        let filters = [
+            col("date_partition").gt_eq(lit("2021/07/01")),
+            lit("2021/07/31").gt_eq(col("timestamp")),
+            col("account_partition").eq(lit("111122223333")),
+            col("region_partition")
+                .eq(lit("us-east-1"))
+                .or(lit("eu-west-1").eq(col("region_partition"))),
+        ];
+        let p = pruning_from_filters(&filters, 0);
+        assert_eq!(p.date_from, Bound::Included("2021/07/01".into()));
+        assert_eq!(p.date_to, Bound::Included("2021/07/31".into()));
+        assert_eq!(
+            p.accounts.unwrap().into_iter().collect::<Vec<_>>(),
+            ["111122223333"]
+        );
+        assert_eq!(
+            p.regions.unwrap().into_iter().collect::<Vec<_>>(),
+            ["eu-west-1", "us-east-1"]
+        );
+        assert_eq!(p.date_to, Bound::Included("2021/07/31".into()));
+
+        let p = pruning_from_filters(
+            &[
+                cast(col("timestamp"), DataType::Utf8View).lt(lit("2021/08/01")),
+                col("date_partition").between(lit("2021/07/02"), lit("2021/07/09")),
+                col("timestamp").in_list(vec![lit("2021/07/05"), lit("2021/07/15")], false),
+            ],
+            0,
+        );
+        assert_eq!(p.date_from, Bound::Included("2021/07/02".into()));
+        assert_eq!(p.date_to, Bound::Included("2021/07/09".into()));
+        assert_eq!(p.delivery_days().unwrap(), ["2021/07/05"]);
+
+        // What is not understood leaves the days open.
+        for filter in [
+            col("date_partition").not_eq(lit("2021/07/01")),
+            col("date_partition").like(lit("2021/07/%")),
+            col("date_partition").gt(col("timestamp")),
+            col("date_partition")
+                .eq(lit("2021/07/01"))
+                .or(col("account").eq(lit("111122223333"))),
+            col("date_partition").not_between(lit("2021/07/01"), lit("2021/07/09")),
+            col("date_partition").in_list(vec![lit("2021/07/01")], true),
+            cast(col("date_partition"), DataType::Date32).gt(lit(ScalarValue::Date32(Some(0)))),
+            col("timestamp").in_list(vec![lit("2021/07/01"), lit(ScalarValue::Utf8(None))], false),
+        ] {
+            assert!(
+                pruning_from_filters(std::slice::from_ref(&filter), 0).is_unbounded(),
+                "{filter}"
+            );
+        }
+    }
+
+    /// DataFusion's own parser (no ctq dialect) takes an unquoted `timestamp` as the column of
+    /// that name, and hands the table a comparison of that column with the text.
+    #[tokio::test]
+    async fn datafusions_parser_reads_an_unquoted_timestamp_as_the_column() {
+        use datafusion::common::tree_node::TreeNode;
+        use datafusion::logical_expr::LogicalPlan;
+        let ctx = datafusion::prelude::SessionContext::new();
+        let table = crate::CloudTrailTable::new(Vec::new(), false, 0, Default::default(), None);
+        ctx.register_table("cloudtrail", std::sync::Arc::new(table))
+            .unwrap();
+        for sql in [
+            "SELECT eventid FROM cloudtrail WHERE timestamp = '2023/03/28'",
+            "SELECT timestamp, count(*) FROM cloudtrail WHERE timestamp >= '2023/03/28' GROUP BY 1",
+        ] {
+            let plan = ctx.sql(sql).await.unwrap().into_optimized_plan().unwrap();
+            let mut filters = Vec::new();
+            plan.apply(|node| {
+                if let LogicalPlan::TableScan(scan) = node {
+                    filters.extend(scan.filters.clone());
+                }
+                Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+            })
+            .unwrap();
+            let p = pruning_from_filters(&filters, 0);
+            assert!(
+                p.dates.is_some() || p.date_from != Bound::Unbounded,
+                "{sql}: {filters:?}"
+            );
+        }
     }
 }

@@ -65,3 +65,15 @@ pub fn millis_array(array: &ArrayRef) -> Result<TimestampMillisecondArray> {
         .as_primitive::<TimestampMillisecondType>()
         .clone())
 }
+
+/// `Default` for function structs, which are built by `new()`.
+macro_rules! default_from_new {
+    ($($ty:ident),* $(,)?) => {
+        $(impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        })*
+    };
+}
+pub(crate) use default_from_new;

@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{check_arity, constant_text, is_text, text_array};
+use super::common::{check_arity, constant_text, default_from_new, is_text, text_array};
 
 /// Width in bytes of an `IPADDRESS`.
 pub const ADDRESS_BYTES: i32 = 16;
@@ -303,6 +303,8 @@ impl ScalarUDFImpl for Contains {
         Ok(ColumnarValue::Array(Arc::new(result) as ArrayRef))
     }
 }
+
+default_from_new!(IpAddress, Contains);
 
 /// The functions of this module, for [`super::register`].
 pub fn functions() -> Vec<ScalarUDF> {

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 use serde_json::Value;
 
-use super::common::{check_arity, text_array, text_parameter};
+use super::common::{check_arity, default_from_new, text_array, text_parameter};
 
 /// `Map<Utf8, Utf8>` with the field names DataFusion and Arrow use (`entries`, `key`, `value`),
 /// keys not nullable, not sorted.
@@ -101,6 +101,8 @@ impl ScalarUDFImpl for JsonObjectMap {
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
 }
+
+default_from_new!(JsonObjectMap);
 
 /// The functions of this module, for [`super::register`].
 pub fn functions() -> Vec<ScalarUDF> {

@@ -18,7 +18,9 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{check_arity, constant_text, is_text, text_array, text_parameter};
+use super::common::{
+    check_arity, constant_text, default_from_new, is_text, text_array, text_parameter,
+};
 
 fn user_defined() -> Signature {
     Signature::user_defined(Volatility::Immutable)
@@ -454,6 +456,15 @@ impl ScalarUDFImpl for UrlExtractHost {
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
+
+default_from_new!(
+    Replace,
+    RegexpExtract,
+    RegexpExtractAll,
+    Split,
+    UrlDecode,
+    UrlExtractHost
+);
 
 /// The functions of this module, for [`super::register`].
 pub fn functions() -> Vec<ScalarUDF> {

@@ -19,7 +19,8 @@ use datafusion::logical_expr::{
 };
 
 use super::common::{
-    check_arity, constant_text, millis_array, text_array, text_parameter, timestamp_parameter,
+    check_arity, constant_text, default_from_new, millis_array, text_array, text_parameter,
+    timestamp_parameter,
 };
 use super::datetime_pattern::{self, Item};
 use super::timestamp_type;
@@ -209,6 +210,8 @@ impl ScalarUDFImpl for FromUnixtime {
     }
 }
 
+default_from_new!(ParseDatetime, DateParse, FromUnixtime, FromIso8601Date);
+
 fn seconds_to_millis(seconds: f64) -> Option<i64> {
     let millis = (seconds * 1_000.0).round();
     // Beyond ±2^63 ms (or NaN) there is no timestamp to give.
@@ -277,7 +280,7 @@ fn fixed_number(text: &str, len: usize) -> Option<u32> {
 pub fn parse_iso8601_date(text: &str) -> Option<NaiveDate> {
     let mut parts = text.split('-');
     let year = i32::try_from(fixed_number(parts.next()?, 4)?).ok()?;
-    let date = match (parts.next(), parts.next(), parts.next()) {
+    match (parts.next(), parts.next(), parts.next()) {
         (None, _, _) => NaiveDate::from_ymd_opt(year, 1, 1),
         (Some(week), day, None) if week.starts_with('W') => {
             let week = fixed_number(&week[1..], 2)?;
@@ -297,8 +300,7 @@ pub fn parse_iso8601_date(text: &str) -> Option<NaiveDate> {
             NaiveDate::from_ymd_opt(year, fixed_number(month, 2)?, fixed_number(day, 2)?)
         }
         _ => None,
-    };
-    date
+    }
 }
 
 fn utc(millis: i64) -> Option<DateTime<Utc>> {
@@ -331,6 +333,8 @@ macro_rules! date_part_function {
                 }
             }
         }
+
+        default_from_new!($ty);
 
         impl ScalarUDFImpl for $ty {
             fn name(&self) -> &str {
