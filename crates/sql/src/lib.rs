@@ -14,6 +14,7 @@
 pub mod canned;
 pub mod dialect;
 pub mod functions;
+mod ipaddress_cast;
 pub mod lake;
 pub mod output;
 mod pruning;

@@ -107,6 +107,7 @@ impl TrailSession {
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let mut ctx = SessionContext::new_with_config(config);
         crate::functions::register(&mut ctx)?;
+        ctx.add_analyzer_rule(Arc::new(crate::ipaddress_cast::IpAddressCasts::default()));
         let s3 = trail_sources
             .iter()
             .filter_map(|s| match s {
@@ -204,6 +205,7 @@ impl TrailSession {
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
         crate::functions::register(&mut ctx)?;
+        ctx.add_analyzer_rule(Arc::new(crate::ipaddress_cast::IpAddressCasts::default()));
         register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,

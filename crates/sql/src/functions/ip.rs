@@ -158,6 +158,42 @@ impl ScalarUDFImpl for IpAddress {
     }
 }
 
+/// `ipaddress_text(ipaddress)`: the address as Trino prints it. What `CAST(ip AS VARCHAR)`
+/// becomes (see [`crate::ipaddress_cast`]): Arrow has no cast from `FixedSizeBinary` to text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IpAddressText {
+    signature: Signature,
+}
+
+impl IpAddressText {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::exact(vec![ipaddress_type()], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for IpAddressText {
+    fn name(&self) -> &str {
+        "ipaddress_text"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let addresses = arrays[0].as_fixed_size_binary();
+        let texts: datafusion::arrow::array::StringArray = addresses
+            .iter()
+            .map(|bytes| bytes.and_then(address_text))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(texts)))
+    }
+}
+
 fn addresses(
     values: impl Iterator<Item = Option<[u8; 16]>>,
     len: usize,
@@ -304,12 +340,13 @@ impl ScalarUDFImpl for Contains {
     }
 }
 
-default_from_new!(IpAddress, Contains);
+default_from_new!(IpAddress, IpAddressText, Contains);
 
 /// The functions of this module, for [`super::register`].
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
         ScalarUDF::new_from_impl(IpAddress::new()),
+        ScalarUDF::new_from_impl(IpAddressText::new()),
         ScalarUDF::new_from_impl(Contains::new()),
     ]
 }

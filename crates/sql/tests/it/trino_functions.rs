@@ -409,18 +409,6 @@ async fn contains_tests_networks_arrays_and_substrings() {
 }
 
 #[tokio::test]
-async fn casting_an_ip_address_to_text_is_not_supported_by_datafusion() {
-    // Arrow has no FixedSizeBinary -> Utf8 cast; a rewrite of CAST(ipaddress AS VARCHAR) is
-    // needed for Trino's text.
-    let ctx = context().await;
-    let message = error(&ctx, "SELECT CAST(ipaddress(sourceip) AS VARCHAR) FROM t").await;
-    assert!(
-        message.contains("Unsupported CAST from FixedSizeBinary(16)"),
-        "{message}"
-    );
-}
-
-#[tokio::test]
 async fn json_object_map_gives_cloudtrail_lake_maps() {
     let ctx = context().await;
     assert_eq!(
