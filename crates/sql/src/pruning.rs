@@ -489,7 +489,6 @@ mod tests {
             p.regions.unwrap().into_iter().collect::<Vec<_>>(),
             ["eu-west-1", "us-east-1"]
         );
-        assert_eq!(p.date_to, Bound::Included("2021/07/31".into()));
 
         let p = pruning_from_filters(
             &[

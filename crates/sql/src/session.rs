@@ -274,8 +274,12 @@ impl TrailSession {
         let state = self.ctx.state();
         let recursion_limit = state.config().options().sql_parser.recursion_limit.get();
         let statement = crate::dialect::parse_statement(sql, &self.rewrite, recursion_limit)?;
+        // Statements other than queries are refused after planning, with the reason; a table they
+        // would create is not missing.
+        let is_query = matches!(&statement, datafusion::sql::parser::Statement::Statement(inner)
+            if matches!(inner.as_ref(), datafusion::sql::sqlparser::ast::Statement::Query(_)));
         for reference in state.resolve_table_references(&statement)? {
-            if !self.ctx.table_exist(reference.clone()).unwrap_or(false) {
+            if is_query && !self.ctx.table_exist(reference.clone()).unwrap_or(false) {
                 return Err(SqlError::UnknownTable {
                     name: reference.to_string(),
                 });

@@ -379,7 +379,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// The names and aliases of [`trino_functions`], in order (a test keeps the two in step).
-const TRINO_NAMES: [&str; 30] = [
+const TRINO_NAMES: [&str; 31] = [
     "parse_datetime",
     "date_parse",
     "from_unixtime",
@@ -408,6 +408,7 @@ const TRINO_NAMES: [&str; 30] = [
     "url_decode",
     "url_extract_host",
     "ipaddress",
+    "ipaddress_text",
     "contains",
     "json_object_map",
 ];
