@@ -60,12 +60,24 @@ pub fn parse_statement(
     context: &RewriteContext,
     recursion_limit: usize,
 ) -> Result<Statement> {
-    let sql = rewrite_ipaddress_literals(sql)?;
-    let mut statements: VecDeque<Statement> = DFParserBuilder::new(sql.as_str())
+    let rewritten = rewrite_ipaddress_literals(sql)?;
+    let parsed = DFParserBuilder::new(rewritten.as_str())
         .with_dialect(&GenericDialect {})
         .with_recursion_limit(recursion_limit)
-        .build()?
-        .parse_statements()?;
+        .build()
+        .and_then(|mut parser| parser.parse_statements());
+    let mut statements: VecDeque<Statement> = match parsed {
+        Ok(statements) => statements,
+        Err(error) => {
+            // Published queries leave `<EDS ID>` or `$EDS_ID` where the table goes: say so.
+            if let Some(placeholder) = table_placeholder(sql) {
+                return Err(plan_datafusion_err!(
+                    "the query still holds the placeholder {placeholder} where a table name goes: put the table's name there (a CloudTrail Lake event data store's id in double quotes, with --lake-table ID)"
+                ));
+            }
+            return Err(error);
+        }
+    };
     if statements.len() > 1 {
         return not_impl_err!(
             "one statement at a time: the text holds {}",
@@ -79,6 +91,39 @@ pub fn parse_statement(
         rewrite(inner.as_mut(), context);
     }
     Ok(statement)
+}
+
+/// A `<name>` or `$name` right after `FROM` or `JOIN`: a template's placeholder for the table.
+fn table_placeholder(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    for keyword in ["from", "join"] {
+        for (at, _) in lower.match_indices(keyword) {
+            let before = lower[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = sql[at + keyword.len()..].trim_start();
+            if rest.len() == sql[at + keyword.len()..].len() {
+                continue;
+            }
+            let candidate = match rest.chars().next() {
+                Some('<') => rest.find('>').map(|end| &rest[..=end]),
+                Some('$') => Some(
+                    rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                        .map_or(rest, |end| &rest[..end]),
+                ),
+                _ => None,
+            };
+            if let Some(placeholder) = candidate
+                && placeholder.len() > 1
+                && placeholder.len() <= 60
+                && !placeholder.contains('\n')
+            {
+                return Some(placeholder.to_string());
+            }
+        }
+    }
+    None
 }
 
 /// `IPADDRESS '…'` → `ipaddress('…')`, on tokens so that everything else is kept byte for byte.
@@ -646,6 +691,27 @@ mod tests {
             parse_table_name("a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"),
             ["a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"]
         );
+    }
+
+    #[test]
+    fn a_table_placeholder_is_named() {
+        for (sql, placeholder) in [
+            ("SELECT * FROM <EDS ID> WHERE x = 1", "<EDS ID>"),
+            ("SELECT *\nFROM\n    $EDS_ID \nWHERE a < b", "$EDS_ID"),
+            (
+                "select 1 from t join <other_table> on true",
+                "<other_table>",
+            ),
+        ] {
+            let error = parse_statement(sql, &RewriteContext::default(), 50)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!("placeholder {placeholder} ")),
+                "{error}"
+            );
+        }
+        assert!(table_placeholder("SELECT a FROM t WHERE a < 5 AND b > 3").is_none());
     }
 
     #[test]
