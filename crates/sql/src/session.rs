@@ -106,8 +106,7 @@ impl TrailSession {
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let mut ctx = SessionContext::new_with_config(config);
-        crate::functions::register(&mut ctx)?;
-        ctx.add_analyzer_rule(Arc::new(crate::ipaddress_cast::IpAddressCasts::default()));
+        install_sql(&mut ctx)?;
         let s3 = trail_sources
             .iter()
             .filter_map(|s| match s {
@@ -204,8 +203,7 @@ impl TrailSession {
         table: Arc<dyn TableProvider>,
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
-        crate::functions::register(&mut ctx)?;
-        ctx.add_analyzer_rule(Arc::new(crate::ipaddress_cast::IpAddressCasts::default()));
+        install_sql(&mut ctx)?;
         register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
@@ -337,6 +335,13 @@ impl TrailSession {
         };
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
+}
+
+/// ctq's functions, and the rule that prints `CAST(ipaddress AS VARCHAR)` as address text.
+fn install_sql(ctx: &mut SessionContext) -> Result<(), SqlError> {
+    crate::functions::register(ctx)?;
+    ctx.add_analyzer_rule(Arc::new(crate::ipaddress_cast::IpAddressCasts::default()));
+    Ok(())
 }
 
 /// Registers `table` under `cloudtrail`, `cloudtrail_logs` and the names the user added, and
