@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod progress;
+mod sink;
 
 use std::process::ExitCode;
 
