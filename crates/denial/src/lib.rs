@@ -8,7 +8,8 @@
 //!
 //! It works on plain strings, one record at a time, and never fails: a message it cannot read
 //! gives a [`Denial`] with the unknown parts left empty. It does not read trails, run queries or
-//! format output; `ctq-ingest` and `ctq-sql` do, and call into this crate per row.
+//! format output: `ctq-sql` calls into it per row (its denial functions), and `ctq-report` and the
+//! binary hand it the rows they read.
 
 pub mod advice;
 mod message;
