@@ -4,28 +4,34 @@
 //! `cloudtrail` table (and as `cloudtrail_logs`, the name in AWS's documentation, and under any
 //! name a saved query uses, qualified or not), reading SQL the way Athena reads it
 //! ([`dialect`]), the trail with CloudTrail Lake's schema ([`lake`]), the Athena and Trino
-//! functions CloudTrail queries rely on ([`functions`]), parameter binding for saved queries, the
-//! canned queries behind `ctq denials` ([`canned`]), and writing results as a table, CSV or JSON
-//! ([`output`]).
+//! functions CloudTrail queries rely on ([`functions`]), parameter binding, saved queries (the
+//! bundled ones, a folder of them, their titles and parameters: [`saved`]), the canned queries
+//! behind `ctq denials` and `ctq explain` ([`canned`]) and reading the latter's rows as triage
+//! events ([`events`]), event time as typed instants and windows ([`window`]), and writing results
+//! as a table, CSV or JSON ([`output`]).
 //!
 //! It does not read files or know their formats: batches come from `ctq-ingest`, objects from
 //! `ctq-s3`. Nor does it parse command lines: the `ctq` binary does.
 
 pub mod canned;
 pub mod dialect;
+pub mod events;
 pub mod functions;
 mod ipaddress_cast;
 pub mod lake;
 pub mod output;
 mod pruning;
+pub mod saved;
 mod session;
 mod store_table;
 mod table;
+pub mod window;
 
 /// The arrow version the results are in, for callers that build or read batches.
 pub use datafusion::arrow;
 pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
 pub use table::{CloudTrailTable, TrailSource};
+pub use window::{Instant, TimeError, TimeWindow};
 
 use ctq_ingest::IngestError;
 use datafusion::common::DataFusionError;
@@ -37,6 +43,8 @@ pub enum SqlError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     S3(#[from] ctq_s3::S3Error),
+    #[error(transparent)]
+    Store(#[from] ctq_store::StoreError),
     /// DataFusion's message already holds those of the errors under it: no source, so that
     /// they are said once.
     #[error("{}", .0.strip_backtrace())]
@@ -67,8 +75,10 @@ pub enum SqlError {
         "{store} is not a ctq store (no _ctq/manifest.json); create one with `ctq ingest --source TRAIL --store {store}`"
     )]
     NotAStore { store: String },
-    #[error("invalid time {text:?}: {reason}")]
-    Time { text: String, reason: String },
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    #[error("the query gave no column {name}")]
+    MissingColumn { name: String },
 }
 
 impl From<DataFusionError> for SqlError {

@@ -145,24 +145,17 @@ impl TrailSession {
         let ctx = SessionContext::new_with_config(config);
         let url = match &store {
             StoreLocation::Local(path) => {
-                if !ctq_store::Manifest::path(path).exists() {
-                    return Err(SqlError::NotAStore {
-                        store: store.to_string(),
-                    });
-                }
+                check_local_manifest(path, &store)?;
                 crate::store_table::local_url(path)?
             }
             StoreLocation::S3(location) => {
                 let bucket = S3Trail::connect(location.clone(), options.s3.clone()).await;
-                if bucket
-                    .get_if_exists(ctq_store::Manifest::NAME)
-                    .await?
-                    .is_none()
-                {
+                let Some(manifest) = bucket.get_if_exists(ctq_store::Manifest::NAME).await? else {
                     return Err(SqlError::NotAStore {
                         store: store.to_string(),
                     });
-                }
+                };
+                ctq_store::Manifest::check_version(&manifest, &store.to_string())?;
                 let bucket_url = ObjectStoreUrl::parse(format!("s3://{}", location.bucket))?;
                 ctx.register_object_store(bucket_url.as_ref(), Arc::new(bucket.object_store()?));
                 let prefix = location.prefix.trim_end_matches('/');
@@ -187,11 +180,7 @@ impl TrailSession {
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
         let location = StoreLocation::Local(store.to_path_buf());
-        if !ctq_store::Manifest::path(store).exists() {
-            return Err(SqlError::NotAStore {
-                store: location.to_string(),
-            });
-        }
+        check_local_manifest(store, &location)?;
         let url = crate::store_table::local_url(store)?;
         let table: Arc<dyn TableProvider> = Arc::new(crate::store_table::listing_table(url)?);
         Self::over_store(ctx, location, table, options)
@@ -334,6 +323,24 @@ impl TrailSession {
             plan.with_param_values(ParamValues::from(values))?
         };
         Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+}
+
+/// A store a query may read: it has a manifest, and one this ctq understands.
+fn check_local_manifest(path: &Path, store: &StoreLocation) -> Result<(), SqlError> {
+    match std::fs::read(ctq_store::Manifest::path(path)) {
+        Ok(manifest) => Ok(ctq_store::Manifest::check_version(
+            &manifest,
+            &store.to_string(),
+        )?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SqlError::NotAStore {
+            store: store.to_string(),
+        }),
+        Err(source) => Err(SqlError::Store(ctq_store::StoreError::Io {
+            action: "read",
+            path: ctq_store::Manifest::path(path),
+            source,
+        })),
     }
 }
 

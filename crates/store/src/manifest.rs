@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::StoreError;
 use crate::files::Store;
-use crate::{StoreError, io_error};
 
 /// What the store knows of one source file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +56,10 @@ impl Manifest {
     /// The manifest's name within the store.
     pub const NAME: &str = "_ctq/manifest.json";
 
+    /// The manifest version this ctq writes, and the newest it reads: a newer ctq may store
+    /// what this one would misread, or remove as leftovers.
+    pub const VERSION: u32 = 1;
+
     pub fn path(store: &Path) -> PathBuf {
         store.join(Self::NAME)
     }
@@ -68,15 +72,47 @@ impl Manifest {
     /// The manifest of `store`, or an empty one for a new store.
     pub fn load_from(store: &Store) -> Result<Self, StoreError> {
         match store.read(Self::NAME)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Manifest {
-                path: store.describe(Self::NAME),
-                reason: e.to_string(),
-            }),
+            Some(bytes) => {
+                let name = match store {
+                    Store::Local(root) => root.display().to_string(),
+                    Store::S3 { bucket, .. } => bucket.location().to_string(),
+                };
+                // The version first: a newer manifest may not parse as this one.
+                Self::check_version(&bytes, &name)?;
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Manifest {
+                    path: store.describe(Self::NAME),
+                    reason: e.to_string(),
+                })
+            }
             None => Ok(Manifest {
-                version: 1,
+                version: Self::VERSION,
                 ..Manifest::default()
             }),
         }
+    }
+
+    /// Whether this ctq understands `bytes`, the manifest of the store `store` (its folder or
+    /// URL, for messages): an error for a manifest a newer ctq wrote, or one without a version.
+    /// Reads the version only: for readers, such as queries, that need nothing else.
+    pub fn check_version(bytes: &[u8], store: &str) -> Result<(), StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let found = serde_json::from_slice::<Versioned>(bytes)
+            .map_err(|e| StoreError::Manifest {
+                path: Path::new(store).join(Self::NAME),
+                reason: e.to_string(),
+            })?
+            .version;
+        if found > Self::VERSION {
+            return Err(StoreError::NewerManifest {
+                store: store.to_string(),
+                found,
+                supported: Self::VERSION,
+            });
+        }
+        Ok(())
     }
 
     /// Replaces the manifest atomically: a crash leaves the old one or the new one, whole.
@@ -89,11 +125,4 @@ impl Manifest {
     pub fn rows(&self) -> u64 {
         self.files.values().map(|f| f.rows).sum()
     }
-}
-
-/// Makes a rename durable: the directory entry, not only the file, must reach the disk.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync", dir))
 }

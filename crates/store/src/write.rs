@@ -18,7 +18,11 @@ use rayon::prelude::*;
 
 use crate::files::Store;
 use crate::manifest::{DataFile, Manifest, SourceEntry, SourceStatus};
-use crate::{EVENT_TIMESTAMP_COLUMN, PARTITION_COLUMNS, StoreError, io_error};
+use crate::plan::{Change, Plan, SourceFile, Version, plan};
+use crate::{
+    EVENT_ACCOUNT_COLUMN, EVENT_DATE_COLUMN, EVENT_REGION_COLUMN, EVENT_TIMESTAMP_COLUMN,
+    StoreError, io_error,
+};
 
 /// How an ingest runs.
 #[derive(Debug, Clone)]
@@ -79,31 +83,6 @@ pub fn store_schema() -> SchemaRef {
         true,
     ));
     Arc::new(Schema::new(fields))
-}
-
-/// One source file and what identifies its content: size with modification time (local files)
-/// or ETag (S3 objects).
-#[derive(Debug, Clone)]
-struct SourceFile {
-    file: TrailFile,
-    version: Version,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Version {
-    size: u64,
-    modified_ms: i64,
-    etag: Option<String>,
-}
-
-impl Version {
-    fn of(entry: &SourceEntry) -> Version {
-        Version {
-            size: entry.size,
-            modified_ms: entry.modified_ms,
-            etag: entry.etag.clone(),
-        }
-    }
 }
 
 /// Reads a chunk of source files: each one's bytes, or why it could not be read.
@@ -186,8 +165,9 @@ pub fn ingest_s3(
     ingest_files(files, &read, &store.into(), options)
 }
 
+/// Opens `store` for writing, plans the run and carries it out.
 fn ingest_files(
-    files: Vec<SourceFile>,
+    sources: Vec<SourceFile>,
     read_chunk: &ReadChunk,
     store: &Store,
     options: &IngestOptions,
@@ -197,146 +177,218 @@ fn ingest_files(
     store.prepare()?;
     // Held to the end of the run. A store that takes the lock is listed again under it: a run
     // that held it a moment ago may have changed what is there.
-    let writer = store.lock_for_writing()?;
-    let existing = if writer.is_some() {
+    let lock = store.lock_for_writing()?;
+    let existing = if lock.is_some() {
         store.list()?
     } else {
         listed
     };
-    let mut manifest = Manifest::load_from(store)?;
+    let manifest = Manifest::load_from(store)?;
+    let leftovers_removed = remove_unlisted_files(store, &existing, &manifest)?;
+
+    let listed = sources.len();
+    let plan = plan(&manifest, sources, options.retry_damaged);
     let mut report = IngestReport {
-        leftovers_removed: remove_unlisted_files(store, &existing, &manifest)?,
-        sources: files.len(),
-        ..IngestReport::default()
+        leftovers_removed,
+        ..planned(&plan, listed)
     };
-
-    let mut to_read: Vec<SourceFile> = Vec::new();
-    let mut changed: HashSet<String> = HashSet::new();
-    let mut by_key: HashMap<String, SourceFile> = HashMap::new();
-    for source in files {
-        let key = source.file.path.to_string_lossy().into_owned();
-        match manifest.sources.get(&key) {
-            None => to_read.push(source),
-            Some(entry) if Version::of(entry) != source.version => {
-                changed.insert(key);
-                to_read.push(source);
-            }
-            Some(entry) if entry.status == SourceStatus::Damaged && options.retry_damaged => {
-                to_read.push(source)
-            }
-            Some(_) => {
-                by_key.insert(key, source);
-            }
-        }
+    if !plan.is_empty() {
+        apply(&plan, manifest, store, read_chunk, options, &mut report)?;
     }
-    report.changed = changed.len();
+    drop(lock);
+    Ok(report)
+}
 
-    // A changed file's rows share data files with other sources: drop those files whole and read
-    // their other sources again, so no row is lost and none is kept twice.
-    let dropped: BTreeSet<String> = manifest
-        .files
-        .iter()
-        .filter(|(_, data)| data.sources.iter().any(|s| changed.contains(s)))
-        .map(|(name, _)| name.clone())
-        .collect();
-    for name in &dropped {
-        for source in &manifest.files[name].sources {
-            if let Some(source) = by_key.remove(source) {
-                to_read.push(source);
-            }
-        }
+/// The report of a run of `plan` over `listed` sources, before it reads any.
+fn planned(plan: &Plan, listed: usize) -> IngestReport {
+    IngestReport {
+        sources: listed,
+        read: plan.to_read.len(),
+        unchanged: listed - plan.to_read.len(),
+        changed: plan.count(Change::Changed),
+        ..IngestReport::default()
     }
-    report.unchanged = report.sources - to_read.len();
-    report.read = to_read.len();
-    if to_read.is_empty() && dropped.is_empty() {
-        return Ok(report);
-    }
+}
 
+/// Carries out `plan`: reads its sources in batches of `files_per_commit` and commits each
+/// batch, then removes the data files it retired.
+///
+/// Crash safety rests on the order: a batch's data files are published before the manifest that
+/// lists them, and a retired file is removed only once a committed manifest no longer lists it.
+/// A run killed at any point leaves a manifest that lists only whole files, and whatever it
+/// does not list is removed by the next run, which reads again every source the manifest lacks.
+fn apply(
+    plan: &Plan,
+    mut manifest: Manifest,
+    files: &dyn StoreFiles,
+    read_chunk: &ReadChunk,
+    options: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), StoreError> {
     manifest.run += 1;
     let mut writer = PartitionWriter {
-        store,
+        files,
         run: manifest.run,
         next_file: 0,
         options,
         event_ids: HashMap::new(),
-        dropped: &dropped,
+        retired: &plan.retire,
         duplicates: 0,
     };
-    let mut pending_drop = Some(dropped.clone());
-    let chunk_size = options.files_per_commit.max(1);
-    for (index, chunk) in to_read.chunks(chunk_size).enumerate() {
-        let files: Vec<TrailFile> = chunk.iter().map(|s| s.file.clone()).collect();
-        let raw = read_chunk(&files);
-        let decoded: Vec<Result<Option<RecordBatch>, String>> = raw
-            .into_par_iter()
-            .zip(files.par_iter())
-            .map(|(bytes, file)| decode(bytes?, file))
-            .collect();
-        let mut batches = Vec::new();
-        for (source, outcome) in chunk.iter().zip(decoded) {
-            let file = &source.file;
-            let key = file.path.to_string_lossy().into_owned();
-            let (status, reason) = match outcome {
-                Ok(Some(batch)) => {
-                    batches.push((key.clone(), batch));
-                    (SourceStatus::Ingested, None)
-                }
-                Ok(None) => (SourceStatus::NotEvents, None),
-                Err(reason) => {
-                    if options.strict {
-                        return Err(StoreError::Damaged {
-                            path: file.path.clone(),
-                            reason,
-                        });
-                    }
-                    report.damaged.push((file.path.clone(), reason.clone()));
-                    (SourceStatus::Damaged, Some(reason))
-                }
-            };
-            manifest.sources.insert(
-                key,
-                SourceEntry {
-                    size: source.version.size,
-                    modified_ms: source.version.modified_ms,
-                    etag: source.version.etag.clone(),
-                    status,
-                    records: 0,
-                    reason,
-                },
-            );
+    let batch_size = options.files_per_commit.max(1);
+    for (index, batch) in plan.to_read.chunks(batch_size).enumerate() {
+        let decoded = decode_sources(batch, read_chunk, options.strict)?;
+        report.damaged.extend(decoded.damaged);
+        manifest.sources.extend(decoded.entries);
+        if index == 0 {
+            unlist_retired(&mut manifest, &plan.retire, &plan.to_read[batch.len()..]);
         }
-        // The first commit also retires the dropped files: their sources are re-read in it or in
-        // a later chunk, and until then the manifest must not list rows it is about to replace.
-        if let Some(dropped) = pending_drop.take() {
-            for name in &dropped {
-                manifest.files.remove(name);
-            }
-            // Sources still to be read lose their entries with it: their rows may have been in
-            // the retired files, and a run killed before it reads them must read them again.
-            for later in &to_read[((index + 1) * chunk_size).min(to_read.len())..] {
-                manifest
-                    .sources
-                    .remove(later.file.path.to_string_lossy().as_ref());
-            }
-        }
-        let written = writer.write(&manifest, batches)?;
-        for (name, data, per_source) in written {
-            for (source, records) in per_source {
-                if let Some(entry) = manifest.sources.get_mut(&source) {
-                    entry.records += records;
-                }
-            }
-            report.records_written += data.rows;
-            report.files_written += 1;
-            manifest.files.insert(name, data);
-        }
-        manifest.commit(store)?;
+        commit_batch(files, &mut writer, &mut manifest, decoded.batches, report)?;
     }
     report.duplicates_dropped = writer.duplicates_dropped();
-    for name in &dropped {
-        store.remove(name)?;
+    remove_retired(files, &plan.retire)
+}
+
+/// A batch of sources, read and decoded.
+#[derive(Debug)]
+struct Decoded {
+    /// Each source's manifest entry; its `records` are counted as its rows are written.
+    entries: Vec<(String, SourceEntry)>,
+    /// The rows of each source that holds events, by source key.
+    batches: Vec<(String, RecordBatch)>,
+    /// The damaged sources, with the reason.
+    damaged: Vec<(PathBuf, String)>,
+}
+
+/// Reads `sources` with `read_chunk` and decodes them, in parallel. A damaged source is recorded,
+/// or under `strict` stops the run.
+fn decode_sources(
+    sources: &[SourceFile],
+    read_chunk: &ReadChunk,
+    strict: bool,
+) -> Result<Decoded, StoreError> {
+    let files: Vec<TrailFile> = sources.iter().map(|s| s.file.clone()).collect();
+    let raw = read_chunk(&files);
+    let outcomes: Vec<Result<Option<RecordBatch>, String>> = raw
+        .into_par_iter()
+        .zip(files.par_iter())
+        .map(|(bytes, file)| decode(bytes?, file))
+        .collect();
+    let mut decoded = Decoded {
+        entries: Vec::with_capacity(sources.len()),
+        batches: Vec::new(),
+        damaged: Vec::new(),
+    };
+    for (source, outcome) in sources.iter().zip(outcomes) {
+        let key = source.key();
+        let (status, reason) = match outcome {
+            Ok(Some(batch)) => {
+                decoded.batches.push((key.clone(), batch));
+                (SourceStatus::Ingested, None)
+            }
+            Ok(None) => (SourceStatus::NotEvents, None),
+            Err(reason) => {
+                let path = source.file.path.clone();
+                if strict {
+                    return Err(StoreError::Damaged { path, reason });
+                }
+                decoded.damaged.push((path, reason.clone()));
+                (SourceStatus::Damaged, Some(reason))
+            }
+        };
+        decoded.entries.push((
+            key,
+            SourceEntry {
+                size: source.version.size,
+                modified_ms: source.version.modified_ms,
+                etag: source.version.etag.clone(),
+                status,
+                records: 0,
+                reason,
+            },
+        ));
     }
-    Ok(report)
+    Ok(decoded)
+}
+
+/// Retiring, on the run's first commit: the retired data files leave the manifest, since the run
+/// is about to replace their rows. So do the entries of the sources read in later batches: their
+/// rows may have been in those files, and a run killed before it reads them must read them
+/// again.
+fn unlist_retired(manifest: &mut Manifest, retire: &BTreeSet<String>, later: &[SourceFile]) {
+    for name in retire {
+        manifest.files.remove(name);
+    }
+    for source in later {
+        manifest.sources.remove(&source.key());
+    }
+}
+
+/// Commits a batch: publishes its data files, each whole, then the manifest that lists them.
+/// `manifest` already holds the batch's source entries; their row counts are added here.
+fn commit_batch(
+    files: &dyn StoreFiles,
+    writer: &mut PartitionWriter,
+    manifest: &mut Manifest,
+    batches: Vec<(String, RecordBatch)>,
+    report: &mut IngestReport,
+) -> Result<(), StoreError> {
+    let written = writer.write(manifest, batches)?;
+    for (name, data, per_source) in written {
+        for (source, records) in per_source {
+            if let Some(entry) = manifest.sources.get_mut(&source) {
+                entry.records += records;
+            }
+        }
+        report.records_written += data.rows;
+        report.files_written += 1;
+        manifest.files.insert(name, data);
+    }
+    files.commit_manifest(manifest)
+}
+
+/// Retiring, after the run's last commit: removes the retired data files, which the committed
+/// manifest no longer lists. A run killed before leaves them to the next, as leftovers.
+fn remove_retired(files: &dyn StoreFiles, retire: &BTreeSet<String>) -> Result<(), StoreError> {
+    for name in retire {
+        files.remove_file(name)?;
+    }
+    Ok(())
+}
+
+/// The store's files as a run's commits change them: a [`Store`], or in tests a record of each
+/// step.
+trait StoreFiles {
+    /// How the file `name` is named in messages.
+    fn describe_file(&self, name: &str) -> PathBuf;
+    fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Publishes a data file whole.
+    fn publish(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Replaces the manifest atomically.
+    fn commit_manifest(&self, manifest: &Manifest) -> Result<(), StoreError>;
+    fn remove_file(&self, name: &str) -> Result<(), StoreError>;
+}
+
+impl StoreFiles for Store {
+    fn describe_file(&self, name: &str) -> PathBuf {
+        self.describe(name)
+    }
+
+    fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(name)
+    }
+
+    fn publish(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.write(name, bytes)
+    }
+
+    fn commit_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        manifest.commit(self)
+    }
+
+    fn remove_file(&self, name: &str) -> Result<(), StoreError> {
+        self.remove(name)
+    }
 }
 
 /// A store is a new or empty folder, or one holding only what ingest writes (a run killed before
@@ -375,7 +427,7 @@ fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<Option<RecordBatch>, String>
     match ctq_ingest::decode_file_bytes(raw, &file.partition, &mut builder) {
         Ok(FileOutcome::Read { .. }) => builder.finish().map(Some).map_err(|e| e.to_string()),
         Ok(FileOutcome::NonEvent(_)) => Ok(None),
-        Ok(FileOutcome::Damaged(reason)) => Err(reason),
+        Ok(FileOutcome::Damaged(reason)) => Err(reason.to_string()),
         Err(damage) => Err(damage.to_string()),
     }
 }
@@ -390,7 +442,7 @@ fn remove_unlisted_files(
     let mut removed = 0;
     for name in existing {
         let leftover = if name.starts_with("_ctq/") {
-            name.contains(".tmp-")
+            Store::is_temporary(name)
         } else {
             Store::is_ours(name) && !manifest.files.contains_key(name)
         };
@@ -406,14 +458,14 @@ fn remove_unlisted_files(
 type PartitionKey = (String, String, String);
 
 struct PartitionWriter<'a> {
-    store: &'a Store,
+    files: &'a dyn StoreFiles,
     run: u64,
     next_file: usize,
     options: &'a IngestOptions,
     /// EventIDs stored per partition, loaded when a partition is first written in this run.
     event_ids: HashMap<PartitionKey, HashSet<String>>,
     /// Data files on their way out: their IDs do not count as stored.
-    dropped: &'a BTreeSet<String>,
+    retired: &'a BTreeSet<String>,
     duplicates: u64,
 }
 
@@ -501,8 +553,8 @@ impl PartitionWriter<'_> {
             let prefix = partition_dir(key);
             let mut ids = HashSet::new();
             for name in manifest.files.keys() {
-                if name.starts_with(&prefix) && !self.dropped.contains(name) {
-                    read_event_ids(self.store, name, &mut ids)?;
+                if name.starts_with(&prefix) && !self.retired.contains(name) {
+                    read_event_ids(self.files, name, &mut ids)?;
                 }
             }
             self.event_ids.insert(key.clone(), ids);
@@ -531,14 +583,14 @@ impl PartitionWriter<'_> {
             .set_statistics_enabled(EnabledStatistics::Page)
             .build();
         let parquet_error = |source| StoreError::Parquet {
-            path: self.store.describe(&name),
+            path: self.files.describe_file(&name),
             source,
         };
         let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))
             .map_err(parquet_error)?;
         writer.write(batch).map_err(parquet_error)?;
         let bytes = writer.into_inner().map_err(parquet_error)?;
-        self.store.write(&name, bytes)?;
+        self.files.publish(&name, bytes)?;
         Ok((name, batch.num_rows() as u64))
     }
 }
@@ -546,18 +598,22 @@ impl PartitionWriter<'_> {
 fn partition_dir((account, region, date): &PartitionKey) -> String {
     format!(
         "{}={account}/{}={region}/{}={date}",
-        PARTITION_COLUMNS[0], PARTITION_COLUMNS[1], PARTITION_COLUMNS[2]
+        EVENT_ACCOUNT_COLUMN, EVENT_REGION_COLUMN, EVENT_DATE_COLUMN
     )
 }
 
-fn read_event_ids(store: &Store, name: &str, ids: &mut HashSet<String>) -> Result<(), StoreError> {
+fn read_event_ids(
+    files: &dyn StoreFiles,
+    name: &str,
+    ids: &mut HashSet<String>,
+) -> Result<(), StoreError> {
     let parquet_error = |source| StoreError::Parquet {
-        path: store.describe(name),
+        path: files.describe_file(name),
         source,
     };
     // The manifest lists it, so it is there unless someone removed it behind the store's back.
-    let bytes = store.read(name)?.ok_or_else(|| StoreError::Manifest {
-        path: store.describe(Manifest::NAME),
+    let bytes = files.read_file(name)?.ok_or_else(|| StoreError::Manifest {
+        path: files.describe_file(Manifest::NAME),
         reason: format!("it lists {name}, which is missing"),
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
@@ -665,4 +721,495 @@ fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
         None,
     )?;
     Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// A step a run took on the store's files.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Publish(String),
+        Commit(Manifest),
+        Remove(String),
+    }
+
+    /// The store's files in memory, and every step taken on them. `fail_publish` names a data
+    /// file whose publishing fails, as a full disk would.
+    #[derive(Default)]
+    struct Recorder {
+        files: RefCell<BTreeMap<String, Vec<u8>>>,
+        steps: RefCell<Vec<Step>>,
+        fail_publish: Option<String>,
+    }
+
+    impl StoreFiles for Recorder {
+        fn describe_file(&self, name: &str) -> PathBuf {
+            PathBuf::from("mem").join(name)
+        }
+
+        fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self.files.borrow().get(name).cloned())
+        }
+
+        fn publish(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+            if self.fail_publish.as_deref() == Some(name) {
+                return Err(StoreError::Io {
+                    action: "write",
+                    path: self.describe_file(name),
+                    source: std::io::Error::other("disk full"),
+                });
+            }
+            self.files.borrow_mut().insert(name.to_string(), bytes);
+            self.steps
+                .borrow_mut()
+                .push(Step::Publish(name.to_string()));
+            Ok(())
+        }
+
+        fn commit_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
+            self.steps.borrow_mut().push(Step::Commit(manifest.clone()));
+            Ok(())
+        }
+
+        fn remove_file(&self, name: &str) -> Result<(), StoreError> {
+            self.files.borrow_mut().remove(name);
+            self.steps.borrow_mut().push(Step::Remove(name.to_string()));
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        /// The store as a run left it: the files it holds and the manifest of its last commit.
+        fn holding(files: &BTreeMap<String, Vec<u8>>) -> Recorder {
+            Recorder {
+                files: RefCell::new(files.clone()),
+                ..Recorder::default()
+            }
+        }
+
+        fn commits(&self) -> Vec<Manifest> {
+            let steps = self.steps.borrow();
+            steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Commit(m) => Some(m.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        /// Checks the order crash safety rests on, at every step: each committed manifest lists
+        /// only files published (and not removed) before it, and a file is removed only once a
+        /// committed manifest no longer lists it. `before` is the manifest the run started from.
+        fn assert_crash_safe(&self, before: &Manifest) {
+            let mut present: BTreeSet<String> = before.files.keys().cloned().collect();
+            let mut committed = before.clone();
+            for step in self.steps.borrow().iter() {
+                match step {
+                    Step::Publish(name) => {
+                        assert!(present.insert(name.clone()), "{name} published twice");
+                    }
+                    Step::Commit(manifest) => {
+                        for name in manifest.files.keys() {
+                            assert!(
+                                present.contains(name),
+                                "the manifest lists {name} before it is published"
+                            );
+                        }
+                        committed = manifest.clone();
+                    }
+                    Step::Remove(name) => {
+                        assert!(
+                            !committed.files.contains_key(name),
+                            "{name} removed while the committed manifest lists it"
+                        );
+                        present.remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A trail file of one record per `(eventID, eventTime)`.
+    fn trail_json(events: &[(&str, &str)]) -> Vec<u8> {
+        let records: Vec<serde_json::Value> = events
+            .iter()
+            .map(|(id, time)| {
+                serde_json::json!({
+                    "eventVersion": "1.08",
+                    "eventTime": time,
+                    "eventID": id,
+                    "eventName": "GetObject",
+                    "eventSource": "s3.amazonaws.com",
+                    "awsRegion": "us-east-1",
+                    "recipientAccountId": "123456789012",
+                })
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    /// Sources by path, with their content; every source's size is its length.
+    #[derive(Default, Clone)]
+    struct Trail(BTreeMap<String, Vec<u8>>);
+
+    impl Trail {
+        fn with(mut self, path: &str, content: Vec<u8>) -> Self {
+            self.0.insert(path.to_string(), content);
+            self
+        }
+
+        fn events(self, path: &str, events: &[(&str, &str)]) -> Self {
+            self.with(path, trail_json(events))
+        }
+
+        fn sources(&self) -> Vec<SourceFile> {
+            self.0
+                .iter()
+                .map(|(path, bytes)| SourceFile::for_test(path, bytes.len() as u64))
+                .collect()
+        }
+
+        fn read(&self, chunk: &[TrailFile]) -> Vec<Result<Vec<u8>, String>> {
+            chunk
+                .iter()
+                .map(|f| {
+                    self.0
+                        .get(f.path.to_string_lossy().as_ref())
+                        .cloned()
+                        .ok_or_else(|| "cannot read: gone".to_string())
+                })
+                .collect()
+        }
+    }
+
+    fn options(files_per_commit: usize) -> IngestOptions {
+        IngestOptions {
+            files_per_commit,
+            ..IngestOptions::default()
+        }
+    }
+
+    /// Plans and applies a run of `trail` over `files`, whose last manifest is `before`, as
+    /// `ingest_files` does once it holds the store.
+    fn run(
+        trail: &Trail,
+        before: &Manifest,
+        files: &Recorder,
+        options: &IngestOptions,
+    ) -> Result<(Plan, IngestReport), StoreError> {
+        let sources = trail.sources();
+        let listed = sources.len();
+        let plan = plan(before, sources, options.retry_damaged);
+        let mut report = planned(&plan, listed);
+        if !plan.is_empty() {
+            apply(
+                &plan,
+                before.clone(),
+                files,
+                &|chunk: &[TrailFile]| trail.read(chunk),
+                options,
+                &mut report,
+            )?;
+        }
+        files.assert_crash_safe(before);
+        Ok((plan, report))
+    }
+
+    /// eventID -> how many rows of the data files `manifest` lists hold it.
+    fn stored_ids(files: &Recorder, manifest: &Manifest) -> BTreeMap<String, usize> {
+        let mut all = BTreeMap::new();
+        for name in manifest.files.keys() {
+            let mut ids = HashSet::new();
+            read_event_ids(files, name, &mut ids).unwrap();
+            for id in ids {
+                *all.entry(id).or_default() += 1;
+            }
+        }
+        all
+    }
+
+    fn ids(list: &[&str]) -> BTreeMap<String, usize> {
+        list.iter().map(|id| (id.to_string(), 1)).collect()
+    }
+
+    const DAY1: &str = "2019-10-29T10:00:00Z";
+    const DAY2: &str = "2019-10-30T10:00:00Z";
+
+    fn three_sources() -> Trail {
+        Trail::default()
+            .events("/t/a", &[("a1", DAY1), ("a2", DAY2)])
+            .events("/t/b", &[("b1", DAY1)])
+            .events("/t/c", &[("c1", DAY1)])
+    }
+
+    /// The store after one run of `trail` in a single commit: its files and manifest.
+    fn stored(trail: &Trail) -> (Recorder, Manifest) {
+        let files = Recorder::default();
+        run(trail, &Manifest::default(), &files, &options(100)).unwrap();
+        let manifest = files.commits().pop().unwrap();
+        (Recorder::holding(&files.files.borrow()), manifest)
+    }
+
+    #[test]
+    fn decoding_records_each_source_by_what_it_holds() {
+        let trail = Trail::default()
+            .events("/t/events", &[("e1", DAY1), ("e2", DAY1)])
+            .with(
+                "/t/digest",
+                br#"{"digestStartTime":"2019-10-29T10:00:00Z"}"#.to_vec(),
+            )
+            .with("/t/broken", b"{\"Records\": [".to_vec());
+        let mut sources = trail.sources();
+        sources.push(SourceFile::for_test("/t/unreadable", 3));
+        let read = |chunk: &[TrailFile]| trail.read(chunk);
+        let decoded = decode_sources(&sources, &read, false).unwrap();
+
+        let status: BTreeMap<&str, (SourceStatus, bool, u64)> = decoded
+            .entries
+            .iter()
+            .map(|(k, e)| (k.as_str(), (e.status, e.reason.is_some(), e.size)))
+            .collect();
+        let events_size = trail.0["/t/events"].len() as u64;
+        assert_eq!(
+            status,
+            BTreeMap::from([
+                ("/t/events", (SourceStatus::Ingested, false, events_size)),
+                ("/t/digest", (SourceStatus::NotEvents, false, 42)),
+                ("/t/broken", (SourceStatus::Damaged, true, 13)),
+                ("/t/unreadable", (SourceStatus::Damaged, true, 3)),
+            ])
+        );
+        assert_eq!(decoded.batches.len(), 1);
+        assert_eq!(decoded.batches[0].0, "/t/events");
+        assert_eq!(decoded.batches[0].1.num_rows(), 2);
+        let damaged: Vec<&Path> = decoded.damaged.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(
+            damaged,
+            [Path::new("/t/broken"), Path::new("/t/unreadable")]
+        );
+        assert!(decoded.damaged[1].1.contains("cannot read"));
+
+        match decode_sources(&sources, &read, true) {
+            Err(StoreError::Damaged { path, .. }) => assert_eq!(path, Path::new("/t/broken")),
+            other => panic!("strict decoding went on: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_store_gets_every_source_in_one_commit() {
+        let trail = three_sources();
+        let files = Recorder::default();
+        let (_, report) = run(&trail, &Manifest::default(), &files, &options(100)).unwrap();
+        let commits = files.commits();
+        assert_eq!(commits.len(), 1);
+        let manifest = &commits[0];
+        assert_eq!(manifest.run, 1);
+        assert_eq!(stored_ids(&files, manifest), ids(&["a1", "a2", "b1", "c1"]));
+        // One file per partition (day): day 1 holds a, b and c, day 2 only a.
+        assert_eq!(manifest.files.len(), 2);
+        let sources: Vec<usize> = manifest.files.values().map(|f| f.sources.len()).collect();
+        assert_eq!(sources, [3, 1]);
+        assert_eq!(manifest.sources["/t/a"].records, 2);
+        assert_eq!(
+            (report.records_written, report.files_written),
+            (4, 2),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn files_per_commit_commits_each_batch_after_its_files() {
+        let trail = three_sources()
+            .events("/t/d", &[("d1", DAY2)])
+            .events("/t/e", &[("e1", DAY1)]);
+        let files = Recorder::default();
+        run(&trail, &Manifest::default(), &files, &options(2)).unwrap();
+        let commits = files.commits();
+        // Batches [a, b], [c, d], [e]: each commit adds its batch's sources and files.
+        let sources: Vec<Vec<&str>> = commits
+            .iter()
+            .map(|m| m.sources.keys().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                vec!["/t/a", "/t/b"],
+                vec!["/t/a", "/t/b", "/t/c", "/t/d"],
+                vec!["/t/a", "/t/b", "/t/c", "/t/d", "/t/e"],
+            ]
+        );
+        let files_listed: Vec<usize> = commits.iter().map(|m| m.files.len()).collect();
+        assert_eq!(files_listed, [2, 4, 5]);
+        // Each commit comes right after the files of its batch.
+        let steps: Vec<&str> = files
+            .steps
+            .borrow()
+            .iter()
+            .map(|s| match s {
+                Step::Publish(_) => "publish",
+                Step::Commit(_) => "commit",
+                Step::Remove(_) => "remove",
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "publish", "publish", "commit", "publish", "publish", "commit", "publish", "commit"
+            ]
+        );
+        assert!(commits.iter().all(|m| m.run == 1));
+        let last = commits.last().unwrap();
+        assert_eq!(
+            stored_ids(&files, last),
+            ids(&["a1", "a2", "b1", "c1", "d1", "e1"])
+        );
+    }
+
+    #[test]
+    fn an_unchanged_store_is_left_alone() {
+        let trail = three_sources();
+        let (files, before) = stored(&trail);
+        let (plan, _) = run(&trail, &before, &files, &options(1)).unwrap();
+        assert!(plan.is_empty());
+        assert!(files.steps.borrow().is_empty(), "no step at all");
+    }
+
+    #[test]
+    fn a_new_source_is_added_and_the_others_kept() {
+        let (files, before) = stored(&three_sources());
+        let trail = three_sources().events("/t/d", &[("d1", DAY1)]);
+        let (_, report) = run(&trail, &before, &files, &options(100)).unwrap();
+        let after = files.commits().pop().unwrap();
+        assert_eq!(after.run, 2);
+        assert_eq!(
+            stored_ids(&files, &after),
+            ids(&["a1", "a2", "b1", "c1", "d1"])
+        );
+        // Added alongside the old files, none of which goes.
+        for name in before.files.keys() {
+            assert_eq!(after.files[name], before.files[name]);
+        }
+        assert_eq!(report.files_written, 1);
+        assert!(
+            !files
+                .steps
+                .borrow()
+                .iter()
+                .any(|s| matches!(s, Step::Remove(_)))
+        );
+    }
+
+    #[test]
+    fn a_changed_source_is_read_again_with_its_neighbours() {
+        let (files, before) = stored(&three_sources());
+        // b is rewritten: its day-1 file also holds a and c, and goes. a's day-2 file holds a
+        // alone and stays.
+        let trail = three_sources().events("/t/b", &[("b2", DAY1), ("b3", DAY2)]);
+        let (plan, report) = run(&trail, &before, &files, &options(100)).unwrap();
+        assert_eq!(plan.count(Change::Changed), 1);
+        let after = files.commits().pop().unwrap();
+        assert_eq!(
+            stored_ids(&files, &after),
+            ids(&["a1", "a2", "b2", "b3", "c1"]),
+            "b's old row goes; a's and c's stay, once"
+        );
+        let retired: Vec<&String> = before
+            .files
+            .keys()
+            .filter(|n| !after.files.contains_key(*n))
+            .collect();
+        assert_eq!(retired.len(), 1, "only the file holding b");
+        assert!(!files.files.borrow().contains_key(retired[0]), "removed");
+        assert_eq!(after.sources["/t/b"].records, 2);
+        // a is read whole again: a2, in the file that stays, is dropped as a duplicate, and a
+        // counts the one row it added.
+        assert_eq!(after.sources["/t/a"].records, 1);
+        assert_eq!((report.read, report.duplicates_dropped), (3, 1));
+    }
+
+    #[test]
+    fn until_a_changed_source_s_neighbours_are_read_again_the_manifest_lacks_them() {
+        let (files, before) = stored(&three_sources());
+        // Another size: a change.
+        let trail = three_sources().events("/t/b", &[("b2-new", DAY1)]);
+        run(&trail, &before, &files, &options(1)).unwrap();
+        let commits = files.commits();
+        // b, then its neighbours a and c, one per commit.
+        assert_eq!(commits.len(), 3);
+        let (first, last) = (&commits[0], &commits[2]);
+        let retired: BTreeSet<&String> = before
+            .files
+            .keys()
+            .filter(|n| !last.files.contains_key(*n))
+            .collect();
+        assert_eq!(retired.len(), 1);
+        // The first commit already drops the retired file and the entries of a and c: a run
+        // killed after it reads them again.
+        assert!(first.files.keys().all(|n| !retired.contains(n)));
+        assert!(first.sources.contains_key("/t/b"));
+        assert!(!first.sources.contains_key("/t/a"));
+        assert!(!first.sources.contains_key("/t/c"));
+        // The retired file is removed after the last commit only.
+        let steps = files.steps.borrow();
+        assert!(matches!(steps.last(), Some(Step::Remove(name)) if retired.contains(name)));
+        assert_eq!(stored_ids(&files, last), ids(&["a1", "a2", "b2-new", "c1"]));
+
+        // Killed after the first commit: the next run reads a and c again and loses nothing.
+        let killed = Recorder::holding(&files.files.borrow());
+        let (plan, _) = run(&trail, first, &killed, &options(1)).unwrap();
+        let read: Vec<String> = plan.to_read.iter().map(SourceFile::key).collect();
+        assert_eq!(read, ["/t/a", "/t/c"]);
+        let after = killed.commits().pop().unwrap();
+        assert_eq!(
+            stored_ids(&killed, &after),
+            ids(&["a1", "a2", "b2-new", "c1"])
+        );
+    }
+
+    #[test]
+    fn a_deleted_source_keeps_its_rows() {
+        let (files, before) = stored(&three_sources());
+        let mut trail = three_sources();
+        trail.0.remove("/t/c");
+        let (plan, _) = run(&trail, &before, &files, &options(100)).unwrap();
+        assert!(plan.is_empty());
+        assert!(files.steps.borrow().is_empty());
+        assert_eq!(stored_ids(&files, &before), ids(&["a1", "a2", "b1", "c1"]));
+    }
+
+    #[test]
+    fn a_failed_publish_commits_no_manifest_listing_it() {
+        let trail = three_sources();
+        let first = Recorder::default();
+        run(&trail, &Manifest::default(), &first, &options(100)).unwrap();
+        let name = first.commits()[0].files.keys().next().unwrap().clone();
+        let files = Recorder {
+            fail_publish: Some(name),
+            ..Recorder::default()
+        };
+        let error = run(&trail, &Manifest::default(), &files, &options(100)).unwrap_err();
+        assert!(matches!(error, StoreError::Io { .. }), "{error}");
+        assert!(files.commits().is_empty());
+    }
+
+    #[test]
+    fn an_event_delivered_twice_is_stored_once() {
+        let trail = Trail::default()
+            .events("/t/a", &[("x", DAY1)])
+            .events("/t/b", &[("x", DAY1), ("y", DAY1)]);
+        let files = Recorder::default();
+        let (_, report) = run(&trail, &Manifest::default(), &files, &options(1)).unwrap();
+        let last = files.commits().pop().unwrap();
+        assert_eq!(stored_ids(&files, &last), ids(&["x", "y"]));
+        assert_eq!(report.duplicates_dropped, 1);
+        assert_eq!(
+            (last.sources["/t/a"].records, last.sources["/t/b"].records),
+            (1, 1)
+        );
+    }
 }

@@ -108,3 +108,25 @@ async fn a_folder_that_is_not_a_store_is_refused_with_the_fix() {
         .to_string();
     assert!(error.contains("ctq ingest"), "{error}");
 }
+
+#[tokio::test]
+async fn a_store_from_a_newer_ctq_is_refused_with_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    let manifest_path = ctq_store::Manifest::path(&store);
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["version"] = serde_json::json!(ctq_store::Manifest::VERSION + 1);
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let error = TrailSession::open_store(store.clone(), &SessionOptions::default())
+        .await
+        .err()
+        .expect("a newer store is refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("written by a newer ctq") && message.contains("upgrade ctq"),
+        "{message}"
+    );
+}

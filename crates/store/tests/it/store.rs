@@ -295,3 +295,70 @@ fn a_second_writer_is_turned_away_while_the_first_holds_the_store() {
     let report = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
     assert_eq!(report.read, 0);
 }
+
+#[test]
+fn a_store_a_newer_ctq_wrote_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
+    assert_eq!(Manifest::load(&store).unwrap().version, Manifest::VERSION);
+
+    // A newer manifest, in a shape this ctq cannot parse.
+    let manifest_path = Manifest::path(&store);
+    let mut newer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    newer["version"] = (Manifest::VERSION + 1).into();
+    newer["files"] = serde_json::json!([{ "renamed": true }]);
+    let newer = serde_json::to_vec_pretty(&newer).unwrap();
+    std::fs::write(&manifest_path, &newer).unwrap();
+    let listed = Manifest::load(&store).unwrap_err();
+    let data_file = files_under(&store)
+        .into_iter()
+        .find(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let before = files_under(&store);
+
+    let expected = format!(
+        "the store {} was written by a newer ctq: its manifest has version {}, and this ctq understands version {} at most; upgrade ctq to use this store",
+        store.display(),
+        Manifest::VERSION + 1,
+        Manifest::VERSION
+    );
+    // Opening it to read.
+    assert!(
+        matches!(
+            listed,
+            ctq_store::StoreError::NewerManifest { found, supported, .. }
+                if found == Manifest::VERSION + 1 && supported == Manifest::VERSION
+        ),
+        "{listed:?}"
+    );
+    assert_eq!(listed.to_string(), expected);
+    let checked = Manifest::check_version(&newer, &store.display().to_string()).unwrap_err();
+    assert_eq!(checked.to_string(), expected);
+    // Ingesting into it, which would otherwise remove the files it does not understand.
+    let error = ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, ctq_store::StoreError::NewerManifest { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.to_string(), expected);
+    assert_eq!(std::fs::read(&manifest_path).unwrap(), newer);
+    assert!(data_file.exists());
+    assert_eq!(files_under(&store), before);
+}
+
+#[test]
+fn a_manifest_without_a_version_is_unreadable_not_newer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(store.join("_ctq")).unwrap();
+    std::fs::write(Manifest::path(&store), br#"{"run": 1}"#).unwrap();
+    let error = Manifest::load(&store).unwrap_err();
+    assert!(
+        matches!(error, ctq_store::StoreError::Manifest { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("unreadable"), "{error}");
+    assert!(error.to_string().contains("version"), "{error}");
+}
