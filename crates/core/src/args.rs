@@ -343,6 +343,6 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 }
 
 fn parse_duration(text: &str) -> Result<i64, String> {
-    ctq_sql::canned::parse_duration_ms(text)
+    ctq_sql::window::parse_duration_ms(text)
         .ok_or_else(|| format!("expected a duration such as 30m, 1h, 2h, got {text:?}"))
 }

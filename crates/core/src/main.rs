@@ -1,17 +1,24 @@
 //! `ctq`: the command-line front of the ctq libraries.
 //!
-//! This binary owns argument parsing, the exit status and what is printed on standard error. The
-//! work is in the libraries: `ctq-ingest` reads trails, `ctq-sql` plans, runs and formats queries.
+//! This binary owns argument parsing, the exit status and what is printed on standard error; each
+//! command parses, calls the libraries and prints. The work is in the libraries: `ctq-ingest`
+//! reads trails, `ctq-sql` plans, runs and formats queries (canned and saved ones, over typed time
+//! windows), `ctq-report` runs and writes reports and `ctq explain`'s output.
 
 mod args;
 mod commands;
 mod progress;
+mod session;
 mod sink;
+mod summary;
+mod window;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Exit status of a command line that asks for the impossible, as clap's own usage errors.
+const EXIT_USAGE: u8 = 2;
 /// Exit status of a run that succeeded but skipped damaged input files.
 const EXIT_DAMAGED_INPUT: u8 = 3;
 /// Exit status of a report whose `--fail-on` thresholds were crossed: a human is needed.
@@ -35,7 +42,11 @@ fn main() -> ExitCode {
         Ok(commands::Outcome::NeedsAttention) => ExitCode::from(EXIT_NEEDS_ATTENTION),
         Err(error) => {
             eprintln!("ctq: error: {error:#}");
-            ExitCode::FAILURE
+            if window::is_usage_error(&error) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! A one-line progress display on standard error, for runs watched from a terminal.
+//! A one-line progress display on standard error, for runs watched from a terminal, and the byte
+//! counts it and the summaries show.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -30,8 +31,8 @@ impl ProgressLine {
                 let _ = write!(
                     std::io::stderr(),
                     "\r\x1b[2K{done}/{total} files  {}  {}/s",
-                    crate::commands::human_bytes(bytes),
-                    crate::commands::human_bytes(rate as u64)
+                    human_bytes(bytes),
+                    human_bytes(rate as u64)
                 );
             }
         });
@@ -45,5 +46,21 @@ impl Drop for ProgressLine {
             task.abort();
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
+    }
+}
+
+/// A byte count for people: `950 B`, `1.2 MB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }

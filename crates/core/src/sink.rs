@@ -1,20 +1,18 @@
 //! Where a command's results go: standard output, or a file written whole or not at all.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use ctq_fs::AtomicFile;
 
-/// Where results go. A file is written under a temporary name and renamed when complete, so a
-/// failed run never leaves a partial result behind under the name asked for.
+/// Where results go. A file is written to a hidden temporary next to it (`.NAME.ctq-partial-PID`)
+/// and renamed when complete (see [`ctq_fs`]), so a failed run never leaves a partial result
+/// behind under the name asked for, and the temporary of a killed run is removed by the next run
+/// writing the same file.
 pub enum Sink {
     Stdout(BufWriter<std::io::Stdout>),
-    File {
-        writer: BufWriter<File>,
-        partial: PathBuf,
-        destination: PathBuf,
-    },
+    File(AtomicFile),
 }
 
 impl Sink {
@@ -22,41 +20,26 @@ impl Sink {
         let Some(destination) = destination else {
             return Ok(Sink::Stdout(BufWriter::new(std::io::stdout())));
         };
-        let mut partial = destination.clone().into_os_string();
-        partial.push(format!(".partial-{}", std::process::id()));
-        let partial = PathBuf::from(partial);
-        let file = File::create(&partial)
+        let file = AtomicFile::create(destination)
+            .map_err(|e| e.source)
             .with_context(|| format!("cannot create output file {}", destination.display()))?;
-        Ok(Sink::File {
-            writer: BufWriter::new(file),
-            partial,
-            destination: destination.clone(),
-        })
+        Ok(Sink::File(file))
     }
 
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Sink::Stdout(w) => w,
-            Sink::File { writer, .. } => writer,
+            Sink::File(file) => file,
         }
     }
 
     pub fn commit(self) -> anyhow::Result<()> {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
-            Sink::File {
-                writer,
-                partial,
-                destination,
-            } => {
-                let file = writer
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| {
-                        format!("cannot write output file {}", destination.display())
-                    })?;
-                file.sync_all()?;
-                std::fs::rename(&partial, &destination)
+            Sink::File(file) => {
+                let destination = file.destination().to_path_buf();
+                file.commit()
+                    .map_err(|e| e.source)
                     .with_context(|| format!("cannot write output file {}", destination.display()))
             }
         }
@@ -67,9 +50,7 @@ impl Sink {
             Sink::Stdout(mut w) => {
                 let _ = w.flush();
             }
-            Sink::File { partial, .. } => {
-                let _ = std::fs::remove_file(partial);
-            }
+            Sink::File(file) => file.discard(),
         }
     }
 }

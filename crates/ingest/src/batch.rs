@@ -289,6 +289,18 @@ const RECORD_STRING_COLUMNS: [usize; 25] = [
     column::EDGEDEVICEDETAILS,
 ];
 
+/// For each schema column in [`RECORD_STRING_COLUMNS`], the index of its builder; other columns
+/// have none (`usize::MAX`).
+const STRING_SLOT: [usize; column::COUNT] = {
+    let mut slots = [usize::MAX; column::COUNT];
+    let mut slot = 0;
+    while slot < RECORD_STRING_COLUMNS.len() {
+        slots[RECORD_STRING_COLUMNS[slot]] = slot;
+        slot += 1;
+    }
+    slots
+};
+
 /// Builds [`RecordBatch`]es of the `cloudtrail` table (or of some of its columns) from records
 /// and their file's partition.
 pub struct TrailBatchBuilder {
@@ -356,48 +368,57 @@ impl TrailBatchBuilder {
     pub(crate) fn append(&mut self, record: &Record, partition: &Partition) {
         self.rows += 1;
         let wanted = self.columns;
-        let documents = [
-            record.request_parameters.text(),
-            record.response_elements.text(),
-            record.additional_event_data.text(),
-            record.service_event_details.text(),
-            record.edge_device_details.text(),
+        let request_parameters = record.request_parameters.text();
+        let response_elements = record.response_elements.text();
+        let additional_event_data = record.additional_event_data.text();
+        let service_event_details = record.service_event_details.text();
+        let edge_device_details = record.edge_device_details.text();
+        // Each value names its column: the order of RECORD_STRING_COLUMNS does not matter here.
+        let values: [(usize, Option<&str>); RECORD_STRING_COLUMNS.len()] = [
+            (column::EVENTVERSION, record.event_version.as_deref()),
+            (column::EVENTTIME, record.event_time.as_deref()),
+            (column::EVENTSOURCE, record.event_source.as_deref()),
+            (column::EVENTNAME, record.event_name.as_deref()),
+            (column::AWSREGION, record.aws_region.as_deref()),
+            (column::SOURCEIPADDRESS, record.source_ip_address.as_deref()),
+            (column::USERAGENT, record.user_agent.as_deref()),
+            (column::ERRORCODE, record.error_code.as_deref()),
+            (column::ERRORMESSAGE, record.error_message.as_deref()),
+            (column::REQUESTPARAMETERS, request_parameters.as_deref()),
+            (column::RESPONSEELEMENTS, response_elements.as_deref()),
+            (
+                column::ADDITIONALEVENTDATA,
+                additional_event_data.as_deref(),
+            ),
+            (column::REQUESTID, record.request_id.as_deref()),
+            (column::EVENTID, record.event_id.as_deref()),
+            (column::EVENTTYPE, record.event_type.as_deref()),
+            (column::APIVERSION, record.api_version.as_deref()),
+            (column::READONLY, record.read_only.as_deref()),
+            (
+                column::RECIPIENTACCOUNTID,
+                record.recipient_account_id.as_deref(),
+            ),
+            (
+                column::SERVICEEVENTDETAILS,
+                service_event_details.as_deref(),
+            ),
+            (column::SHAREDEVENTID, record.shared_event_id.as_deref()),
+            (column::VPCENDPOINTID, record.vpc_endpoint_id.as_deref()),
+            (
+                column::VPCENDPOINTACCOUNTID,
+                record.vpc_endpoint_account_id.as_deref(),
+            ),
+            (column::EVENTCATEGORY, record.event_category.as_deref()),
+            (
+                column::SESSIONCREDENTIALFROMCONSOLE,
+                record.session_credential_from_console.as_deref(),
+            ),
+            (column::EDGEDEVICEDETAILS, edge_device_details.as_deref()),
         ];
-        let values: [Option<&str>; RECORD_STRING_COLUMNS.len()] = [
-            record.event_version.as_deref(),
-            record.event_time.as_deref(),
-            record.event_source.as_deref(),
-            record.event_name.as_deref(),
-            record.aws_region.as_deref(),
-            record.source_ip_address.as_deref(),
-            record.user_agent.as_deref(),
-            record.error_code.as_deref(),
-            record.error_message.as_deref(),
-            documents[0].as_deref(),
-            documents[1].as_deref(),
-            documents[2].as_deref(),
-            record.request_id.as_deref(),
-            record.event_id.as_deref(),
-            record.event_type.as_deref(),
-            record.api_version.as_deref(),
-            record.read_only.as_deref(),
-            record.recipient_account_id.as_deref(),
-            documents[3].as_deref(),
-            record.shared_event_id.as_deref(),
-            record.vpc_endpoint_id.as_deref(),
-            record.vpc_endpoint_account_id.as_deref(),
-            record.event_category.as_deref(),
-            record.session_credential_from_console.as_deref(),
-            documents[4].as_deref(),
-        ];
-        for ((builder, value), index) in self
-            .strings
-            .iter_mut()
-            .zip(values)
-            .zip(RECORD_STRING_COLUMNS)
-        {
+        for (index, value) in values {
             if wanted.contains(index) {
-                builder.append_option(value);
+                self.strings[STRING_SLOT[index]].append_option(value);
             }
         }
         if wanted.contains(column::USERIDENTITY) {
@@ -494,13 +515,8 @@ impl TrailBatchBuilder {
                 path if path >= column::FIRST_PATH_COLUMN => {
                     Arc::new(self.partition[path - column::FIRST_PATH_COLUMN].finish())
                 }
-                string => {
-                    let at = RECORD_STRING_COLUMNS
-                        .iter()
-                        .position(|&c| c == string)
-                        .expect("every other column is a record string");
-                    Arc::new(self.strings[at].finish())
-                }
+                // Every other column is a record string.
+                string => Arc::new(self.strings[STRING_SLOT[string]].finish()),
             };
             columns.push(array);
         }

@@ -13,21 +13,33 @@ use crate::path::NonEventKind;
 use crate::record::{Record, Text, with_wanted_columns};
 use crate::schema::{ColumnSet, column};
 
-/// Why a file could not be read. Each names what was wrong in words a user can act on.
-#[derive(Debug, thiserror::Error)]
+/// Why a file could not be read. Each names what was wrong in words a user can act on; the
+/// words are [`Display`](std::fmt::Display)'s, and are what reports and messages show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileDamage {
     #[error("empty file (0 bytes)")]
     Empty,
+    /// What the inflater said.
     #[error("gzip stream is truncated or corrupt: {0}")]
-    Gzip(#[source] std::io::Error),
+    TruncatedGzip(String),
+    /// What the system said.
     #[error("cannot read file: {0}")]
-    Io(#[source] std::io::Error),
+    Unreadable(String),
+    /// What S3 answered, after retries.
     #[error("could not be fetched: {0}")]
-    Fetch(String),
+    FetchFailed(String),
+    /// What the JSON parser said.
     #[error("invalid JSON: {0}")]
-    Json(#[source] serde_json::Error),
+    InvalidJson(String),
+    /// Valid JSON of another shape: what it is instead.
     #[error("not a CloudTrail log: {0}")]
     NotCloudTrail(String),
+}
+
+impl From<serde_json::Error> for FileDamage {
+    fn from(e: serde_json::Error) -> Self {
+        FileDamage::InvalidJson(e.to_string())
+    }
 }
 
 /// What a readable file turned out to hold.
@@ -49,7 +61,8 @@ pub(crate) fn read_bytes(raw: Vec<u8>) -> Result<Vec<u8>, FileDamage> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let out = crate::inflate::inflate_gzip(&raw).map_err(FileDamage::Gzip)?;
+    let out =
+        crate::inflate::inflate_gzip(&raw).map_err(|e| FileDamage::TruncatedGzip(e.to_string()))?;
     if out.is_empty() {
         return Err(FileDamage::Empty);
     }
@@ -145,7 +158,7 @@ fn shape_of(text: &[u8]) -> Result<Shape, FileDamage> {
     let mut stream = serde_json::Deserializer::from_slice(trimmed).into_iter::<TopLevelKeys>();
     let keys = match stream.next() {
         Some(Ok(keys)) => keys.keys,
-        Some(Err(e)) => return Err(FileDamage::Json(e)),
+        Some(Err(e)) => return Err(e.into()),
         None => return Err(FileDamage::Empty),
     };
     let has = |k: &str| keys.iter().any(|key| key == k);
@@ -213,8 +226,9 @@ fn decode_filtered(
             sink(record)
         }
     }) {
-        Err(FileDamage::Json(error)) if contains(text, b"\"CloudTrailEvent\"") => {
-            let embedded = repair_cli_v1_lookup_events(text).ok_or(FileDamage::Json(error))?;
+        Err(FileDamage::InvalidJson(error)) if contains(text, b"\"CloudTrailEvent\"") => {
+            let embedded =
+                repair_cli_v1_lookup_events(text).ok_or(FileDamage::InvalidJson(error))?;
             let records = parse_embedded(&embedded)?;
             records.iter().for_each(&mut sink);
             Ok(Decoded::Records(records.len()))
@@ -258,7 +272,7 @@ fn parse_with_error_code(
 ) -> Result<Decoded, FileDamage> {
     let mut decoded = Vec::new();
     for json in candidates {
-        let record: Record = serde_json::from_slice(json).map_err(FileDamage::Json)?;
+        let record: Record = serde_json::from_slice(json).map_err(FileDamage::from)?;
         if record.error_code.0.is_some() {
             decoded.push(record);
         }
@@ -275,7 +289,7 @@ fn decode_records_with_error_code_checked(
 ) -> Result<Decoded, FileDamage> {
     let mut raw_records = Vec::new();
     for envelope in serde_json::Deserializer::from_slice(text).into_iter::<RawTrailEnvelope>() {
-        match envelope.map_err(FileDamage::Json)?.records {
+        match envelope.map_err(FileDamage::from)?.records {
             Some(records) => raw_records.extend(records),
             None => {
                 return Err(FileDamage::NotCloudTrail(
@@ -369,7 +383,7 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
             let events = serde_json::Deserializer::from_slice(text)
                 .into_iter::<LookupEvent>()
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(FileDamage::Json)?;
+                .map_err(FileDamage::from)?;
             let strings: Vec<&str> = events
                 .iter()
                 .filter_map(|e| e.cloudtrail_event.as_deref())
@@ -380,7 +394,7 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
         }
         Shape::NonEvent(kind) => Ok(Decoded::NonEvent(kind)),
         Shape::RecordArray => {
-            let records: Vec<Record> = serde_json::from_slice(text).map_err(FileDamage::Json)?;
+            let records: Vec<Record> = serde_json::from_slice(text).map_err(FileDamage::from)?;
             records.iter().for_each(&mut sink);
             Ok(Decoded::Records(records.len()))
         }
@@ -388,7 +402,7 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
             let records = serde_json::Deserializer::from_slice(text)
                 .into_iter::<Record>()
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(FileDamage::Json)?;
+                .map_err(FileDamage::from)?;
             records.iter().for_each(&mut sink);
             Ok(Decoded::Records(records.len()))
         }
@@ -397,7 +411,7 @@ fn decode_shape(text: &[u8], mut sink: impl FnMut(&Record<'_>)) -> Result<Decode
             let mut lookup_events = Vec::new();
             for envelope in serde_json::Deserializer::from_slice(text).into_iter::<TrailEnvelope>()
             {
-                let envelope = envelope.map_err(FileDamage::Json)?;
+                let envelope = envelope.map_err(FileDamage::from)?;
                 match (envelope.records, envelope.events) {
                     (Some(r), _) => records.extend(r),
                     (None, Some(events)) => lookup_events.extend(events),

@@ -166,18 +166,8 @@ pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
             return None;
         }
-        Some((days_from_civil(y, m, d) * 86_400 + hh * 3_600 + mm * 60) * 1_000)
+        Some((crate::time::epoch_day(y, m, d)? * 86_400 + hh * 3_600 + mm * 60) * 1_000)
     })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use crate::path::{Partition, days_from_civil};
+use crate::path::Partition;
+use crate::time::{day_folder, epoch_day};
 
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
@@ -238,7 +239,7 @@ impl Pruning {
         let (start, end) = (self.start_ms?, self.end_ms?);
         let first = start.div_euclid(DAY_MS);
         let last = (end.saturating_add(self.delivery_slack_ms) - 1).div_euclid(DAY_MS);
-        Some((first..=last.max(first - 1)).map(day_folder).collect())
+        (first..=last.max(first - 1)).map(day_folder).collect()
     }
 
     fn column_days(&self) -> Option<Vec<String>> {
@@ -270,8 +271,10 @@ impl Pruning {
         let mut out = Vec::new();
         // From the first of the least text's year: its month or day may be no calendar date
         // (`2023/02/30`), and the days before it fail the lower bound.
-        for day in days_from_civil(year, 1, 1).. {
-            let text = day_folder(day);
+        for day in epoch_day(year, 1, 1)?.. {
+            let Some(text) = day_folder(day) else {
+                break;
+            };
             if !below(&self.date_to, text.as_bytes()) || text.len() != 10 {
                 break;
             }
@@ -407,7 +410,7 @@ fn partition_day_ms(p: &Partition) -> Option<i64> {
         parse_num(&p.month)?,
         parse_num(&p.day)?,
     );
-    Some(days_from_civil(y, m, d) * DAY_MS)
+    Some(epoch_day(y, m, d)? * DAY_MS)
 }
 
 /// The delivery times a year, month or day folder covers.
@@ -415,33 +418,16 @@ fn folder_span_ms(p: &Partition) -> Option<(i64, i64)> {
     let y = parse_num(&p.year)?;
     let Some(m) = parse_num(&p.month) else {
         return Some((
-            days_from_civil(y, 1, 1) * DAY_MS,
-            days_from_civil(y + 1, 1, 1) * DAY_MS,
+            epoch_day(y, 1, 1)? * DAY_MS,
+            epoch_day(y + 1, 1, 1)? * DAY_MS,
         ));
     };
     let Some(d) = parse_num(&p.day) else {
         let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        return Some((
-            days_from_civil(y, m, 1) * DAY_MS,
-            days_from_civil(ny, nm, 1) * DAY_MS,
-        ));
+        return Some((epoch_day(y, m, 1)? * DAY_MS, epoch_day(ny, nm, 1)? * DAY_MS));
     };
-    let day = days_from_civil(y, m, d) * DAY_MS;
+    let day = epoch_day(y, m, d)? * DAY_MS;
     Some((day, day + DAY_MS))
-}
-
-/// `YYYY/MM/DD` of a day number since the epoch (Howard Hinnant's algorithm).
-fn day_folder(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}/{m:02}/{d:02}")
 }
 
 #[cfg(test)]
@@ -450,7 +436,7 @@ mod tests {
     use crate::path::delivery_time_from_name;
 
     fn ms(y: i64, mo: i64, d: i64, h: i64, mi: i64) -> i64 {
-        days_from_civil(y, mo, d) * DAY_MS + h * 3_600_000 + mi * MINUTE_MS
+        epoch_day(y, mo, d).unwrap() * DAY_MS + h * 3_600_000 + mi * MINUTE_MS
     }
 
     fn window() -> Pruning {
@@ -537,7 +523,10 @@ mod tests {
         );
         assert!(!one_day.keeps_folder(&day("2019", "10", "28")));
         assert!(one_day.keeps_file(&day("2019", "10", "30"), None));
-        assert_eq!(day_folder(days_from_civil(2024, 2, 29)), "2024/02/29");
+        assert_eq!(
+            day_folder(epoch_day(2024, 2, 29).unwrap()).as_deref(),
+            Some("2024/02/29")
+        );
     }
 
     fn dates(values: &[&str]) -> Pruning {

@@ -32,7 +32,7 @@ pub enum FileOutcome {
     /// Skipped on purpose: it holds no events (digest, Insights...).
     NonEvent(NonEventKind),
     /// Could not be read; its reason names what is wrong with it.
-    Damaged(String),
+    Damaged(FileDamage),
 }
 
 /// Per-file outcomes of one or more scans. Keyed by path, so scanning the same file twice (a
@@ -68,9 +68,9 @@ impl ScanReport {
         })
     }
 
-    pub fn damaged(&self) -> impl Iterator<Item = (&Path, &str)> {
+    pub fn damaged(&self) -> impl Iterator<Item = (&Path, &FileDamage)> {
         self.files.iter().filter_map(|(p, o)| match o {
-            FileOutcome::Damaged(reason) => Some((p.as_path(), reason.as_str())),
+            FileOutcome::Damaged(reason) => Some((p.as_path(), reason)),
             _ => None,
         })
     }
@@ -228,7 +228,7 @@ impl FileSource for LocalFiles<'_> {
         let file = self.files.get(self.next.fetch_add(1, Ordering::Relaxed))?;
         Some((
             file.clone(),
-            std::fs::read(&file.path).map_err(FileDamage::Io),
+            std::fs::read(&file.path).map_err(|e| FileDamage::Unreadable(e.to_string())),
         ))
     }
 }
@@ -257,7 +257,7 @@ fn decode(
     match decoded {
         Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
         Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),
-        Err(damage) => FileOutcome::Damaged(damage.to_string()),
+        Err(damage) => FileOutcome::Damaged(damage),
     }
 }
 
@@ -317,7 +317,7 @@ pub fn scan_source(
             if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
                 fail(IngestError::Damaged {
                     path: file.path,
-                    reason: reason.clone(),
+                    reason: reason.to_string(),
                 });
                 return;
             }

@@ -18,6 +18,14 @@ use std::ops::Range;
 /// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object whose
 /// records are all objects; `None` for any other shape or any structural fault.
 pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    spans_with(text, classify)
+}
+
+/// [`record_spans`] with the given block classifier (the tests run both).
+fn spans_with(
+    text: &[u8],
+    classify_block: impl Fn(&[u8; 64]) -> Masks,
+) -> Option<Vec<Range<usize>>> {
     let array_start = records_array_start(text)?;
     let mut spans = Vec::new();
     let mut scanner = Scanner::default();
@@ -37,7 +45,7 @@ pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
                 &padded
             }
         };
-        let masks = classify(bytes);
+        let masks = classify_block(bytes);
         let outside = !scanner.in_string_mask(masks.quote, masks.backslash);
         let mut brackets = (masks.open | masks.close) & outside;
         while brackets != 0 {
@@ -102,6 +110,7 @@ fn records_array_start(text: &[u8]) -> Option<usize> {
 }
 
 /// One bit per byte of a 64-byte block.
+#[derive(Debug, PartialEq, Eq)]
 struct Masks {
     quote: u64,
     backslash: u64,
@@ -159,8 +168,14 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+// The block classifier: SSE2 on x86_64, the scalar loop elsewhere.
+#[cfg(not(target_arch = "x86_64"))]
+use classify_scalar as classify;
 #[cfg(target_arch = "x86_64")]
-fn classify(block: &[u8; 64]) -> Masks {
+use classify_sse2 as classify;
+
+#[cfg(target_arch = "x86_64")]
+fn classify_sse2(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -195,8 +210,10 @@ fn classify(block: &[u8; 64]) -> Masks {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn classify(block: &[u8; 64]) -> Masks {
+/// The portable classifier, compiled on every target: on x86_64 only the tests call it, to check
+/// the SSE2 path against it.
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+fn classify_scalar(block: &[u8; 64]) -> Masks {
     let mut masks = Masks {
         quote: 0,
         backslash: 0,
@@ -291,5 +308,174 @@ mod tests {
         }
         text.push_str("]}");
         assert_eq!(records(&text).unwrap(), expected);
+    }
+
+    /// The SSE2 classifier checked against the scalar one it stands for.
+    #[cfg(target_arch = "x86_64")]
+    mod sse2_against_scalar {
+        use super::super::*;
+
+        /// A deterministic stream of bytes (xorshift64*), mostly those the classifier looks for.
+        struct Noise(u64);
+
+        impl Noise {
+            fn next(&mut self) -> u64 {
+                self.0 ^= self.0 >> 12;
+                self.0 ^= self.0 << 25;
+                self.0 ^= self.0 >> 27;
+                self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+            }
+
+            /// Half the time a quote, backslash or bracket; else a separator, a letter, or any byte
+            /// (those above 0x7f included, negative to SSE2's signed compares).
+            fn byte(&mut self) -> u8 {
+                let r = self.next();
+                let pick = |set: &[u8]| set[(r >> 8) as usize % set.len()];
+                match r % 8 {
+                    0..=3 => pick(b"\"\\{}[]"),
+                    4 => pick(b" ,:\n"),
+                    5 => (r >> 8) as u8,
+                    _ => pick(b"abcxyz019"),
+                }
+            }
+
+            /// Text for a JSON string: quotes, backslashes, brackets, letters and non-ASCII.
+            fn text(&mut self, len: usize) -> String {
+                const CHARS: [char; 12] =
+                    ['"', '\\', '{', '}', '[', ']', 'a', 'b', ' ', '/', 'é', '€'];
+                (0..len)
+                    .map(|_| CHARS[self.next() as usize % CHARS.len()])
+                    .collect()
+            }
+        }
+
+        fn assert_classifiers_agree(block: &[u8; 64]) {
+            assert_eq!(classify_sse2(block), classify_scalar(block), "{block:?}");
+        }
+
+        #[test]
+        fn the_sse2_classifier_agrees_with_the_scalar_one() {
+            // Every byte value at every position of the four 16-byte lanes, alone and next to a
+            // quote on each side.
+            for position in 0..64 {
+                for byte in 0..=255u8 {
+                    let mut block = [b'x'; 64];
+                    block[position] = byte;
+                    assert_classifiers_agree(&block);
+                    block[(position + 1) % 64] = b'"';
+                    block[(position + 63) % 64] = b'\\';
+                    assert_classifiers_agree(&block);
+                }
+            }
+            // Random-ish blocks dense in quotes, backslashes and brackets.
+            let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+            for _ in 0..50_000 {
+                let block: [u8; 64] = std::array::from_fn(|_| noise.byte());
+                assert_classifiers_agree(&block);
+            }
+            // Whole envelopes, whose strings of every length put escapes, quotes and brackets
+            // across lane and block boundaries: delimited alike, and as serde_json writes them.
+            for round in 0..300 {
+                let mut text = String::from("{\"Records\":[");
+                let mut expected = Vec::new();
+                for i in 0..(round % 9) {
+                    let record = serde_json::json!({
+                        "k": noise.text(round % 70 + i),
+                        "n": [i, {"s": noise.text(i * 3)}],
+                    })
+                    .to_string();
+                    if i > 0 {
+                        text.push_str(&" ".repeat(round % 3));
+                        text.push(',');
+                    }
+                    text.push_str(&record);
+                    expected.push(record);
+                }
+                text.push_str("]}");
+                let sse2 = spans_with(text.as_bytes(), classify_sse2);
+                assert_eq!(sse2, spans_with(text.as_bytes(), classify_scalar), "{text}");
+                let found: Vec<&str> = sse2.unwrap().into_iter().map(|r| &text[r]).collect();
+                assert_eq!(found, expected);
+            }
+            // Noise that is rarely an envelope: the same answer from both, whatever it is.
+            for len in 0..400 {
+                let mut text = b"{\"Records\":[".to_vec();
+                text.extend((0..len).map(|_| noise.byte()));
+                assert_eq!(
+                    spans_with(&text, classify_sse2),
+                    spans_with(&text, classify_scalar)
+                );
+            }
+        }
+
+        /// The real trails of `../shared/realdata`, when present: every block, at several
+        /// alignments, classified alike, and every file delimited alike.
+        #[test]
+        fn the_sse2_classifier_agrees_with_the_scalar_one_on_real_trails() {
+            use std::io::{Read, Write};
+            use std::path::{Path, PathBuf};
+
+            fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+                for entry in std::fs::read_dir(dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    let name = path.to_string_lossy();
+                    if path.is_dir() {
+                        files(&path, out);
+                    } else if name.ends_with(".json") || name.ends_with(".json.gz") {
+                        out.push(path);
+                    }
+                }
+            }
+
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata");
+            if !dir.is_dir() {
+                // Written to the handle, not with eprintln!, so that libtest does not capture it.
+                let thread = std::thread::current();
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "skipped {}: ../shared/realdata is not present",
+                    thread.name().unwrap_or("a test")
+                );
+                return;
+            }
+            let mut paths = Vec::new();
+            files(&dir, &mut paths);
+            assert!(!paths.is_empty(), "no trail file under {}", dir.display());
+            let mut delimited = 0;
+            for path in &paths {
+                let mut text = std::fs::read(path).unwrap();
+                if path.to_string_lossy().ends_with(".gz") {
+                    let mut inflated = Vec::new();
+                    flate2::read::MultiGzDecoder::new(&text[..])
+                        .read_to_end(&mut inflated)
+                        .unwrap();
+                    text = inflated;
+                }
+                for shift in [0, 1, 7, 16, 33] {
+                    for chunk in text.get(shift..).unwrap_or_default().chunks(64) {
+                        let mut block = [b' '; 64];
+                        block[..chunk.len()].copy_from_slice(chunk);
+                        assert_eq!(
+                            classify_sse2(&block),
+                            classify_scalar(&block),
+                            "{}: {block:?}",
+                            path.display()
+                        );
+                    }
+                }
+                let sse2 = spans_with(&text, classify_sse2);
+                assert_eq!(
+                    sse2,
+                    spans_with(&text, classify_scalar),
+                    "{}",
+                    path.display()
+                );
+                delimited += usize::from(sse2.is_some());
+            }
+            assert!(
+                delimited > 0,
+                "no real trail file was an envelope of records"
+            );
+        }
     }
 }

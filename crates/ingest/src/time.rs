@@ -1,7 +1,7 @@
 //! Event times as text: the one ISO 8601 reading shared by the SQL functions and the store, so a
 //! time the store files under a day is the time a query compares.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 const MS_PER_SECOND: i64 = 1_000;
 
@@ -83,4 +83,38 @@ pub fn parse_iso8601_millis(text: &str) -> Option<i64> {
     };
     let utc = time.and_utc().timestamp_millis();
     Some(utc - offset_seconds * MS_PER_SECOND)
+}
+
+/// Days since 1970-01-01 of day `d` of month `m` (1–12) of year `y`. A day past the month's end
+/// (a folder named `2023/02/30`) counts on into the next month. `None` for a month outside 1–12
+/// or a year beyond the calendar's range.
+pub(crate) fn epoch_day(y: i64, m: i64, d: i64) -> Option<i64> {
+    let first = NaiveDate::from_ymd_opt(y.try_into().ok()?, m.try_into().ok()?, 1)?;
+    Some(i64::from(first.to_epoch_days()) + d - 1)
+}
+
+/// The `YYYY/MM/DD` folder of a day counted from 1970-01-01; `None` beyond the calendar's range.
+pub(crate) fn day_folder(days: i64) -> Option<String> {
+    let date = NaiveDate::from_epoch_days(days.try_into().ok()?)?;
+    Some(format!(
+        "{:04}/{:02}/{:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    ))
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+
+    #[test]
+    fn epoch_days_count_from_1970_and_roll_over_like_folder_names() {
+        assert_eq!(epoch_day(1970, 1, 1), Some(0));
+        assert_eq!(epoch_day(2019, 10, 29), Some(18_198));
+        assert_eq!(epoch_day(2023, 2, 30), epoch_day(2023, 3, 2));
+        assert_eq!(epoch_day(2023, 13, 1), None);
+        assert_eq!(day_folder(-1).as_deref(), Some("1969/12/31"));
+        assert_eq!(day_folder(18_198).as_deref(), Some("2019/10/29"));
+    }
 }

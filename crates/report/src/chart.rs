@@ -236,7 +236,8 @@ fn colour(index: usize, label: &str) -> &'static str {
     }
 }
 
-fn plural(count: u64, one: &str, many: &str) -> String {
+/// A count and its noun, singular for one: `1 denial`, `3 denials`.
+pub fn plural(count: u64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 

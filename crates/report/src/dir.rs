@@ -1,75 +1,47 @@
-//! Writing the report folder so that a crash never leaves half a report under its name.
+//! Writing the report folder so that a crash never leaves half a report under its name: which
+//! folder may be replaced is decided here, the replacing is `ctq_fs`'s.
 
 use std::path::{Path, PathBuf};
+
+use ctq_fs::io_error;
 
 use crate::ReportError;
 
 /// The files every report folder has; a folder holding them is one a previous run wrote.
 const REPORT_MARKERS: [&str; 2] = ["report.html", "summary.json"];
 
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ReportError {
-    let path = path.to_path_buf();
-    move |source| ReportError::Io {
-        action,
-        path,
-        source,
+impl From<ctq_fs::FsError> for ReportError {
+    fn from(e: ctq_fs::FsError) -> Self {
+        ReportError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
     }
 }
 
 /// Writes `files` (name, content) as the folder `out`, replacing the report a previous run left
-/// there. The files are written into a hidden folder next to `out`, flushed to disk, and the
-/// folder renamed into place: readers see the old report or the new one, whole. A folder of
+/// there. The folder is published whole ([`ctq_fs::write_dir`]): readers see the old report or
+/// the new one, and the hidden folders of a run that died are removed by the next. A folder of
 /// anything else is refused rather than replaced.
 pub fn write_report_dir(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ReportError> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| ReportError::Io {
+    if out.file_name().is_none() {
+        return Err(ReportError::Io {
             action: "write the report into",
             path: out.to_path_buf(),
             source: std::io::Error::other("--out must name a folder, such as reports/nightly"),
-        })?
-        .to_string_lossy()
-        .into_owned();
+        });
+    }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
     refuse_foreign(out)?;
-    remove_stale_staging(&parent, &name);
-
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let written = (|| -> Result<(), ReportError> {
-        std::fs::create_dir(&staging).map_err(io_error("create", &staging))?;
-        for (file_name, bytes) in files {
-            let path = staging.join(file_name);
-            std::fs::write(&path, bytes)
-                .and_then(|()| std::fs::File::open(&path)?.sync_all())
-                .map_err(io_error("write", &path))?;
-        }
-        sync_dir(&staging)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-
-    let previous = parent.join(format!(".{name}.previous-{}", std::process::id()));
-    let had_previous = out.exists();
-    if had_previous {
-        std::fs::rename(out, &previous).map_err(io_error("move aside", out))?;
-    }
-    if let Err(e) = std::fs::rename(&staging, out) {
-        if had_previous {
-            let _ = std::fs::rename(&previous, out);
-        }
-        return Err(io_error("rename into place", out)(e));
-    }
-    sync_dir(&parent)?;
-    if had_previous {
-        let _ = std::fs::remove_dir_all(&previous);
-    }
-    Ok(())
+    Ok(ctq_fs::write_dir(
+        out,
+        files.iter().map(|(name, bytes)| (name, bytes)),
+    )?)
 }
 
 /// `out` may be missing, empty, or a report; anything else is someone's folder.
@@ -95,27 +67,6 @@ fn refuse_foreign(out: &Path) -> Result<(), ReportError> {
     } else {
         Err(foreign("it holds files that are not a ctq report"))
     }
-}
-
-/// Hidden folders of earlier runs that died before renaming theirs into place.
-fn remove_stale_staging(parent: &Path, name: &str) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    let partial = format!(".{name}.partial-");
-    let previous = format!(".{name}.previous-");
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        if file_name.starts_with(&partial) || file_name.starts_with(&previous) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), ReportError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error("sync", dir))
 }
 
 #[cfg(test)]

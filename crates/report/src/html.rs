@@ -2,13 +2,19 @@
 //!
 //! Everything is inline (CSS and SVG) and nothing runs: the page is mailed, archived and opened
 //! from build artifacts, where scripts are blocked and the network may be out of reach.
+//!
+//! The page is a maud template, which escapes whatever is spliced into it. Only two splices are
+//! not escaped, each marked `PreEscaped` with why it is safe: the page's own CSS and the SVG of
+//! [`chart`], which escapes the labels it draws.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use ctq_denial::triage::{Excluded, Group};
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
-use crate::chart::{self, escape};
+#[cfg(test)]
+use crate::chart::escape;
+use crate::chart::{self, plural};
 use crate::{Files, QueryTable, Report, fail_on::Verdict};
 
 /// A table longer than this is cut on the page; the CSV next to it has every row.
@@ -189,77 +195,121 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 
 /// The whole page, as UTF-8 text.
 pub fn render_html(report: &Report) -> String {
-    let mut page = String::with_capacity(64 * 1024);
-    let window = format!("{} to {}", report.window.from, report.window.to);
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>ctq report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
-        escape(&window)
-    );
-    attention_banner(&mut page, &report.verdicts);
-    header(&mut page, report);
-    figures(&mut page, report);
-    verdicts(&mut page, &report.verdicts);
-    damaged_files(&mut page, &report.files);
-    charts(&mut page, report);
-    triage(&mut page, &report.triage, &report.excluded);
-    queries(&mut page, &report.queries);
-    page.push_str(
-        "<footer>Made by ctq. Times are UTC. Every figure comes from the records read; \
-         the CSV files next to this page hold the full query results.</footer>\n\
-         </main>\n</body>\n</html>\n",
-    );
-    page
+    // The line breaks between elements keep the page's source readable; they are not shown.
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            "\n"
+            head {
+                "\n"
+                meta charset="utf-8";
+                "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                "\n"
+                title {
+                    "ctq report: " (Text(&report.window.from)) " to " (Text(&report.window.to))
+                }
+                "\n"
+                // Safe unescaped: STYLE is this file's own constant CSS, no data in it; escaping
+                // would break it, since a style element's text is not decoded (`"`, `>`).
+                style { (PreEscaped(STYLE)) }
+                "\n"
+            }
+            "\n"
+            body {
+                "\n"
+                main {
+                    "\n"
+                    (attention_banner(&report.verdicts))
+                    (header(report))
+                    (figures(report))
+                    (verdicts(&report.verdicts))
+                    (damaged_files(&report.files))
+                    (charts(report))
+                    (triage(&report.triage, &report.excluded))
+                    (queries(&report.queries))
+                    footer {
+                        "Made by ctq. Times are UTC. Every figure comes from the records read; \
+                         the CSV files next to this page hold the full query results."
+                    }
+                    "\n"
+                }
+                "\n"
+            }
+            "\n"
+        }
+        "\n"
+    }
+    .into_string()
 }
 
-fn attention_banner(page: &mut String, verdicts: &[Verdict]) {
+/// Text from the data (principals, ARNs, messages, file names, cells), escaped by maud (`&`, `<`,
+/// `>`, `"`) with `'` written as `&#39;` too, as the SVG of [`chart`] writes it: the same text is
+/// spelled the same way in the charts and the rest of the page. A value spliced without it is
+/// still escaped by maud, its `'` aside (harmless: maud quotes attributes with `"`).
+struct Text<'a>(&'a str);
+
+impl Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let mut parts = self.0.split('\'');
+        if let Some(first) = parts.next() {
+            first.render_to(buffer);
+        }
+        for part in parts {
+            buffer.push_str("&#39;");
+            part.render_to(buffer);
+        }
+    }
+}
+
+fn attention_banner(verdicts: &[Verdict]) -> Markup {
     let crossed: Vec<&Verdict> = verdicts.iter().filter(|v| v.crossed).collect();
-    if crossed.is_empty() {
-        return;
+    html! {
+        @if !crossed.is_empty() {
+            div class="banner" id="needs-attention" role="alert" {
+                "Needs attention: "
+                (plural(crossed.len() as u64, "--fail-on rule", "--fail-on rules"))
+                " crossed\n"
+                ul {
+                    @for verdict in crossed {
+                        li { code { (Text(&verdict.rule)) } ": " (Text(&verdict.detail)) }
+                    }
+                }
+            }
+            "\n"
+        }
     }
-    let _ = write!(
-        page,
-        "<div class=\"banner\" id=\"needs-attention\" role=\"alert\">Needs attention: {} crossed\n<ul>",
-        count_of(crossed.len() as u64, "--fail-on rule", "--fail-on rules")
-    );
-    for verdict in crossed {
-        let _ = write!(
-            page,
-            "<li><code>{}</code>: {}</li>",
-            escape(&verdict.rule),
-            escape(&verdict.detail)
-        );
+}
+
+fn header(report: &Report) -> Markup {
+    let time = |time: &str| html! { time datetime=(Text(time)) { (Text(time)) } };
+    html! {
+        header {
+            "\n"
+            h1 { "ctq report" }
+            "\n"
+            p class="meta" id="window" {
+                "Window: " (time(&report.window.from)) " to " (time(&report.window.to))
+                " (UTC, end excluded)"
+            }
+            "\n"
+            p class="meta" id="source" { "Source: " code { (Text(&report.source)) } }
+            "\n"
+            p class="meta" id="generated-at" { "Generated at " (time(&report.generated_at)) }
+            "\n"
+        }
+        "\n"
     }
-    page.push_str("</ul></div>\n");
 }
 
-fn header(page: &mut String, report: &Report) {
-    let _ = write!(
-        page,
-        "<header>\n<h1>ctq report</h1>\n\
-         <p class=\"meta\" id=\"window\">Window: <time datetime=\"{from}\">{from}</time> to \
-         <time datetime=\"{to}\">{to}</time> (UTC, end excluded)</p>\n\
-         <p class=\"meta\" id=\"source\">Source: <code>{source}</code></p>\n\
-         <p class=\"meta\" id=\"generated-at\">Generated at <time datetime=\"{generated}\">{generated}</time></p>\n\
-         </header>\n",
-        from = escape(&report.window.from),
-        to = escape(&report.window.to),
-        source = escape(&report.source),
-        generated = escape(&report.generated_at),
-    );
+fn figure(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div { dt { (Text(label)) } dd id=(Text(id)) { (Text(value)) } }
+        "\n"
+    }
 }
 
-fn figure(page: &mut String, id: &str, label: &str, value: &str) {
-    let _ = writeln!(
-        page,
-        "<div><dt>{label}</dt><dd id=\"{id}\">{}</dd></div>",
-        escape(value)
-    );
-}
-
-fn figures(page: &mut String, report: &Report) {
+fn figures(report: &Report) -> Markup {
     let principals: BTreeSet<&str> = report
         .denials
         .iter()
@@ -267,72 +317,45 @@ fn figures(page: &mut String, report: &Report) {
         .collect();
     let explicit = report.denials.iter().filter(|d| d.explicit).count();
     let files = &report.files;
-    page.push_str("<section id=\"summary\">\n<h2>Key figures</h2>\n<dl id=\"figures\">\n");
-    figure(
-        page,
-        "denials",
-        "Denials",
-        &report.denials.len().to_string(),
-    );
-    figure(
-        page,
-        "explicit-denials",
-        "Explicit denials",
-        &explicit.to_string(),
-    );
-    figure(
-        page,
-        "principals",
-        "Principals",
-        &principals.len().to_string(),
-    );
-    figure(
-        page,
-        "triage-groups",
-        "Triage groups",
-        &report.triage.len().to_string(),
-    );
-    match &files.store {
-        // A store has no log files: its name says what was read, and the file figures stay for
-        // whoever reads the page by id, at zero.
-        Some(store) => {
-            let _ = writeln!(
-                page,
-                "<div><dt>Store</dt><dd id=\"store\" class=\"text\"><code>{}</code></dd></div>",
-                escape(store)
-            );
-            figure(page, "files-read", "Files read", "0");
-            figure(page, "files-skipped", "Files skipped", "0");
-            figure(page, "files-damaged", "Files damaged", "0");
+    html! {
+        section id="summary" {
+            "\n"
+            h2 { "Key figures" }
+            "\n"
+            dl id="figures" {
+                "\n"
+                (figure("denials", "Denials", &report.denials.len().to_string()))
+                (figure("explicit-denials", "Explicit denials", &explicit.to_string()))
+                (figure("principals", "Principals", &principals.len().to_string()))
+                (figure("triage-groups", "Triage groups", &report.triage.len().to_string()))
+                @match &files.store {
+                    // A store has no log files: its name says what was read, and the file figures
+                    // stay for whoever reads the page by id, at zero.
+                    Some(store) => {
+                        div { dt { "Store" } dd id="store" class="text" { code { (Text(store)) } } }
+                        "\n"
+                        (figure("files-read", "Files read", "0"))
+                        (figure("files-skipped", "Files skipped", "0"))
+                        (figure("files-damaged", "Files damaged", "0"))
+                    }
+                    None => {
+                        (figure("files-read", "Files read", &files.read.to_string()))
+                        (figure("files-skipped", "Files skipped", &files.skipped.to_string()))
+                        (figure("files-damaged", "Files damaged", &files.damaged.len().to_string()))
+                    }
+                }
+                (figure("records", "Events in the window", &files.records.to_string()))
+                (figure("duration", "Duration", &duration(report.duration_ms)))
+            }
+            "\n"
+            p class="note" {
+                "Denials counts every denial record read, duplicate deliveries included, as the \
+                 saved queries do; the triage groups count each event once."
+            }
+            "\n"
         }
-        None => {
-            figure(page, "files-read", "Files read", &files.read.to_string());
-            figure(
-                page,
-                "files-skipped",
-                "Files skipped",
-                &files.skipped.to_string(),
-            );
-            figure(
-                page,
-                "files-damaged",
-                "Files damaged",
-                &files.damaged.len().to_string(),
-            );
-        }
+        "\n"
     }
-    figure(
-        page,
-        "records",
-        "Events in the window",
-        &files.records.to_string(),
-    );
-    figure(page, "duration", "Duration", &duration(report.duration_ms));
-    page.push_str(
-        "</dl>\n<p class=\"note\">Denials counts every denial record read, duplicate deliveries \
-         included, as the saved queries do; the triage groups count each event once.</p>\n\
-         </section>\n",
-    );
 }
 
 fn duration(ms: u64) -> String {
@@ -343,53 +366,64 @@ fn duration(ms: u64) -> String {
     }
 }
 
-fn verdicts(page: &mut String, verdicts: &[Verdict]) {
-    page.push_str("<section id=\"fail-on\">\n<h2>--fail-on rules</h2>\n");
-    if verdicts.is_empty() {
-        page.push_str("<p id=\"no-verdicts\">No --fail-on rule set.</p>\n</section>\n");
-        return;
-    }
-    page.push_str("<ul id=\"verdicts\">\n");
-    for verdict in verdicts {
-        let status = if verdict.crossed { "crossed" } else { "ok" };
-        let _ = writeln!(
-            page,
-            "<li class=\"{status}\" data-rule=\"{rule}\"><span class=\"status\">{status}</span>\
-             <code>{rule}</code>: {detail}</li>",
-            rule = escape(&verdict.rule),
-            detail = escape(&verdict.detail),
-        );
-    }
-    page.push_str("</ul>\n</section>\n");
-}
-
-fn damaged_files(page: &mut String, files: &Files) {
-    if files.damaged.is_empty() {
-        return;
-    }
-    let _ = write!(
-        page,
-        "<section id=\"damaged\">\n<h2>Damaged files</h2>\n<p>{} could not be read; {} \
-         records are missing from every figure in this report.</p>\n<ul id=\"damaged-files\">\n",
-        count_of(files.damaged.len() as u64, "file", "files"),
-        if files.damaged.len() == 1 {
-            "its"
-        } else {
-            "their"
+fn verdicts(verdicts: &[Verdict]) -> Markup {
+    html! {
+        section id="fail-on" {
+            "\n"
+            h2 { "--fail-on rules" }
+            "\n"
+            @if verdicts.is_empty() {
+                p id="no-verdicts" { "No --fail-on rule set." }
+                "\n"
+            } @else {
+                ul id="verdicts" {
+                    "\n"
+                    @for verdict in verdicts {
+                        @let status = if verdict.crossed { "crossed" } else { "ok" };
+                        li class=(status) data-rule=(Text(&verdict.rule)) {
+                            span class="status" { (status) }
+                            code { (Text(&verdict.rule)) }
+                            ": " (Text(&verdict.detail))
+                        }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
         }
-    );
-    for file in &files.damaged {
-        let _ = writeln!(
-            page,
-            "<li><code>{}</code>: {}</li>",
-            escape(&file.path),
-            escape(&file.reason)
-        );
+        "\n"
     }
-    page.push_str("</ul>\n</section>\n");
 }
 
-fn charts(page: &mut String, report: &Report) {
+fn damaged_files(files: &Files) -> Markup {
+    html! {
+        @if !files.damaged.is_empty() {
+            section id="damaged" {
+                "\n"
+                h2 { "Damaged files" }
+                "\n"
+                p {
+                    (plural(files.damaged.len() as u64, "file", "files"))
+                    " could not be read; "
+                    (if files.damaged.len() == 1 { "its" } else { "their" })
+                    " records are missing from every figure in this report."
+                }
+                "\n"
+                ul id="damaged-files" {
+                    "\n"
+                    @for file in &files.damaged {
+                        li { code { (Text(&file.path)) } ": " (Text(&file.reason)) }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
+            "\n"
+        }
+    }
+}
+
+fn charts(report: &Report) -> Markup {
     let rows = &report.denials;
     let by_principal = chart::stacked(
         rows,
@@ -399,8 +433,7 @@ fn charts(page: &mut String, report: &Report) {
     );
     let by_service = chart::stacked(rows, |row| row.service.clone(), &report.window, TOP_SERIES);
     let actions = chart::top_actions(rows, TOP_ACTIONS);
-    page.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
-    for (caption, svg) in [
+    let figures = [
         (
             "Denials over time by principal",
             chart::stacked_bars_svg(
@@ -421,129 +454,150 @@ fn charts(page: &mut String, report: &Report) {
             "Top denied actions",
             chart::horizontal_bars_svg("chart-actions", "Top denied actions", &actions),
         ),
-    ] {
-        let _ = write!(
-            page,
-            "<figure>\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n"
-        );
-    }
+    ];
     let in_window = |time: i64| time >= report.window.from_ms && time < report.window.to_ms;
     let undrawn = rows
         .iter()
         .filter(|row| !row.time_ms.is_some_and(in_window))
         .count();
-    if undrawn > 0 {
-        let _ = writeln!(
-            page,
-            "<p class=\"note\" id=\"undrawn\">{} without a readable time inside the window \
-             {} not drawn over time; the top actions count them.</p>",
-            count_of(undrawn as u64, "denial", "denials"),
-            if undrawn == 1 { "is" } else { "are" },
-        );
+    html! {
+        section id="charts" {
+            "\n"
+            h2 { "Charts" }
+            "\n"
+            @for (caption, svg) in &figures {
+                figure {
+                    "\n"
+                    figcaption { (caption) }
+                    "\n"
+                    // Safe unescaped: ctq's own SVG markup, made by `chart`, which escapes every
+                    // label, title and id it puts in it (`chart::escape`).
+                    (PreEscaped(svg))
+                    "\n"
+                }
+                "\n"
+            }
+            @if undrawn > 0 {
+                p class="note" id="undrawn" {
+                    (plural(undrawn as u64, "denial", "denials"))
+                    " without a readable time inside the window "
+                    (if undrawn == 1 { "is" } else { "are" })
+                    " not drawn over time; the top actions count them."
+                }
+                "\n"
+            }
+        }
+        "\n"
     }
-    page.push_str("</section>\n");
 }
 
-fn triage(page: &mut String, groups: &[Group], excluded: &Excluded) {
-    page.push_str("<section id=\"triage\">\n<h2>Triage</h2>\n");
-    if groups.is_empty() {
-        page.push_str("<p id=\"no-groups\">No denials in this window.</p>\n");
+fn triage(groups: &[Group], excluded: &Excluded) -> Markup {
+    html! {
+        section id="triage" {
+            "\n"
+            h2 { "Triage" }
+            "\n"
+            @if groups.is_empty() {
+                p id="no-groups" { "No denials in this window." }
+                "\n"
+            }
+            @for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
+                (group_article(index + 1, group))
+            }
+            @if groups.len() > MAX_GROUPS {
+                p class="note" id="groups-cut" {
+                    "The " (MAX_GROUPS) " most frequent of " (groups.len()) " groups are shown; "
+                    a href="triage.json" { "triage.json" }
+                    " has them all."
+                }
+                "\n"
+            }
+            (excluded_line(excluded))
+        }
+        "\n"
     }
-    for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
-        group_article(page, index + 1, group);
-    }
-    if groups.len() > MAX_GROUPS {
-        let _ = writeln!(
-            page,
-            "<p class=\"note\" id=\"groups-cut\">The {MAX_GROUPS} most frequent of {} groups are shown; \
-             <a href=\"triage.json\">triage.json</a> has them all.</p>",
-            groups.len()
-        );
-    }
-    excluded_line(page, excluded);
-    page.push_str("</section>\n");
 }
 
-fn group_article(page: &mut String, number: usize, group: &Group) {
-    let list = |items: &BTreeSet<String>| {
-        if items.is_empty() {
-            "(none)".to_string()
-        } else {
-            items
-                .iter()
-                .map(|item| format!("<code>{}</code>", escape(item)))
-                .collect::<Vec<_>>()
-                .join(", ")
+/// Each item in `<code>`, comma-separated; `(none)` for none.
+fn code_list<'a>(items: impl IntoIterator<Item = &'a String>) -> Markup {
+    let mut items = items.into_iter().peekable();
+    html! {
+        @if items.peek().is_none() {
+            "(none)"
+        }
+        @for (index, item) in items.enumerate() {
+            @if index > 0 {
+                ", "
+            }
+            code { (Text(item)) }
+        }
+    }
+}
+
+fn group_article(number: usize, group: &Group) -> Markup {
+    let seen = |time: &Option<String>| {
+        html! {
+            @match time {
+                Some(time) => time datetime=(Text(time)) { (Text(time)) },
+                None => "(unknown)",
+            }
         }
     };
-    let resource = match &group.resource {
-        Some(resource) => format!("<code>{}</code>", escape(resource)),
-        None => "(not named)".to_string(),
-    };
-    let cause = match &group.policy_arn {
-        Some(arn) => format!(
-            "{} (<code>{}</code>)",
-            escape(&group.cause_summary),
-            escape(arn)
-        ),
-        None => escape(&group.cause_summary),
-    };
-    let seen = |time: &Option<String>| match time {
-        Some(time) => format!("<time datetime=\"{0}\">{0}</time>", escape(time)),
-        None => "(unknown)".to_string(),
-    };
-    let samples = if group.sample_event_ids.is_empty() {
-        "(none)".to_string()
-    } else {
-        group
-            .sample_event_ids
-            .iter()
-            .map(|id| format!("<code>{}</code>", escape(id)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let _ = write!(
-        page,
-        "<article class=\"group\" id=\"group-{number}\" data-principal=\"{principal}\" data-count=\"{count}\">\n\
-         <h3><span class=\"number\">#{number}</span><code>{action}</code>\
-         <span class=\"count\">{count_text}</span></h3>\n\
-         <dl class=\"facts\">\n\
-         <dt>Principal</dt><dd><code>{principal}</code></dd>\n\
-         <dt>Action</dt><dd><code>{action}</code></dd>\n\
-         <dt>Resource</dt><dd>{resource}</dd>\n\
-         <dt>Cause</dt><dd>{cause}</dd>\n\
-         <dt>Count</dt><dd class=\"count\">{count}</dd>\n\
-         <dt>First seen</dt><dd>{first}</dd>\n\
-         <dt>Last seen</dt><dd>{last}</dd>\n\
-         <dt>Error codes</dt><dd>{codes}</dd>\n\
-         <dt>Services</dt><dd>{services}</dd>\n\
-         <dt>Sample event IDs</dt><dd>{samples}</dd>\n\
-         <dt>Diagnosis</dt><dd class=\"diagnosis\">{diagnosis}</dd>\n\
-         </dl>\n\
-         <div class=\"next-step\"><strong>Next step:</strong> {next_step}</div>\n",
-        principal = escape(&group.principal),
-        count = group.count,
-        count_text = count_of(group.count, "denial", "denials"),
-        action = escape(&group.action),
-        first = seen(&group.first_seen),
-        last = seen(&group.last_seen),
-        codes = list(&group.error_codes),
-        services = list(&group.services),
-        diagnosis = escape(&group.advice.cause),
-        next_step = escape(&group.advice.next_step),
-    );
-    if let Some(draft) = &group.advice.draft_policy {
-        let _ = write!(
-            page,
-            "<p class=\"draft-label\">Draft policy: a draft to review, not to apply as is</p>\n\
-             <pre class=\"draft-policy\">{}</pre>\n",
-            escape(draft)
-        );
+    html! {
+        article class="group" id={ "group-" (number) } data-principal=(Text(&group.principal))
+            data-count=(group.count) {
+            "\n"
+            h3 {
+                span class="number" { "#" (number) }
+                code { (Text(&group.action)) }
+                span class="count" { (plural(group.count, "denial", "denials")) }
+            }
+            "\n"
+            dl class="facts" {
+                "\n"
+                dt { "Principal" } dd { code { (Text(&group.principal)) } } "\n"
+                dt { "Action" } dd { code { (Text(&group.action)) } } "\n"
+                dt { "Resource" }
+                dd {
+                    @match &group.resource {
+                        Some(resource) => code { (Text(resource)) },
+                        None => "(not named)",
+                    }
+                }
+                "\n"
+                dt { "Cause" }
+                dd {
+                    (Text(&group.cause_summary))
+                    @if let Some(arn) = &group.policy_arn {
+                        " (" code { (Text(arn)) } ")"
+                    }
+                }
+                "\n"
+                dt { "Count" } dd class="count" { (group.count) } "\n"
+                dt { "First seen" } dd { (seen(&group.first_seen)) } "\n"
+                dt { "Last seen" } dd { (seen(&group.last_seen)) } "\n"
+                dt { "Error codes" } dd { (code_list(&group.error_codes)) } "\n"
+                dt { "Services" } dd { (code_list(&group.services)) } "\n"
+                dt { "Sample event IDs" } dd { (code_list(&group.sample_event_ids)) } "\n"
+                dt { "Diagnosis" } dd class="diagnosis" { (Text(&group.advice.cause)) } "\n"
+            }
+            "\n"
+            div class="next-step" {
+                strong { "Next step:" } " " (Text(&group.advice.next_step))
+            }
+            "\n"
+            @if let Some(draft) = &group.advice.draft_policy {
+                p class="draft-label" { "Draft policy: a draft to review, not to apply as is" }
+                "\n"
+                pre class="draft-policy" { (Text(draft)) }
+                "\n"
+            }
+        }
+        "\n"
     }
-    page.push_str("</article>\n");
 }
 
-fn excluded_line(page: &mut String, excluded: &Excluded) {
+fn excluded_line(excluded: &Excluded) -> Markup {
     let Excluded {
         not_denials,
         duplicates,
@@ -551,7 +605,7 @@ fn excluded_line(page: &mut String, excluded: &Excluded) {
         console_browsing,
         suppressed,
     } = *excluded;
-    if [
+    let nothing = [
         not_denials,
         duplicates,
         service_calls,
@@ -559,98 +613,121 @@ fn excluded_line(page: &mut String, excluded: &Excluded) {
         suppressed,
     ]
     .iter()
-    .all(|&n| n == 0)
-    {
-        return;
-    }
-    let _ = writeln!(
-        page,
-        "<p class=\"note\" id=\"excluded\">Left out of the groups: \
-         <span data-excluded=\"duplicates\">{}</span>, \
-         <span data-excluded=\"service-calls\">{}</span>, \
-         <span data-excluded=\"console-page-loads\">{}</span>, \
-         <span data-excluded=\"suppressed\">{} suppressed</span>, \
-         <span data-excluded=\"not-denials\">{}</span>.</p>",
-        count_of(duplicates, "duplicate delivery", "duplicate deliveries"),
-        count_of(service_calls, "AWS service call", "AWS service calls"),
-        count_of(console_browsing, "console page load", "console page loads"),
-        suppressed,
-        count_of(
-            not_denials,
-            "record that was not a denial",
-            "records that were not denials"
-        ),
-    );
-}
-
-fn queries(page: &mut String, tables: &[QueryTable]) {
-    page.push_str("<section id=\"queries\">\n<h2>Saved queries</h2>\n");
-    if tables.is_empty() {
-        page.push_str("<p>No saved query was run.</p>\n");
-    }
-    for table in tables {
-        query_section(page, table);
-    }
-    page.push_str("</section>\n");
-}
-
-fn query_section(page: &mut String, table: &QueryTable) {
-    let name = escape(&table.name);
-    let _ = write!(
-        page,
-        "<section class=\"query\" id=\"section-query-{name}\">\n<h3><code>{name}</code>"
-    );
-    if !table.title.is_empty() {
-        let _ = write!(page, ": {}", escape(&table.title));
-    }
-    page.push_str("</h3>\n");
-    if let Some(reason) = &table.not_run {
-        let _ = writeln!(page, "<p class=\"not-run\">Not run: {}</p>", escape(reason));
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str("<p class=\"note\">");
-    if is_relative_file(&table.csv_file) {
-        let _ = write!(
-            page,
-            "<a href=\"{}\">{}</a>, ",
-            escape(&href(&table.csv_file)),
-            escape(&table.csv_file)
-        );
-    }
-    let shown = table.rows.len().min(MAX_TABLE_ROWS);
-    if shown < table.row_count {
-        let _ = write!(
-            page,
-            "<span class=\"truncated\">first {shown} of {} rows; the CSV has all</span>",
-            table.row_count
-        );
-    } else {
-        page.push_str(&count_of(table.row_count as u64, "row", "rows"));
-    }
-    page.push_str("</p>\n");
-
-    let _ = write!(
-        page,
-        "<div class=\"table-wrap\"><table id=\"query-{name}\" class=\"query\">\n<thead><tr>"
-    );
-    for column in &table.columns {
-        let _ = write!(page, "<th scope=\"col\">{}</th>", escape(column));
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    for row in table.rows.iter().take(shown) {
-        page.push_str("<tr>");
-        for cell in row {
-            match cell {
-                Some(text) => {
-                    let _ = write!(page, "<td>{}</td>", escape(text));
+    .all(|&n| n == 0);
+    html! {
+        @if !nothing {
+            p class="note" id="excluded" {
+                "Left out of the groups: "
+                span data-excluded="duplicates" {
+                    (plural(duplicates, "duplicate delivery", "duplicate deliveries"))
                 }
-                None => page.push_str("<td class=\"null\"></td>"),
+                ", "
+                span data-excluded="service-calls" {
+                    (plural(service_calls, "AWS service call", "AWS service calls"))
+                }
+                ", "
+                span data-excluded="console-page-loads" {
+                    (plural(console_browsing, "console page load", "console page loads"))
+                }
+                ", "
+                span data-excluded="suppressed" { (suppressed) " suppressed" }
+                ", "
+                span data-excluded="not-denials" {
+                    (plural(
+                        not_denials,
+                        "record that was not a denial",
+                        "records that were not denials",
+                    ))
+                }
+                "."
+            }
+            "\n"
+        }
+    }
+}
+
+fn queries(tables: &[QueryTable]) -> Markup {
+    html! {
+        section id="queries" {
+            "\n"
+            h2 { "Saved queries" }
+            "\n"
+            @if tables.is_empty() {
+                p { "No saved query was run." }
+                "\n"
+            }
+            @for table in tables {
+                (query_section(table))
             }
         }
-        page.push_str("</tr>\n");
+        "\n"
     }
-    page.push_str("</tbody>\n</table></div>\n</section>\n");
+}
+
+fn query_section(table: &QueryTable) -> Markup {
+    let name = Text(&table.name);
+    let shown = table.rows.len().min(MAX_TABLE_ROWS);
+    html! {
+        section class="query" id={ "section-query-" (name) } {
+            "\n"
+            h3 {
+                code { (name) }
+                @if !table.title.is_empty() {
+                    ": " (Text(&table.title))
+                }
+            }
+            "\n"
+            @if let Some(reason) = &table.not_run {
+                p class="not-run" { "Not run: " (Text(reason)) }
+                "\n"
+            } @else {
+                p class="note" {
+                    @if is_relative_file(&table.csv_file) {
+                        a href=(Text(&href(&table.csv_file))) { (Text(&table.csv_file)) }
+                        ", "
+                    }
+                    @if shown < table.row_count {
+                        span class="truncated" {
+                            "first " (shown) " of " (table.row_count) " rows; the CSV has all"
+                        }
+                    } @else {
+                        (plural(table.row_count as u64, "row", "rows"))
+                    }
+                }
+                "\n"
+                div class="table-wrap" {
+                    table id={ "query-" (name) } class="query" {
+                        "\n"
+                        thead {
+                            tr {
+                                @for column in &table.columns {
+                                    th scope="col" { (Text(column)) }
+                                }
+                            }
+                        }
+                        "\n"
+                        tbody {
+                            "\n"
+                            @for row in table.rows.iter().take(shown) {
+                                tr {
+                                    @for cell in row {
+                                        @match cell {
+                                            Some(text) => td { (Text(text)) },
+                                            None => td class="null" {},
+                                        }
+                                    }
+                                }
+                                "\n"
+                            }
+                        }
+                        "\n"
+                    }
+                }
+                "\n"
+            }
+        }
+        "\n"
+    }
 }
 
 /// The CSV sits next to the page; anything that could point elsewhere is shown, not linked.
@@ -675,10 +752,6 @@ fn href(name: &str) -> String {
         }
     }
     encoded
-}
-
-fn count_of(count: u64, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -905,6 +978,138 @@ mod tests {
             "<g class=\"legend-item\" data-series=\"{ALICE}\" data-total=\"1\">"
         )));
         assert!(page.contains("<rect class=\"bar\" data-label=\"s3:GetObject\" data-count=\"4\""));
+    }
+
+    /// Markup-like text in a field of the data, written with the field's name before it.
+    fn hostile(field: &str) -> String {
+        format!("{field}<script>alert(\"x\")</script>'q'&</textarea>")
+    }
+
+    /// [`hostile`] as the page must show it: as text.
+    fn shown(field: &str) -> String {
+        format!(
+            "{field}&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;q&#39;&amp;&lt;/textarea&gt;"
+        )
+    }
+
+    /// A report with [`hostile`] text in every field that comes from the data.
+    fn hostile_report() -> Report {
+        let principal = format!("arn:aws:iam::111122223333:user/{}", hostile("principal"));
+        let resource = format!("arn:aws:s3:::bucket/{}", hostile("resource"));
+        let message = format!(
+            "User: {principal} is not authorized to perform: s3:{} on resource: {resource} \
+             with an explicit deny in a service control policy: \
+             arn:aws:organizations::111122223333:policy/{}",
+            hostile("action"),
+            hostile("message")
+        );
+        let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
+        triage.add(&Event {
+            event_name: Some(hostile("action")),
+            resource_arn: Some(resource.clone()),
+            ..event(
+                &hostile("event-id"),
+                "2019-10-29T01:00:00Z",
+                &principal,
+                &message,
+            )
+        });
+        let (groups, excluded) = triage.finish();
+        let mut report = report();
+        report.triage = groups;
+        report.excluded = excluded;
+        report.source = hostile("source");
+        report.files.damaged = vec![DamagedFile {
+            path: hostile("file"),
+            reason: hostile("reason"),
+        }];
+        report.denials = vec![DenialRow {
+            action: hostile("action"),
+            ..row(FROM_MS + HOUR_MS, &principal, true)
+        }];
+        report.verdicts = vec![Verdict {
+            rule: hostile("rule"),
+            crossed: true,
+            detail: hostile("detail"),
+        }];
+        report.queries = vec![
+            QueryTable {
+                name: hostile("name"),
+                title: hostile("title"),
+                csv_file: hostile("csv"),
+                columns: vec![hostile("column")],
+                rows: vec![vec![Some(hostile("cell"))]],
+                row_count: 1,
+                not_run: None,
+            },
+            QueryTable {
+                name: "not-run".to_string(),
+                title: String::new(),
+                csv_file: "not-run.csv".to_string(),
+                columns: vec![],
+                rows: vec![],
+                row_count: 0,
+                not_run: Some(hostile("not-run")),
+            },
+        ];
+        report
+    }
+
+    #[test]
+    fn markup_in_any_field_is_shown_as_text() {
+        let report = hostile_report();
+        let page = render_html(&report);
+        let lower = page.to_ascii_lowercase();
+        for raw in ["<script", "</script", "</textarea", "alert(\"x\")", "'q'"] {
+            assert!(!lower.contains(raw), "{raw} unescaped in the page");
+        }
+        assert!(!page.contains("&</"), "a bare & from the data");
+
+        let principal = format!("arn:aws:iam::111122223333:user/{}", shown("principal"));
+        let resource = format!("arn:aws:s3:::bucket/{}", shown("resource"));
+        let policy = format!(
+            "arn:aws:organizations::111122223333:policy/{}",
+            shown("message")
+        );
+        for expected in [
+            format!("data-principal=\"{principal}\""),
+            format!("<dd><code>{principal}</code></dd>"),
+            format!("<dd><code>{resource}</code></dd>"),
+            format!("(<code>{policy}</code>)"),
+            format!("<code>{}</code>", shown("event-id")),
+            format!(
+                "<li><code>{}</code>: {}</li>",
+                shown("file"),
+                shown("reason")
+            ),
+            format!("Source: <code>{}</code>", shown("source")),
+            format!("data-rule=\"{}\"", shown("rule")),
+            format!("<code>{}</code>: {}</li>", shown("rule"), shown("detail")),
+            format!("id=\"section-query-{}\"", shown("name")),
+            format!("id=\"query-{}\"", shown("name")),
+            format!(
+                "<h3><code>{}</code>: {}</h3>",
+                shown("name"),
+                shown("title")
+            ),
+            format!("<a href=\"{0}\">{0}</a>", shown("csv")),
+            format!("<th scope=\"col\">{}</th>", shown("column")),
+            format!("<td>{}</td>", shown("cell")),
+            format!("Not run: {}</p>", shown("not-run")),
+        ] {
+            assert!(page.contains(&expected), "no {expected}");
+        }
+        // The action, in the group's heading and facts, and in the chart of top actions.
+        assert_eq!(report.triage[0].action, format!("s3:{}", hostile("action")));
+        let action = format!("s3:{}", shown("action"));
+        assert!(page.contains(&format!("<code>{action}</code><span class=\"count\">")));
+        assert!(page.contains(&format!("<dt>Action</dt><dd><code>{action}</code></dd>")));
+        assert!(page.contains(&format!("data-label=\"{action}\"")));
+        // The advice quotes the policy's ARN from the message.
+        let article = &page[page.find("id=\"group-1\"").unwrap()..];
+        let next_step = &article[article.find("<strong>Next step:</strong>").unwrap()..];
+        let next_step = &next_step[..next_step.find("</div>").unwrap()];
+        assert!(next_step.contains(&policy), "{next_step}");
     }
 
     #[test]

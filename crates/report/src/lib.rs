@@ -1,22 +1,28 @@
 //! Batch reports: what a nightly run of ctq leaves for people to read and for cron to act on.
 //!
-//! This crate owns the report's content and files: the figures drawn from a window's denials
-//! ([`chart`]), the self-contained `report.html` (inline CSS and SVG, no script, no network),
-//! `summary.json`, the `--fail-on` thresholds and their verdicts ([`fail_on`]), and writing the
-//! report folder atomically ([`write_report_dir`]).
+//! This crate owns the report's content and files: running it over a session ([`build`]: the
+//! window's denials through the triage, the event count and the saved queries of `ctq-sql`), the
+//! figures drawn from a window's denials ([`chart`]), the self-contained `report.html` (inline CSS
+//! and SVG, no script, no network), `summary.json`, the `--fail-on` thresholds and their verdicts
+//! ([`fail_on`]), and writing the report folder atomically ([`write_report_dir`]). It also writes
+//! `ctq explain`'s text and JSON ([`explain`]).
 //!
-//! It does not run queries or read trails: the caller hands over the denial rows, the triage
-//! groups of `ctq-denial`, and each saved query's result already formatted as text (the same
-//! text as its CSV), so every number on the page is one the SQL produced.
+//! The queries it runs are `ctq-sql`'s, over a session the caller opened; it does not read trails
+//! itself. Every number on the page is one the SQL produced: each saved query's result is shown as
+//! the same text as its CSV.
 
+pub mod build;
 pub mod chart;
 mod dir;
+pub mod explain;
 pub mod fail_on;
 mod html;
 
 use ctq_denial::triage::{Excluded, Group};
 use serde::Serialize;
 
+pub use build::{BuildError, Built, Request, build};
+pub use chart::plural;
 pub use dir::write_report_dir;
 pub use html::render_html;
 

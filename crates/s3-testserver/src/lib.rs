@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use chrono::{Datelike, NaiveDate};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
@@ -336,14 +337,18 @@ pub struct TrailObject {
 /// `organization` is set), `regions`, one file every `every_minutes` per account and region, with
 /// events from the minutes before each delivery. Deterministic.
 pub fn synthetic_trail(
-    start_day: (i64, i64, i64),
+    start_day: (i32, u32, u32),
     days: i64,
     accounts: &[&str],
     regions: &[&str],
     every_minutes: i64,
     organization: Option<&str>,
 ) -> Vec<TrailObject> {
-    let day0 = days_from_civil(start_day.0, start_day.1, start_day.2);
+    let day0 = i64::from(
+        NaiveDate::from_ymd_opt(start_day.0, start_day.1, start_day.2)
+            .expect("a calendar day")
+            .to_epoch_days(),
+    );
     let mut objects = Vec::new();
     let mut counter = 0u64;
     for (a, account) in accounts.iter().enumerate() {
@@ -354,7 +359,8 @@ pub fn synthetic_trail(
         for region in regions {
             for slot in 0..(days * 24 * 60 / every_minutes) {
                 let delivered_min = day0 * 1440 + slot * every_minutes + 7;
-                let (y, m, d) = civil_from_days(delivered_min.div_euclid(1440));
+                let delivered = date_of(delivered_min.div_euclid(1440));
+                let (y, m, d) = (delivered.year(), delivered.month(), delivered.day());
                 let (hh, mm) = (
                     delivered_min.rem_euclid(1440) / 60,
                     delivered_min.rem_euclid(60),
@@ -364,7 +370,8 @@ pub fn synthetic_trail(
                 for i in 0..3 {
                     counter += 1;
                     let event_min = delivered_min - 3 - 2 * i;
-                    let (ey, em, ed) = civil_from_days(event_min.div_euclid(1440));
+                    let event = date_of(event_min.div_euclid(1440));
+                    let (ey, em, ed) = (event.year(), event.month(), event.day());
                     let time = format!(
                         "{ey:04}-{em:02}-{ed:02}T{:02}:{:02}:{:02}Z",
                         event_min.rem_euclid(1440) / 60,
@@ -412,23 +419,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// The date of a day counted from 1970-01-01.
+fn date_of(epoch_day: i64) -> NaiveDate {
+    NaiveDate::from_epoch_days(epoch_day.try_into().expect("a day in range"))
+        .expect("a day in range")
 }

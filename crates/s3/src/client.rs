@@ -313,7 +313,7 @@ impl S3Trail {
                     }
                     Err((failure, attempts)) => {
                         S3Stats::add(&self.stats.objects_lost, 1);
-                        Err(FileDamage::Fetch(
+                        Err(FileDamage::FetchFailed(
                             self.describe_get_failure(&key, &failure, attempts),
                         ))
                     }

@@ -1,20 +1,82 @@
 //! The queries behind ctq's commands, with their parameters as placeholders, never as text.
 
-use crate::SqlError;
-use crate::functions::time::{iso8601_text, parse_iso8601_millis};
+use crate::window::{Instant, TimeWindow};
+
+/// Which denials a canned query reads. Each filter is in the SQL only when its value is given, and
+/// every value is bound as a parameter, never pasted into the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DenialFilter {
+    /// A principal ARN: `$arn` in `ctq denials`' query; `$principal` in `ctq explain`'s, where a
+    /// role ARN matches every session of the role.
+    pub principal: Option<String>,
+    pub from: Option<Instant>,
+    pub to: Option<Instant>,
+}
+
+impl DenialFilter {
+    /// Every principal's denials in `window`.
+    pub fn in_window(window: &TimeWindow) -> Self {
+        DenialFilter {
+            principal: None,
+            from: Some(window.from()),
+            to: Some(window.to()),
+        }
+    }
+
+    /// `ctq denials`: the knowledge-center query and its parameters.
+    pub fn denials_query(&self) -> (String, Vec<(String, String)>) {
+        (denials_sql_for(self.present()), self.params("arn"))
+    }
+
+    /// `ctq explain`: the denials with the record fields the triage reads, and the parameters.
+    pub fn explain_query(&self) -> (String, Vec<(String, String)>) {
+        (explain_sql(self.present()), self.params("principal"))
+    }
+
+    fn present(&self) -> Present {
+        Present {
+            principal: self.principal.is_some(),
+            from: self.from.is_some(),
+            to: self.to.is_some(),
+        }
+    }
+
+    fn params(&self, principal_name: &str) -> Vec<(String, String)> {
+        let mut params = Vec::new();
+        if let Some(principal) = &self.principal {
+            params.push((principal_name.to_string(), principal.clone()));
+        }
+        for (name, instant) in [("from", self.from), ("to", self.to)] {
+            if let Some(instant) = instant {
+                params.push((name.to_string(), instant.to_string()));
+            }
+        }
+        params
+    }
+}
+
+/// Which filters a query holds.
+#[derive(Debug, Clone, Copy)]
+struct Present {
+    principal: bool,
+    from: bool,
+    to: bool,
+}
 
 /// The knowledge-center query for access denials (AWS's Athena example), as `ctq denials` runs
-/// it: each filter is present only when its value is given, and values are `$arn`, `$from`,
-/// `$to` placeholders.
+/// it: each filter is present only when asked for, and values are `$arn`, `$from`, `$to`
+/// placeholders. [`DenialFilter::denials_query`] gives it with its parameters.
 pub fn denials_sql(by_arn: bool, from: bool, to: bool) -> String {
-    let mut filters = Vec::new();
-    if from {
-        filters.push("from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)");
-    }
-    if to {
-        filters.push("from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)");
-    }
-    if by_arn {
+    denials_sql_for(Present {
+        principal: by_arn,
+        from,
+        to,
+    })
+}
+
+fn denials_sql_for(present: Present) -> String {
+    let mut filters = window_filters(present);
+    if present.principal {
         filters.push("useridentity.arn = $arn");
     }
     filters.extend([
@@ -33,21 +95,15 @@ pub fn denials_sql(by_arn: bool, from: bool, to: bool) -> String {
     )
 }
 
-/// The denials `ctq explain` reads, with the record fields its triage needs. Filters are present
-/// only when their value is given (`$from`, `$to`, `$principal`); a role ARN as `$principal`
-/// matches every session of the role through its session issuer.
-pub fn explain_sql(principal: bool, from: bool, to: bool) -> String {
+/// The denials `ctq explain` reads, with the record fields its triage needs; a role ARN as
+/// `$principal` matches every session of the role through its session issuer.
+fn explain_sql(present: Present) -> String {
     let mut filters = vec![
         "errorcode IS NOT NULL",
         "(lower(errorcode) LIKE '%accessdenied%' OR lower(errorcode) LIKE '%unauthorized%')",
     ];
-    if from {
-        filters.push("from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)");
-    }
-    if to {
-        filters.push("from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)");
-    }
-    if principal {
+    filters.extend(window_filters(present));
+    if present.principal {
         filters.push(
             "(useridentity.arn = $principal OR useridentity.sessioncontext.sessionissuer.arn = $principal)",
         );
@@ -65,62 +121,20 @@ pub fn explain_sql(principal: bool, from: bool, to: bool) -> String {
     )
 }
 
-/// Reads a time given on the command line: ISO 8601 (`2019-10-29T06:40:00Z`, `2019-10-29`) or an
-/// age relative to `now_millis` (`90s`, `15m`, `24h`, `7d`, `2w`). Returns it as ISO 8601 text in
-/// UTC, the form `from_iso8601_timestamp` takes.
-pub fn resolve_time(text: &str, now_millis: i64) -> Result<String, SqlError> {
-    let trimmed = text.trim();
-    if let Some(ms) = parse_iso8601_millis(trimmed) {
-        return Ok(iso8601_text(ms));
+fn window_filters(present: Present) -> Vec<&'static str> {
+    let mut filters = Vec::new();
+    if present.from {
+        filters.push("from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from)");
     }
-    let ago = parse_duration_ms(trimmed).ok_or_else(|| SqlError::Time {
-        text: text.to_string(),
-        reason: "expected ISO 8601 (2019-10-29T06:40:00Z) or an age such as 15m, 24h, 7d".into(),
-    })?;
-    Ok(iso8601_text(now_millis - ago))
-}
-
-/// A duration such as `90s`, `15m`, `24h`, `7d`, `2w`, in milliseconds.
-pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let amount: i64 = number.parse().ok()?;
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => return None,
-    };
-    amount.checked_mul(unit_ms)
+    if present.to {
+        filters.push("from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)");
+    }
+    filters
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_absolute_or_relative() {
-        let now = parse_iso8601_millis("2019-10-29T07:00:00Z").unwrap();
-        assert_eq!(
-            resolve_time("2019-10-29T06:40:00Z", now).unwrap(),
-            "2019-10-29T06:40:00.000Z"
-        );
-        assert_eq!(
-            resolve_time("2019-10-29", now).unwrap(),
-            "2019-10-29T00:00:00.000Z"
-        );
-        assert_eq!(
-            resolve_time("20m", now).unwrap(),
-            "2019-10-29T06:40:00.000Z"
-        );
-        assert_eq!(resolve_time("1d", now).unwrap(), "2019-10-28T07:00:00.000Z");
-        for bad in ["", "yesterday", "15x", "m"] {
-            assert!(resolve_time(bad, now).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn filters_appear_only_when_given() {
@@ -129,5 +143,33 @@ mod tests {
         let none = denials_sql(false, false, false);
         assert!(!none.contains('$'));
         assert!(none.contains("eventtype = 'AwsApiCall'"));
+    }
+
+    #[test]
+    fn sql_and_parameters_come_from_the_same_values() {
+        let from = Instant::parse_iso8601("2019-10-29T06:40:00Z").unwrap();
+        let to = Instant::parse_iso8601("2019-10-29T06:55:00Z").unwrap();
+        let window = DenialFilter::in_window(&TimeWindow::new(from, to).unwrap());
+        let (sql, params) = window.explain_query();
+        assert!(sql.contains("$from") && sql.contains("$to") && !sql.contains("$principal"));
+        assert_eq!(
+            params,
+            [
+                ("from".to_string(), "2019-10-29T06:40:00.000Z".to_string()),
+                ("to".to_string(), "2019-10-29T06:55:00.000Z".to_string()),
+            ]
+        );
+        let principal = DenialFilter {
+            principal: Some("arn:aws:iam::123456789012:role/r".into()),
+            ..DenialFilter::default()
+        };
+        let (sql, params) = principal.explain_query();
+        assert!(sql.contains("$principal") && !sql.contains("$from"));
+        assert_eq!(params[0].0, "principal");
+        let (sql, params) = principal.denials_query();
+        assert_eq!(sql, denials_sql(true, false, false));
+        assert_eq!(params[0].0, "arn");
+        let (sql, params) = DenialFilter::default().explain_query();
+        assert!(!sql.contains('$') && params.is_empty());
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ctq_store::{EVENT_TIMESTAMP_COLUMN, PARTITION_COLUMNS, store_schema};
+use ctq_store::{EVENT_DATE_COLUMN, EVENT_TIMESTAMP_COLUMN, STORE_PARTITION_COLUMNS, store_schema};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, Result, ScalarValue};
@@ -56,7 +56,7 @@ pub fn listing_table(url: ListingTableUrl) -> Result<ListingTable> {
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(
-            PARTITION_COLUMNS
+            STORE_PARTITION_COLUMNS
                 .iter()
                 .map(|name| (name.to_string(), DataType::Utf8))
                 .collect(),
@@ -84,13 +84,13 @@ fn window_filters(filters: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
     if let Some(start) = start {
         times.push(col(EVENT_TIMESTAMP_COLUMN).gt_eq(timestamp(start)));
         if let Some(day) = day(start) {
-            days.push(col(PARTITION_COLUMNS[2]).gt_eq(lit(day)));
+            days.push(col(EVENT_DATE_COLUMN).gt_eq(lit(day)));
         }
     }
     if let Some(end) = end {
         times.push(col(EVENT_TIMESTAMP_COLUMN).lt(timestamp(end)));
         if let Some(day) = day(end) {
-            days.push(col(PARTITION_COLUMNS[2]).lt_eq(lit(day)));
+            days.push(col(EVENT_DATE_COLUMN).lt_eq(lit(day)));
         }
     }
     (days, times)

@@ -3,7 +3,7 @@
 
 use arrow_schema::DataType;
 
-use crate::{PARTITION_COLUMNS, store_schema};
+use crate::{STORE_PARTITION_COLUMNS, store_schema};
 
 /// An engine that reads Hive-partitioned Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub fn create_table(engine: Engine, location: &str, table: &str) -> String {
             let mut lines: Vec<String> = columns
                 .map(|(name, t)| format!("  `{name}` {}", hive_type(t)))
                 .collect();
-            let partitions: Vec<String> = PARTITION_COLUMNS
+            let partitions: Vec<String> = STORE_PARTITION_COLUMNS
                 .iter()
                 .map(|p| format!("`{p}` string"))
                 .collect();
@@ -42,7 +42,7 @@ pub fn create_table(engine: Engine, location: &str, table: &str) -> String {
                 format!(
                     "CREATE TABLE IF NOT EXISTS `{table}` (\n{}\n)\nUSING PARQUET\nPARTITIONED BY ({})\nLOCATION '{location}';\n\nMSCK REPAIR TABLE `{table}`;\n",
                     lines.join(",\n"),
-                    PARTITION_COLUMNS
+                    STORE_PARTITION_COLUMNS
                         .iter()
                         .map(|p| format!("`{p}`"))
                         .collect::<Vec<_>>()
@@ -55,12 +55,14 @@ pub fn create_table(engine: Engine, location: &str, table: &str) -> String {
                 .map(|(name, t)| format!("  \"{name}\" {}", trino_type(t)))
                 .collect();
             lines.extend(
-                PARTITION_COLUMNS
+                STORE_PARTITION_COLUMNS
                     .iter()
                     .map(|p| format!("  \"{p}\" varchar")),
             );
-            let partitioned: Vec<String> =
-                PARTITION_COLUMNS.iter().map(|p| format!("'{p}'")).collect();
+            let partitioned: Vec<String> = STORE_PARTITION_COLUMNS
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect();
             format!(
                 "CREATE TABLE IF NOT EXISTS hive.default.\"{table}\" (\n{}\n)\nWITH (\n  format = 'PARQUET',\n  external_location = '{location}',\n  partitioned_by = ARRAY[{}]\n);\n\nCALL hive.system.sync_partition_metadata('default', '{table}', 'ADD');\n",
                 lines.join(",\n"),
@@ -122,7 +124,7 @@ mod tests {
                     field.name()
                 );
             }
-            for partition in PARTITION_COLUMNS {
+            for partition in STORE_PARTITION_COLUMNS {
                 assert!(ddl.contains(partition));
             }
             assert!(ddl.contains("s3://bucket/it''s/store/"), "{ddl}");

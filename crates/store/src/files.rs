@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ctq_s3::{S3Location, S3Trail};
 
-use crate::manifest::sync_dir;
-use crate::{PARTITION_COLUMNS, StoreError, io_error};
+use crate::{EVENT_ACCOUNT_COLUMN, StoreError, io_error};
 
 /// Held by the one `ctq ingest` writing a local store.
 const WRITER_LOCK: &str = "_ctq/writer.lock";
@@ -99,7 +98,9 @@ impl Store {
 
     pub(crate) fn prepare(&self) -> Result<(), StoreError> {
         match self {
-            Store::Local(root) => std::fs::create_dir_all(root).map_err(io_error("create", root)),
+            Store::Local(root) => {
+                Ok(std::fs::create_dir_all(root).map_err(io_error("create", root))?)
+            }
             Store::S3 { .. } => Ok(()),
         }
     }
@@ -112,7 +113,7 @@ impl Store {
                 match std::fs::read(&path) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(io_error("read", &path)(e)),
+                    Err(e) => Err(io_error("read", &path)(e).into()),
                 }
             }
             Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.get_if_exists(name))?),
@@ -126,15 +127,9 @@ impl Store {
                 let path = root.join(name);
                 let dir = path.parent().expect("store files are in a folder");
                 std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-                let file_name = path.file_name().expect("a file name").to_string_lossy();
-                // Hidden and without the .parquet extension: neither Hive readers nor
-                // DataFusion's listing pick up a file still being written.
-                let partial = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-                std::fs::write(&partial, &bytes)
-                    .and_then(|()| std::fs::File::open(&partial)?.sync_all())
-                    .map_err(io_error("write", &partial))?;
-                std::fs::rename(&partial, &path).map_err(io_error("rename", &partial))?;
-                sync_dir(dir)
+                // Written under a hidden name without the .parquet extension: neither Hive
+                // readers nor DataFusion's listing pick up a file still being written.
+                Ok(ctq_fs::write_file(path, &bytes)?)
             }
             Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.put(name, bytes))?),
         }
@@ -147,7 +142,7 @@ impl Store {
                 let path = root.join(name);
                 match std::fs::remove_file(&path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        Err(io_error("remove", &path)(e))
+                        Err(io_error("remove", &path)(e).into())
                     }
                     _ => Ok(()),
                 }
@@ -208,7 +203,7 @@ impl Store {
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy {
                 store: root.display().to_string(),
             }),
-            Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e)),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e).into()),
         }
     }
 
@@ -219,7 +214,17 @@ impl Store {
             return true;
         }
         let file_name = name.rsplit('/').next().unwrap_or(name);
-        name.starts_with(&format!("{}=", PARTITION_COLUMNS[0]))
-            && (file_name.ends_with(".parquet") || file_name.contains(".parquet.tmp"))
+        let data_file = |file_name: &str| file_name.ends_with(".parquet");
+        name.starts_with(&format!("{EVENT_ACCOUNT_COLUMN}="))
+            && (data_file(file_name)
+                || ctq_fs::temporary_destination(file_name).is_some_and(data_file)
+                // Named so by ctq versions before ctq_fs.
+                || file_name.contains(".parquet.tmp"))
+    }
+
+    /// Whether `name` is a file still being written (or left so by a killed run).
+    pub(crate) fn is_temporary(name: &str) -> bool {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        ctq_fs::temporary_destination(file_name).is_some() || file_name.contains(".tmp-")
     }
 }

@@ -16,8 +16,8 @@
 //! statistics to skip most of a file. The partition values come from the event (recipient
 //! account, `awsRegion`, the day of `eventTime`), not from where the log file was delivered.
 //!
-//! Crash safety: data files are published whole (locally written under names Hive readers ignore
-//! and renamed when complete; on S3 one PUT each, which S3 makes visible only when complete), and
+//! Crash safety: data files are published whole (locally through `ctq_fs`: written under hidden
+//! names Hive readers ignore, fsynced and renamed when complete; on S3 one PUT each, which S3 makes visible only when complete), and
 //! only then listed in the manifest, which is replaced atomically the same way. A data file the
 //! manifest does not list is left over from an interrupted run and removed by the next one, so a
 //! run killed at any moment and run again ends with each source record exactly once.
@@ -28,6 +28,7 @@
 pub mod ddl;
 mod files;
 mod manifest;
+mod plan;
 mod write;
 
 pub use files::{Store, StoreLocation};
@@ -36,8 +37,16 @@ pub use write::{IngestOptions, IngestReport, ingest, ingest_s3, store_schema};
 
 use std::path::PathBuf;
 
+/// The partition column of the account the event is recorded for (`recipientAccountId`).
+pub const EVENT_ACCOUNT_COLUMN: &str = "event_account";
+/// The partition column of the event's `awsRegion`.
+pub const EVENT_REGION_COLUMN: &str = "event_region";
+/// The partition column of the event's day (`YYYY-MM-DD` of `eventTime`).
+pub const EVENT_DATE_COLUMN: &str = "event_date";
+
 /// The partition columns of the store, in directory order.
-pub const PARTITION_COLUMNS: [&str; 3] = ["event_account", "event_region", "event_date"];
+pub const STORE_PARTITION_COLUMNS: [&str; 3] =
+    [EVENT_ACCOUNT_COLUMN, EVENT_REGION_COLUMN, EVENT_DATE_COLUMN];
 
 /// The name of the event timestamp column the store adds to the `cloudtrail` columns.
 pub const EVENT_TIMESTAMP_COLUMN: &str = "eventts";
@@ -61,6 +70,14 @@ pub enum StoreError {
         path.display()
     )]
     Manifest { path: PathBuf, reason: String },
+    #[error(
+        "the store {store} was written by a newer ctq: its manifest has version {found}, and this ctq understands version {supported} at most; upgrade ctq to use this store"
+    )]
+    NewerManifest {
+        store: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("writing Parquet file {}: {source}", path.display())]
     Parquet {
         path: PathBuf,
@@ -85,14 +102,15 @@ pub enum StoreError {
     Damaged { path: PathBuf, reason: String },
 }
 
-pub(crate) fn io_error(
-    action: &'static str,
-    path: &std::path::Path,
-) -> impl FnOnce(std::io::Error) -> StoreError {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io {
-        action,
-        path,
-        source,
+/// Local file errors name the action and the path; `?` makes them [`StoreError::Io`].
+pub(crate) use ctq_fs::io_error;
+
+impl From<ctq_fs::FsError> for StoreError {
+    fn from(e: ctq_fs::FsError) -> Self {
+        StoreError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
 /// What to generate.
@@ -69,7 +70,13 @@ pub fn generate(settings: &Settings) -> anyhow::Result<Totals> {
         .map(str::parse)
         .collect::<Result<_, _>>()?;
     anyhow::ensure!(parts.len() == 3, "the start day must be YYYY-MM-DD");
-    let first_day = days_from_civil(parts[0], parts[1], parts[2]);
+    let first_day = NaiveDate::from_ymd_opt(
+        parts[0].try_into()?,
+        parts[1].try_into()?,
+        parts[2].try_into()?,
+    )
+    .ok_or_else(|| anyhow::anyhow!("the start day {} is not a calendar day", settings.start))?;
+    let first_day = i64::from(first_day.to_epoch_days());
     let accounts: Vec<String> = (0..settings.accounts)
         .map(|i| {
             format!(
@@ -533,25 +540,13 @@ fn records_in_file(rng: &mut Rng, mean: f64) -> usize {
     }
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// Year, month and day of a day counted from 1970-01-01.
+fn civil_from_days(epoch_day: i64) -> (i32, u32, u32) {
+    let date = i32::try_from(epoch_day)
+        .ok()
+        .and_then(NaiveDate::from_epoch_days)
+        .expect("a day in the calendar's range");
+    (date.year(), date.month(), date.day())
 }
 
 fn write_stream(

@@ -21,18 +21,11 @@ fn csv(result: &QueryResult) -> String {
 }
 
 fn saved_queries(dir: &Path) -> Vec<(String, String)> {
-    let mut queries: Vec<(String, String)> = std::fs::read_dir(dir)
+    ctq_sql::saved::load_folder(dir)
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    queries.sort();
-    queries
+        .into_iter()
+        .map(|q| (format!("{}.sql", q.name), q.sql))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

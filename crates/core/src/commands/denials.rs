@@ -1,20 +1,21 @@
 //! `ctq denials`: the knowledge-center access-denied query as a command.
 
 use anyhow::Context;
-use ctq_sql::canned::denials_sql;
+use ctq_sql::Instant;
+use ctq_sql::canned::DenialFilter;
 
 use crate::args::DenialsArgs;
-use crate::commands::{Outcome, resolve_window, run_query};
+use crate::commands::{Outcome, run_query};
+use crate::window::open_window;
 
 pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
-    let (from, to) = resolve_window(&args.window)?;
-    let mut params = Vec::new();
-    for (name, value) in [("arn", &args.arn), ("from", &from), ("to", &to)] {
-        if let Some(value) = value {
-            params.push((name.to_string(), value.clone()));
-        }
-    }
-    let sql = denials_sql(args.arn.is_some(), from.is_some(), to.is_some());
+    let (from, to) = open_window(&args.window, Instant::now())?;
+    let filter = DenialFilter {
+        principal: args.arn.clone(),
+        from,
+        to,
+    };
+    let (sql, params) = filter.denials_query();
     run_query(&args.source, &sql, &params, &args.output)
         .await
         .context("denials query failed")

@@ -5,7 +5,8 @@ use ctq_s3::{S3Location, S3Trail};
 use ctq_store::{IngestOptions, IngestReport, Store, StoreLocation, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
-use crate::commands::{Outcome, s3_options};
+use crate::commands::Outcome;
+use crate::session::s3_options;
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     let options = IngestOptions {

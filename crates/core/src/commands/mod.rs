@@ -1,4 +1,4 @@
-//! What each command does, given its parsed arguments.
+//! What each command does, given its parsed arguments: each parses, calls the libraries, prints.
 
 mod cluster;
 mod ddl;
@@ -9,19 +9,21 @@ mod query;
 mod report;
 mod schema;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ctq_denial::triage::Suppressions;
 use ctq_ingest::Progress;
-use ctq_s3::{S3Options, S3Stats};
 use ctq_sql::output::{OutputFormat, ResultWriter};
-use ctq_sql::{SessionOptions, SqlError, TrailSession};
-use ctq_store::StoreLocation;
+use ctq_sql::{SqlError, TrailSession};
 use futures::StreamExt;
 
-use crate::args::{Command, Format, OutputArgs, S3Args, SourceArgs, WindowArgs};
+use crate::args::{Command, Format, OutputArgs, SourceArgs};
 use crate::progress::ProgressLine;
+use crate::session::open_session;
 use crate::sink::Sink;
+use crate::summary::print_scan_summary;
 
 /// How a successful run ended, for the exit status.
 pub enum Outcome {
@@ -29,6 +31,17 @@ pub enum Outcome {
     DamagedInput,
     /// A report crossed a `--fail-on` threshold.
     NeedsAttention,
+}
+
+impl Outcome {
+    /// A scan's outcome: damaged input when a damaged file was skipped.
+    fn after_scan(session: &TrailSession) -> Self {
+        if session.report().damaged().next().is_some() {
+            Outcome::DamagedInput
+        } else {
+            Outcome::Clean
+        }
+    }
 }
 
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
@@ -42,60 +55,6 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Ddl(args) => ddl::run(args),
         Command::Cluster(command) => cluster::run(command).await,
     }
-}
-
-fn s3_options(args: &S3Args) -> S3Options {
-    S3Options {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        path_style: args.path_style,
-        max_in_flight: args.max_in_flight,
-        ..S3Options::default()
-    }
-}
-
-/// `--from`/`--to` as ISO 8601 UTC text, ages (`24h`) taken back from now.
-fn resolve_window(window: &WindowArgs) -> anyhow::Result<(Option<String>, Option<String>)> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let resolve = |text: &Option<String>, flag: &str| {
-        text.as_deref()
-            .map(|t| ctq_sql::canned::resolve_time(t, now))
-            .transpose()
-            .with_context(|| flag.to_string())
-    };
-    Ok((
-        resolve(&window.from, "--from")?,
-        resolve(&window.to, "--to")?,
-    ))
-}
-
-async fn open_session(
-    source: &SourceArgs,
-    progress: &Arc<Progress>,
-) -> anyhow::Result<TrailSession> {
-    let store = source.store.clone();
-    let options = SessionOptions {
-        strict: source.strict,
-        extra_table_names: source.tables.clone(),
-        lake_table_names: source.lake_tables.clone(),
-        delivery_slack_ms: source.delivery_slack,
-        s3: s3_options(&source.s3),
-        progress: Some(progress.clone()),
-    };
-    let store = store.as_deref().map(StoreLocation::parse).transpose()?;
-    Ok(match (store, &source.cluster) {
-        (Some(StoreLocation::Local(store)), Some(url)) => {
-            ctq_cluster::connect(url, &store, &options)
-                .await
-                .with_context(|| format!("cannot run on the cluster at {url}"))?
-        }
-        (Some(StoreLocation::S3(_)), Some(_)) => anyhow::bail!(
-            "--cluster runs over a store in a folder every executor sees; copy the store there, or query it on S3 without --cluster"
-        ),
-        (Some(store), None) => TrailSession::open_store(store, &options).await?,
-        (None, _) => TrailSession::open(&source.sources, &options).await?,
-    })
 }
 
 fn output_format(format: Format) -> OutputFormat {
@@ -153,76 +112,16 @@ async fn run_query(
     let (columns, stream) = session.query_stream(sql, params).await?;
     let rows = write_rows(output, columns, stream.map(|b| b.map_err(SqlError::from))).await?;
     drop(progress);
-    Ok(report_files(&session, rows, output.quiet))
+    print_scan_summary(&session, rows, output.quiet);
+    Ok(Outcome::after_scan(&session))
 }
 
-/// Damaged files are always named; the summary is left out under `--quiet`.
-fn report_files(session: &TrailSession, rows: usize, quiet: bool) -> Outcome {
-    let report = session.report();
-    let damaged: Vec<_> = report.damaged().collect();
-    for (path, reason) in &damaged {
-        eprintln!(
-            "ctq: warning: skipped damaged file {}: {reason}",
-            path.display()
-        );
-    }
-    if !quiet && let Some(store) = session.store() {
-        eprintln!(
-            "ctq: {rows} row{} | from the store {}",
-            if rows == 1 { "" } else { "s" },
-            store
-        );
-    } else if !quiet {
-        let skipped = report.skipped().count();
-        eprintln!(
-            "ctq: {rows} row{} | {} file{} read, {} records decoded, {skipped} skipped (not events), {} damaged",
-            if rows == 1 { "" } else { "s" },
-            report.files_read(),
-            if report.files_read() == 1 { "" } else { "s" },
-            report.records(),
-            damaged.len(),
-        );
-        for trail in session.s3_trails() {
-            let stats = &trail.stats;
-            eprintln!(
-                "ctq: {}: {} LIST and {} GET requests, {} retried, {} object{} lost, {} fetched",
-                trail.location(),
-                S3Stats::get(&stats.list_requests),
-                S3Stats::get(&stats.get_requests),
-                S3Stats::get(&stats.retries),
-                S3Stats::get(&stats.objects_lost),
-                if S3Stats::get(&stats.objects_lost) == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                human_bytes(S3Stats::get(&stats.bytes_fetched)),
-            );
-        }
-    }
-    if damaged.is_empty() {
-        Outcome::Clean
-    } else {
-        if !quiet {
-            eprintln!(
-                "ctq: results exclude the damaged files above (exit status 3); --strict makes them an error"
-            );
-        }
-        Outcome::DamagedInput
-    }
-}
-
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+/// The suppression file's patterns; none without one.
+fn load_suppressions(path: Option<&PathBuf>) -> anyhow::Result<Suppressions> {
+    let Some(path) = path else {
+        return Ok(Suppressions::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read suppression file {}", path.display()))?;
+    Suppressions::parse(&text).with_context(|| format!("suppression file {}", path.display()))
 }

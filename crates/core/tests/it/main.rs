@@ -7,3 +7,4 @@ mod s3;
 mod saved_queries;
 mod store;
 mod support;
+mod window;

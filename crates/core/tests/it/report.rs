@@ -129,11 +129,10 @@ fn every_number_in_the_report_is_the_one_the_sql_gives() {
         assert_eq!(listed["row_count"], expected.lines().count() - 1);
     }
     // The bundled queries are those of queries/, each titled by its leading comment.
-    let mut on_disk: Vec<String> = std::fs::read_dir(repo().join("queries"))
+    let mut on_disk: Vec<String> = ctq_sql::saved::load_folder(&repo().join("queries"))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .into_iter()
+        .map(|q| q.name)
         .collect();
     on_disk.sort();
     let mut bundled: Vec<String> = summary["queries"]
@@ -311,7 +310,7 @@ fn the_report_renders_in_a_real_browser() {
             std::env::var_os("CI").is_none(),
             "chromium is missing; .ci/run installs it"
         );
-        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        skip("no chromium on PATH (apt-get install chromium)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -31,12 +31,11 @@ fn snapshot_run(file: &str, params: &[&str]) -> String {
 
 #[test]
 fn every_saved_query_has_a_snapshot() {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("queries"))
+    let files: Vec<String> = ctq_sql::saved::load_folder(&repo().join("queries"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sql"))
+        .into_iter()
+        .map(|q| format!("{}.sql", q.name))
         .collect();
-    files.sort();
     assert_eq!(
         files,
         [

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use ctq_denial::{Context, ErrorClass, advise, error_class, parse_message};
 use serde_json::Value;
 
+use crate::support;
+
 /// The phrases by which a message names a policy type.
 const TYPE_PHRASES: &[&str] = &[
     "service control policy",
@@ -63,7 +65,7 @@ fn text<'a>(record: &'a Value, pointer: &str) -> Option<&'a str> {
 #[test]
 fn every_real_denial_parses_and_gets_advice() {
     let Some(dir) = realdata_dir() else {
-        println!("skipped: ../shared/realdata is not present");
+        support::skip("../shared/realdata is not present");
         return;
     };
     let mut files = Vec::new();

@@ -17,7 +17,7 @@ fn number(cell: &str) -> u64 {
 #[test]
 fn every_folder_gives_the_counts_of_its_sources_table() {
     let Some(dir) = realdata_dir() else {
-        eprintln!("skipped: ../shared/realdata is not present");
+        skip("../shared/realdata is not present");
         return;
     };
     let sources = std::fs::read_to_string(dir.join("SOURCES.md")).unwrap();

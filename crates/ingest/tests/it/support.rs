@@ -108,3 +108,12 @@ pub fn scan_with(
 pub fn scan(sources: &[PathBuf]) -> Scanned {
     scan_with(sources, &ScanOptions::default()).unwrap()
 }
+
+/// Says in `cargo test`'s output that the running test skipped its checks, and why. Written to
+/// the stderr handle: libtest captures `eprintln!` (shown only when a test fails), not this.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr().lock(), "skipped {test}: {reason}");
+}

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use ctq_s3::{S3Location, S3Options, S3Trail};
-use ctq_s3_testserver::{TestS3, TrailObject, days_from_civil, synthetic_trail};
+use ctq_s3_testserver::{TestS3, TrailObject, synthetic_trail};
 
 pub const BUCKET: &str = "trail-bucket";
 pub const SECRET: &str = ctq_s3_testserver::SECRET_KEY;
@@ -45,6 +45,10 @@ pub async fn trail_at(server: &TestS3, prefix: &str) -> S3Trail {
     S3Trail::connect(location, options(server)).await
 }
 
-pub fn ms(y: i64, m: i64, d: i64, hh: i64, mm: i64) -> i64 {
-    (days_from_civil(y, m, d) * 1440 + hh * 60 + mm) * 60_000
+pub fn ms(y: i32, m: u32, d: u32, hh: u32, mm: u32) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .and_then(|day| day.and_hms_opt(hh, mm, 0))
+        .expect("a calendar time")
+        .and_utc()
+        .timestamp_millis()
 }

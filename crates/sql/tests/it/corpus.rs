@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ctq_sql::{SessionOptions, TrailSession};
 
-use crate::support::column;
+use crate::support::{column, skip};
 
 /// Queries that are broken as published, why, and whether ctq runs them anyway.
 const BROKEN_ATHENA: &[(&str, &str, Outcome)] = &[
@@ -264,7 +264,7 @@ async fn run_folder(
 #[tokio::test]
 async fn published_queries_run_as_pasted() {
     let Some(corpus) = corpus() else {
-        eprintln!("skipped: ../shared/athena-queries is not present");
+        skip("../shared/athena-queries is not present");
         return;
     };
     let trail = tempfile::tempdir().unwrap();

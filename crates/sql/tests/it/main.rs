@@ -7,6 +7,7 @@ mod functions;
 mod params;
 mod path_columns;
 mod s3;
+mod slt;
 mod store;
 mod support;
 mod trino_functions;

@@ -1,0 +1,112 @@
+//! Times on the command line: an age no trail can hold is a usage error naming the value.
+
+use crate::support::*;
+
+#[test]
+fn an_age_reaching_before_year_zero_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let out = out.to_str().unwrap();
+    let runs = [
+        (
+            "--since",
+            ctq(&[
+                "report",
+                "--since",
+                "1000000w",
+                "--source",
+                "sample-logs",
+                "--out",
+                out,
+            ]),
+        ),
+        (
+            "--from",
+            ctq(&[
+                "report",
+                "--from",
+                "1000000w",
+                "--source",
+                "sample-logs",
+                "--out",
+                out,
+            ]),
+        ),
+        (
+            "--from",
+            ctq(&["denials", "--from", "1000000w", "--source", "sample-logs"]),
+        ),
+        (
+            "--from",
+            ctq(&["explain", "--from", "1000000w", "--source", "sample-logs"]),
+        ),
+        (
+            "--to",
+            ctq(&[
+                "explain",
+                "--to",
+                "99999999999999999999d",
+                "--source",
+                "sample-logs",
+            ]),
+        ),
+    ];
+    for (flag, run) in runs {
+        let err = stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        assert!(
+            err.starts_with(&format!("ctq: error: {flag}: invalid time ")),
+            "{err}"
+        );
+        assert!(err.contains("before the year 0000"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(stdout(&run).is_empty());
+    }
+    assert!(
+        stderr(&ctq(&[
+            "denials",
+            "--from",
+            "1000000w",
+            "-s",
+            "sample-logs"
+        ]))
+        .contains("\"1000000w\"")
+    );
+    assert!(!dir.path().join("r").exists());
+}
+
+#[test]
+fn an_unreadable_time_stays_an_error_of_the_run() {
+    let run = ctq(&[
+        "report",
+        "--since",
+        "a while",
+        "--source",
+        "sample-logs",
+        "--out",
+        "/nonexistent/r",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("--since: invalid time \"a while\""),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn an_age_back_to_the_first_years_still_reads_the_trail() {
+    // 2000 years back is a time like any other: the window holds the whole sample trail.
+    let run = ctq(&[
+        "denials",
+        "-q",
+        "--format",
+        "csv",
+        "--from",
+        "104000w",
+        "-s",
+        "sample-logs",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stdout(&run).lines().count() > 10, "{}", stdout(&run));
+}

@@ -1,0 +1,352 @@
+//! Running a report: the window's denials through the triage, the event count and each saved
+//! query over a session, gathered into a [`Report`] and the files of its folder.
+
+use std::path::PathBuf;
+
+use ctq_denial::triage::{Event, Noise, Suppressions, Triage};
+use ctq_denial::{Decision, parse_message};
+use ctq_sql::canned::DenialFilter;
+use ctq_sql::events::{denial_events, events_in_window};
+use ctq_sql::output::{OutputFormat, text_rows, write_results};
+use ctq_sql::saved::{SavedQuery, bind};
+use ctq_sql::{Instant, SqlError, TimeWindow, TrailSession};
+
+use crate::{DamagedFile, DenialRow, Files, QueryTable, Report, Window, fail_on};
+
+/// Event IDs kept per triage group in a report.
+const SAMPLES: usize = 3;
+
+/// What to run over the session, and how.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub window: TimeWindow,
+    /// When the report is made: the `now` the window was read against.
+    pub generated_at: Instant,
+    /// When the run began, for the report's duration.
+    pub started: std::time::Instant,
+    /// The trail's locations as given, named in the report unless a store was read.
+    pub sources: &'a [PathBuf],
+    pub queries: &'a [SavedQuery],
+    /// Values for the queries' parameters; they win over the window's `$from` and `$to`.
+    pub params: &'a [(String, String)],
+    pub noise: Noise,
+    pub suppressions: Suppressions,
+    pub fail_on: &'a [fail_on::Rule],
+}
+
+/// A report and the CSV of each saved query that ran, named as in [`QueryTable::csv_file`].
+#[derive(Debug)]
+pub struct Built {
+    pub report: Report,
+    pub csv_files: Vec<(String, Vec<u8>)>,
+}
+
+/// A query of the report that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("reading the window's denials failed")]
+    Denials(#[source] SqlError),
+    #[error("counting the window's events failed")]
+    EventCount(#[source] SqlError),
+    #[error("saved query {name}")]
+    SavedQuery {
+        name: String,
+        #[source]
+        source: SqlError,
+    },
+}
+
+/// Runs the report's queries over `session` and gathers their results, with the `--fail-on`
+/// verdicts.
+pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built, BuildError> {
+    let window = request.window;
+    let events = denial_events(session, &DenialFilter::in_window(&window))
+        .await
+        .map_err(BuildError::Denials)?;
+    let mut triage = Triage::new(request.noise, request.suppressions, SAMPLES);
+    let mut denials = Vec::with_capacity(events.len());
+    for event in &events {
+        denials.push(DenialRow::of_event(event));
+        triage.add(event);
+    }
+    let (groups, excluded) = triage.finish();
+    let events_in_window = events_in_window(session, &window)
+        .await
+        .map_err(BuildError::EventCount)?;
+
+    let mut tables = Vec::new();
+    let mut csv_files = Vec::new();
+    for query in request.queries {
+        let (table, csv) = run_saved_query(session, query, &window, request.params)
+            .await
+            .map_err(|source| BuildError::SavedQuery {
+                name: query.name.clone(),
+                source,
+            })?;
+        if let Some(csv) = csv {
+            csv_files.push((table.csv_file.clone(), csv));
+        }
+        tables.push(table);
+    }
+
+    let scan = session.report();
+    let files = Files {
+        read: scan.files_read() as u64,
+        skipped: scan.skipped().count() as u64,
+        records: events_in_window,
+        damaged: scan
+            .damaged()
+            .map(|(path, reason)| DamagedFile {
+                path: path.display().to_string(),
+                reason: reason.to_string(),
+            })
+            .collect(),
+        store: session.store().map(|s| s.to_string()),
+    };
+    let source = match session.store() {
+        Some(store) => format!("store {store}"),
+        None => request
+            .sources
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut report = Report {
+        generated_at: request.generated_at.to_string(),
+        window: Window::of(&window),
+        source,
+        files,
+        denials,
+        triage: groups,
+        excluded,
+        queries: tables,
+        verdicts: Vec::new(),
+        duration_ms: 0,
+    };
+    report.verdicts = fail_on::evaluate(request.fail_on, &report);
+    report.duration_ms = request.started.elapsed().as_millis() as u64;
+    Ok(Built { report, csv_files })
+}
+
+impl Built {
+    /// The report folder's files: report.html, summary.json, triage.json and the CSVs.
+    pub fn files(&self) -> Result<Vec<(String, Vec<u8>)>, serde_json::Error> {
+        let mut files = vec![
+            (
+                "report.html".to_string(),
+                crate::render_html(&self.report).into_bytes(),
+            ),
+            (
+                "summary.json".to_string(),
+                pretty_json(&crate::summary_json(&self.report))?,
+            ),
+            ("triage.json".to_string(), pretty_json(&self.report.triage)?),
+        ];
+        files.extend(self.csv_files.iter().cloned());
+        Ok(files)
+    }
+}
+
+fn pretty_json(value: &impl serde::Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    Ok((serde_json::to_string_pretty(value)? + "\n").into_bytes())
+}
+
+impl Window {
+    /// The report's window from a window of event time.
+    pub fn of(window: &TimeWindow) -> Self {
+        Window {
+            from: window.from().to_string(),
+            to: window.to().to_string(),
+            from_ms: window.from().millis(),
+            to_ms: window.to().millis(),
+        }
+    }
+}
+
+impl DenialRow {
+    /// A denial as the saved queries count it: principal as `coalesce(arn, invokedby)`.
+    pub fn of_event(event: &Event) -> Self {
+        let explicit = event
+            .error_message
+            .as_deref()
+            .is_some_and(|m| parse_message(m).decision == Decision::Explicit);
+        DenialRow {
+            time_ms: event
+                .event_time
+                .as_deref()
+                .and_then(Instant::parse_iso8601)
+                .map(Instant::millis),
+            principal: event
+                .principal_arn
+                .clone()
+                .or_else(|| event.invoked_by.clone())
+                .unwrap_or_else(|| "(unknown)".to_string()),
+            service: event.event_source.clone().unwrap_or_default(),
+            action: event.event_name.clone().unwrap_or_default(),
+            error_code: event.error_code.clone().unwrap_or_default(),
+            explicit,
+        }
+    }
+}
+
+/// Runs one saved query over the window; a query needing a parameter nobody gave is listed as
+/// not run, with what to pass, rather than failing the whole report.
+async fn run_saved_query(
+    session: &TrailSession,
+    query: &SavedQuery,
+    window: &TimeWindow,
+    params: &[(String, String)],
+) -> Result<(QueryTable, Option<Vec<u8>>), SqlError> {
+    let needed = session.parameters(&query.sql).await?;
+    let mut table = QueryTable {
+        name: query.name.clone(),
+        title: query.title(),
+        csv_file: format!("{}.csv", query.name),
+        columns: Vec::new(),
+        rows: Vec::new(),
+        row_count: 0,
+        not_run: None,
+    };
+    let params = match bind(&needed, Some(window), params) {
+        Ok(params) => params,
+        Err(missing) => {
+            table.not_run = Some(not_run_note(&missing));
+            return Ok((table, None));
+        }
+    };
+    let result = session.query(&query.sql, &params).await?;
+    let mut csv = Vec::new();
+    write_results(
+        &mut csv,
+        OutputFormat::Csv,
+        &result.columns,
+        &result.batches,
+    )?;
+    table.rows = text_rows(&result.batches)?;
+    table.row_count = table.rows.len();
+    table.columns = result.columns;
+    Ok((table, Some(csv)))
+}
+
+/// Why a query was not run: the `$names` it needs, and how to give the first.
+fn not_run_note(missing: &[String]) -> String {
+    format!(
+        "needs {}; give it with --param {}=VALUE",
+        missing.join(", "),
+        missing
+            .first()
+            .map(|m| m.trim_start_matches('$'))
+            .unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use ctq_denial::triage::Event;
+    use ctq_sql::SessionOptions;
+
+    use super::*;
+
+    fn at(text: &str) -> Instant {
+        Instant::parse_iso8601(text).unwrap()
+    }
+
+    #[test]
+    fn a_denial_row_counts_principals_as_the_queries_do() {
+        let event = Event {
+            event_time: Some("2019-10-29T06:52:45Z".into()),
+            invoked_by: Some("ec2.amazonaws.com".into()),
+            event_source: Some("s3.amazonaws.com".into()),
+            event_name: Some("GetObject".into()),
+            error_code: Some("AccessDenied".into()),
+            error_message: Some(
+                "User: arn:aws:iam::1:user/a is not authorized to perform: s3:GetObject with an explicit deny in an identity-based policy".into(),
+            ),
+            ..Event::default()
+        };
+        let row = DenialRow::of_event(&event);
+        assert_eq!(row.time_ms, Some(at("2019-10-29T06:52:45Z").millis()));
+        assert_eq!(row.principal, "ec2.amazonaws.com");
+        assert_eq!(row.qualified_action(), "s3:GetObject");
+        assert!(row.explicit);
+        let unknown = DenialRow::of_event(&Event::default());
+        assert_eq!(
+            (unknown.principal.as_str(), unknown.time_ms),
+            ("(unknown)", None)
+        );
+        assert!(!unknown.explicit);
+    }
+
+    #[test]
+    fn the_window_keeps_its_instants() {
+        let window = TimeWindow::new(at("2019-10-28"), at("2019-10-31")).unwrap();
+        let shown = Window::of(&window);
+        assert_eq!(shown.from, "2019-10-28T00:00:00.000Z");
+        assert_eq!(shown.to, "2019-10-31T00:00:00.000Z");
+        assert_eq!(shown.to_ms - shown.from_ms, 3 * 86_400_000);
+    }
+
+    #[test]
+    fn a_query_not_run_says_what_to_pass() {
+        assert_eq!(
+            not_run_note(&["$arn".into(), "$who".into()]),
+            "needs $arn, $who; give it with --param arn=VALUE"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_report_over_the_sample_trail() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let sources = [repo.join("sample-logs")];
+        let session = TrailSession::open(&sources, &SessionOptions::default())
+            .await
+            .unwrap();
+        let window = TimeWindow::new(at("2019-10-28"), at("2019-10-31")).unwrap();
+        let queries = ctq_sql::saved::bundled();
+        let built = build(
+            &session,
+            Request {
+                window,
+                generated_at: at("2019-11-01"),
+                started: std::time::Instant::now(),
+                sources: &sources,
+                queries: &queries,
+                params: &[],
+                noise: Noise::default(),
+                suppressions: Suppressions::default(),
+                fail_on: &[],
+            },
+        )
+        .await
+        .unwrap();
+        let report = &built.report;
+        assert_eq!(report.generated_at, "2019-11-01T00:00:00.000Z");
+        assert!(report.denials.len() > 10);
+        assert!(report.files.records >= report.denials.len() as u64);
+        assert_eq!(
+            report.triage.iter().map(|g| g.count).sum::<u64>()
+                + report.excluded.duplicates
+                + report.excluded.not_denials,
+            report.denials.len() as u64
+        );
+        assert_eq!(report.queries.len(), queries.len());
+        let article = report
+            .queries
+            .iter()
+            .find(|q| q.name == "access-denied")
+            .unwrap();
+        assert!(
+            article
+                .not_run
+                .as_deref()
+                .unwrap()
+                .contains("--param arn=VALUE")
+        );
+        // Every query that ran has its CSV, and the folder has the page and the JSON.
+        assert_eq!(built.csv_files.len(), queries.len() - 1);
+        let names: Vec<String> = built.files().unwrap().into_iter().map(|f| f.0).collect();
+        assert_eq!(&names[..3], ["report.html", "summary.json", "triage.json"]);
+        assert!(names.contains(&"denials-by-principal.csv".to_string()));
+    }
+}
