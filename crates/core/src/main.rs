@@ -2,8 +2,10 @@
 //!
 //! This binary owns argument parsing, the exit status and what is printed on standard error; each
 //! command parses, calls the libraries and prints. The work is in the libraries: `ctq-ingest`
-//! reads trails, `ctq-sql` plans, runs and formats queries (canned and saved ones, over typed time
-//! windows), `ctq-report` runs and writes reports and `ctq explain`'s output.
+//! reads trails, `ctq-s3` reaches S3, `ctq-sql` plans, runs and formats queries (canned and saved
+//! ones, over typed time windows), `ctq-store` ingests into a Parquet store, `ctq-cluster` runs on
+//! Ballista, `ctq-report` runs and writes reports and `ctq explain`'s output, `ctq-denial`
+//! explains a denial, `ctq-fs` writes output files whole. ARCHITECTURE.md maps them.
 
 mod args;
 mod commands;
