@@ -9,8 +9,8 @@ use crate::progress::human_bytes;
 /// Names every damaged file; unless `quiet`, then says how many rows came of how many files (or of
 /// the store), what S3 was asked for, and that damaged files are left out of the results.
 pub fn print_scan_summary(session: &TrailSession, rows: usize, quiet: bool) {
-    let report = session.report();
-    let damaged: Vec<_> = report.damaged().collect();
+    let outcomes = session.file_outcomes();
+    let damaged: Vec<_> = outcomes.damaged().collect();
     for (path, reason) in &damaged {
         eprintln!(
             "ctq: warning: skipped damaged file {}: {reason}",
@@ -24,11 +24,11 @@ pub fn print_scan_summary(session: &TrailSession, rows: usize, quiet: bool) {
     if let Some(store) = session.store() {
         eprintln!("ctq: {rows} | from the store {store}");
     } else {
-        let skipped = report.skipped().count();
+        let skipped = outcomes.skipped().count();
         eprintln!(
             "ctq: {rows} | {} read, {} records decoded, {skipped} skipped (not events), {} damaged",
-            plural(report.files_read() as u64, "file", "files"),
-            report.records(),
+            plural(outcomes.files_read() as u64, "file", "files"),
+            outcomes.records(),
             damaged.len(),
         );
         for trail in session.s3_trails() {

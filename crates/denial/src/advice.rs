@@ -168,8 +168,7 @@ impl<'a> Facts<'a> {
 
     fn passed_role(&self) -> String {
         self.resource()
-            .map(str::to_owned)
-            .unwrap_or_else(|| "the role in the request".to_owned())
+            .map_or_else(|| "the role in the request".to_owned(), str::to_owned)
     }
 
     /// The service a role is passed to. CloudTrail records the service called, which is the one
@@ -324,11 +323,10 @@ fn pass_role(f: &Facts) -> Advice {
         f.principal()
     );
     if f.explicit() {
-        let policy = f
-            .denial
-            .policy_type
-            .map(|t| format!("the {}{}", t.describe(), f.policy_arn()))
-            .unwrap_or_else(|| format!("the policies of {holder}"));
+        let policy = f.denial.policy_type.map_or_else(
+            || format!("the policies of {holder}"),
+            |t| format!("the {}{}", t.describe(), f.policy_arn()),
+        );
         return Advice {
             cause,
             next_step: format!(

@@ -164,22 +164,19 @@ pub fn parse_message(error_message: &str) -> Denial {
         None => text,
     };
 
-    let verdict = match find_ignore_case(sentence, PERFORM) {
-        Some(at) => {
-            denial.principal = principal(&sentence[..at]);
-            let after = sentence[at + PERFORM.len()..].trim_start();
-            let end = after.find(' ').unwrap_or(after.len());
-            denial.action = clean_token(&after[..end]);
-            let (resource, rest) = resource(&after[end..]);
-            denial.resource = resource;
-            rest
-        }
-        None => {
-            // `User: <arn> is not authorized to access this resource` and the like still name the
-            // principal.
-            denial.principal = principal(sentence);
-            sentence
-        }
+    let verdict = if let Some(at) = find_ignore_case(sentence, PERFORM) {
+        denial.principal = principal(&sentence[..at]);
+        let after = sentence[at + PERFORM.len()..].trim_start();
+        let end = after.find(' ').unwrap_or(after.len());
+        denial.action = clean_token(&after[..end]);
+        let (resource, rest) = resource(&after[end..]);
+        denial.resource = resource;
+        rest
+    } else {
+        // `User: <arn> is not authorized to access this resource` and the like still name the
+        // principal.
+        denial.principal = principal(sentence);
+        sentence
     };
     read_verdict(verdict, &mut denial);
     denial

@@ -52,8 +52,7 @@ impl Event {
         let service = self
             .event_source
             .as_deref()
-            .map(|s| s.split('.').next().unwrap_or(s))
-            .unwrap_or("?");
+            .map_or("?", |s| s.split('.').next().unwrap_or(s));
         format!("{service}:{}", self.event_name.as_deref().unwrap_or("?"))
     }
 

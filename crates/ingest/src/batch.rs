@@ -32,19 +32,16 @@ impl FlatStruct {
 
     fn append<const N: usize>(&mut self, values: Option<[Option<&str>; N]>) {
         debug_assert_eq!(N, self.children.len());
-        match values {
-            Some(values) => {
-                for (child, value) in self.children.iter_mut().zip(values) {
-                    child.append_option(value);
-                }
-                self.nulls.append_non_null();
+        if let Some(values) = values {
+            for (child, value) in self.children.iter_mut().zip(values) {
+                child.append_option(value);
             }
-            None => {
-                for child in &mut self.children {
-                    child.append_null();
-                }
-                self.nulls.append_null();
+            self.nulls.append_non_null();
+        } else {
+            for child in &mut self.children {
+                child.append_null();
             }
+            self.nulls.append_null();
         }
     }
 
@@ -69,8 +66,7 @@ fn child_type<'a>(fields: &'a Fields, name: &str) -> &'a DataType {
     fields
         .iter()
         .find(|f| f.name() == name)
-        .map(|f| f.data_type())
-        .unwrap_or_else(|| unreachable!("schema declares {name}"))
+        .map_or_else(|| unreachable!("schema declares {name}"), |f| f.data_type())
 }
 
 /// `useridentity` and its nested structs.
@@ -152,31 +148,28 @@ impl SessionContextColumns {
             }));
         self.ec2_role_delivery
             .append_option(context.ec2_role_delivery.as_deref());
-        match &context.web_id_federation_data {
-            Some(web_id) => {
-                self.web_id_nulls.append_non_null();
-                self.federated_provider
-                    .append_option(web_id.federated_provider.as_deref());
-                let has_map = web_id.attributes.is_some();
-                for (key, value) in web_id.attributes.iter().flat_map(|m| m.0.iter()) {
-                    self.web_id_attributes
-                        .keys()
-                        .append_value(key.as_deref().unwrap_or(""));
-                    self.web_id_attributes
-                        .values()
-                        .append_option(value.as_deref());
-                }
+        if let Some(web_id) = &context.web_id_federation_data {
+            self.web_id_nulls.append_non_null();
+            self.federated_provider
+                .append_option(web_id.federated_provider.as_deref());
+            let has_map = web_id.attributes.is_some();
+            for (key, value) in web_id.attributes.iter().flat_map(|m| m.0.iter()) {
                 self.web_id_attributes
-                    .append(has_map)
-                    .expect("map builder keys and values stay aligned");
-            }
-            None => {
-                self.web_id_nulls.append_null();
-                self.federated_provider.append_null();
+                    .keys()
+                    .append_value(key.as_deref().unwrap_or(""));
                 self.web_id_attributes
-                    .append(false)
-                    .expect("map builder keys and values stay aligned");
+                    .values()
+                    .append_option(value.as_deref());
             }
+            self.web_id_attributes
+                .append(has_map)
+                .expect("map builder keys and values stay aligned");
+        } else {
+            self.web_id_nulls.append_null();
+            self.federated_provider.append_null();
+            self.web_id_attributes
+                .append(false)
+                .expect("map builder keys and values stay aligned");
         }
     }
 

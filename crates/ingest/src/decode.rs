@@ -223,7 +223,7 @@ fn decode_filtered(
     }
     match decode_shape(text, &mut |record: &Record<'_>| {
         if !filter.needs_error_code || record.error_code.0.is_some() {
-            sink(record)
+            sink(record);
         }
     }) {
         Err(FileDamage::InvalidJson(error)) if contains(text, b"\"CloudTrailEvent\"") => {

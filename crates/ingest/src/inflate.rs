@@ -6,6 +6,9 @@
 //! needs a single allocation. Whatever libdeflate rejects goes through flate2's streaming
 //! multi-member decoder, which either reads it after all or says precisely what is wrong.
 
+// libdeflate is a C library: its calls are FFI, each `unsafe` block states what it relies on.
+#![allow(unsafe_code)]
+
 use std::cell::RefCell;
 use std::io::Read;
 use std::ptr::NonNull;
@@ -84,8 +87,8 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
                 input.len(),
                 spare.as_mut_ptr().cast(),
                 spare.len(),
-                &mut consumed,
-                &mut produced,
+                &raw mut consumed,
+                &raw mut produced,
             )
         };
         if result == libdeflate_result_LIBDEFLATE_SUCCESS {

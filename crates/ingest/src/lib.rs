@@ -29,13 +29,13 @@ pub use decode::{FileDamage, RecordFilter};
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
 pub use scan::{
-    Discovery, Fetched, FileOutcome, FileSource, Progress, ScanOptions, ScanReport, TrailFile,
+    Discovery, Fetched, FileOutcome, FileOutcomes, FileSource, Progress, ScanOptions, TrailFile,
     discover, looks_like_trail_file, scan_files, scan_source,
 };
 pub use schema::{ColumnSet, PATH_COLUMNS, athena_type_name, cloudtrail_schema};
 
 /// Errors that stop a scan. A damaged file is not one of them unless the scan is strict: it is
-/// reported in the [`ScanReport`] and the scan goes on.
+/// reported in the [`FileOutcomes`] and the scan goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("cannot open source {}: {source}; check the path exists and is readable", path.display())]
@@ -69,7 +69,7 @@ pub fn decode_file_bytes(
     let text = decode::read_bytes(raw)?;
     Ok(
         match decode::decode_records(&text, RecordFilter::default(), builder.columns(), |r| {
-            builder.append(r, partition)
+            builder.append(r, partition);
         })? {
             decode::Decoded::Records(n) => FileOutcome::Read { records: n as u64 },
             decode::Decoded::NonEvent(kind) => FileOutcome::NonEvent(kind),

@@ -128,12 +128,12 @@ fn classify(path: &str, is_file: bool) -> PathInfo {
                     rest.len()
                 };
                 let folders = rest.get(2..end.max(2)).unwrap_or_default();
-                partition.region = folders.first().map(|r| r.to_string());
+                partition.region = folders.first().map(std::string::ToString::to_string);
                 let date = [(1, 4), (2, 2), (3, 2)].map(|(i, len)| {
                     folders
                         .get(i)
                         .filter(|v| is_digits(v, len))
-                        .map(|v| v.to_string())
+                        .map(std::string::ToString::to_string)
                 });
                 [partition.year, partition.month, partition.day] = date;
             }

@@ -531,7 +531,7 @@ mod tests {
 
     fn dates(values: &[&str]) -> Pruning {
         let mut p = Pruning::default();
-        p.restrict_dates(values.iter().map(|v| v.to_string()));
+        p.restrict_dates(values.iter().map(std::string::ToString::to_string));
         p
     }
 

@@ -20,7 +20,7 @@ use crate::schema::{ColumnSet, column};
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Text<'a>(pub Option<Cow<'a, str>>);
 
-impl<'a> Text<'a> {
+impl Text<'_> {
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
     }

@@ -38,11 +38,11 @@ pub enum FileOutcome {
 /// Per-file outcomes of one or more scans. Keyed by path, so scanning the same file twice (a
 /// self-join, say) reports it once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScanReport {
+pub struct FileOutcomes {
     pub files: BTreeMap<PathBuf, FileOutcome>,
 }
 
-impl ScanReport {
+impl FileOutcomes {
     pub fn files_read(&self) -> usize {
         self.files
             .values()
@@ -75,7 +75,7 @@ impl ScanReport {
         })
     }
 
-    pub fn merge(&mut self, other: ScanReport) {
+    pub fn merge(&mut self, other: FileOutcomes) {
         self.files.extend(other.files);
     }
 }
@@ -84,7 +84,7 @@ impl ScanReport {
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     pub files: Vec<TrailFile>,
-    pub report: ScanReport,
+    pub report: FileOutcomes,
     /// Event files left out because their location rules out every record the query needs.
     pub pruned: usize,
 }
@@ -251,7 +251,7 @@ fn decode(
 ) -> FileOutcome {
     let decoded = fetched.and_then(read_bytes).and_then(|text| {
         decode_records(&text, filter, builder.columns(), |r| {
-            builder.append(r, &file.partition)
+            builder.append(r, &file.partition);
         })
     });
     match decoded {
@@ -266,7 +266,7 @@ pub fn scan_files(
     files: &[TrailFile],
     options: &ScanOptions,
     emit: &(dyn Fn(RecordBatch) -> bool + Sync),
-) -> Result<ScanReport, IngestError> {
+) -> Result<FileOutcomes, IngestError> {
     let source = LocalFiles {
         files,
         next: AtomicUsize::new(0),
@@ -282,7 +282,7 @@ pub fn scan_source(
     source: &dyn FileSource,
     options: &ScanOptions,
     emit: &(dyn Fn(RecordBatch) -> bool + Sync),
-) -> Result<ScanReport, IngestError> {
+) -> Result<FileOutcomes, IngestError> {
     let outcomes = Mutex::new(BTreeMap::new());
     let stopped = AtomicBool::new(false);
     let failure: Mutex<Option<IngestError>> = Mutex::new(None);
@@ -343,7 +343,7 @@ pub fn scan_source(
         .expect("no panics while holding the lock")
     {
         Some(e) => Err(e),
-        None => Ok(ScanReport {
+        None => Ok(FileOutcomes {
             files: outcomes
                 .into_inner()
                 .expect("no panics while holding the lock"),

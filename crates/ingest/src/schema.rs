@@ -214,7 +214,7 @@ impl ColumnSet {
         indices
             .into_iter()
             .filter(|&i| i < column::COUNT)
-            .fold(Self::NONE, |set, i| set.with(i))
+            .fold(Self::NONE, ColumnSet::with)
     }
 
     /// The column of that name in the `cloudtrail` schema, if there is one.

@@ -13,6 +13,9 @@
 //! rejects damage, and whatever this module cannot delimit it leaves to the full parser, which
 //! then names the fault.
 
+// SSE2 intrinsics are `unsafe` functions; x86_64 always has SSE2, which each block relies on.
+#![allow(unsafe_code)]
+
 use std::ops::Range;
 
 /// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object whose
@@ -37,13 +40,12 @@ fn spans_with(
     let body = &text[array_start..];
     let mut padded = [b' '; 64];
     'blocks: for (block_index, chunk) in body.chunks(64).enumerate() {
-        let bytes: &[u8; 64] = match chunk.try_into() {
-            Ok(full) => full,
+        let bytes: &[u8; 64] = if let Ok(full) = chunk.try_into() {
+            full
+        } else {
             // The last, short block, padded with spaces (which are not structural).
-            Err(_) => {
-                padded[..chunk.len()].copy_from_slice(chunk);
-                &padded
-            }
+            padded[..chunk.len()].copy_from_slice(chunk);
+            &padded
         };
         let masks = classify_block(bytes);
         let outside = !scanner.in_string_mask(masks.quote, masks.backslash);
@@ -182,7 +184,7 @@ fn classify_sse2(block: &[u8; 64]) -> Masks {
     // SAFETY: SSE2 is part of the x86_64 baseline; the loads read 16 bytes within the block.
     unsafe {
         let eq = |chunk: __m128i, byte: u8| {
-            _mm_movemask_epi8(_mm_cmpeq_epi8(chunk, _mm_set1_epi8(byte as i8))) as u16 as u64
+            u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, _mm_set1_epi8(byte as i8))) as u16)
         };
         let mut masks = Masks {
             quote: 0,
@@ -203,8 +205,8 @@ fn classify_sse2(block: &[u8; 64]) -> Masks {
                 _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'}' as i8)),
                 _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b']' as i8)),
             );
-            masks.open |= (_mm_movemask_epi8(open) as u16 as u64) << shift;
-            masks.close |= (_mm_movemask_epi8(close) as u16 as u64) << shift;
+            masks.open |= u64::from(_mm_movemask_epi8(open) as u16) << shift;
+            masks.close |= u64::from(_mm_movemask_epi8(close) as u16) << shift;
         }
         masks
     }

@@ -64,12 +64,12 @@ pub fn parse_iso8601_millis(text: &str) -> Option<i64> {
         Some(b'Z' | b'z') if pos + 1 == s.len() => 0,
         Some(&sign @ (b'+' | b'-')) => {
             pos += 1;
-            let hours = digits(&mut pos, 2)? as i64;
+            let hours = i64::from(digits(&mut pos, 2)?);
             if s.get(pos) == Some(&b':') {
                 pos += 1;
             }
             let minutes = if pos < s.len() {
-                digits(&mut pos, 2)? as i64
+                i64::from(digits(&mut pos, 2)?)
             } else {
                 0
             };

@@ -89,11 +89,11 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         tables.push(table);
     }
 
-    let scan = session.report();
+    let scan = session.file_outcomes();
     let files = Files {
         read: scan.files_read() as u64,
         skipped: scan.skipped().count() as u64,
-        records: events_in_window,
+        events_in_window,
         damaged: scan
             .damaged()
             .map(|(path, reason)| DamagedFile {
@@ -101,7 +101,7 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
                 reason: reason.to_string(),
             })
             .collect(),
-        store: session.store().map(|s| s.to_string()),
+        store: session.store().map(std::string::ToString::to_string),
     };
     let source = match session.store() {
         Some(store) => format!("store {store}"),
@@ -323,7 +323,7 @@ mod tests {
         let report = &built.report;
         assert_eq!(report.generated_at, "2019-11-01T00:00:00.000Z");
         assert!(report.denials.len() > 10);
-        assert!(report.files.records >= report.denials.len() as u64);
+        assert!(report.files.events_in_window >= report.denials.len() as u64);
         assert_eq!(
             report.triage.iter().map(|g| g.count).sum::<u64>()
                 + report.excluded.duplicates

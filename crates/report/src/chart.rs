@@ -725,7 +725,7 @@ mod tests {
             r#"data-series="other (2 more)" data-start="2019-10-29T06:00:00Z" data-count="1""#
         ));
         assert!(svg.contains(
-            r#"<title>a&lt;b&gt;&amp;&quot;c&#39;: 2 denials from 2019-10-29 06:00 to 2019-10-29 06:30 UTC</title>"#
+            r"<title>a&lt;b&gt;&amp;&quot;c&#39;: 2 denials from 2019-10-29 06:00 to 2019-10-29 06:30 UTC</title>"
         ));
         assert!(svg.contains(
             r#"<g class="legend-item" data-series="a&lt;b&gt;&amp;&quot;c&#39;" data-total="2">"#

@@ -196,7 +196,7 @@ mod tests {
             },
             denials,
             triage: Vec::new(),
-            excluded: Default::default(),
+            excluded: ctq_denial::triage::Excluded::default(),
             queries: Vec::new(),
             verdicts: Vec::new(),
             duration_ms: 0,

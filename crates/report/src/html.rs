@@ -344,7 +344,7 @@ fn figures(report: &Report) -> Markup {
                         (figure("files-damaged", "Files damaged", &files.damaged.len().to_string()))
                     }
                 }
-                (figure("records", "Events in the window", &files.records.to_string()))
+                (figure("records", "Events in the window", &files.events_in_window.to_string()))
                 (figure("duration", "Duration", &duration(report.duration_ms)))
             }
             "\n"
@@ -822,7 +822,7 @@ mod tests {
             files: Files {
                 read: 7,
                 skipped: 2,
-                records: 120,
+                events_in_window: 120,
                 damaged: vec![DamagedFile {
                     path: "logs/broken & <bad>.json.gz".to_string(),
                     reason: "unexpected end of file".to_string(),
@@ -1175,7 +1175,7 @@ mod tests {
     fn a_store_replaces_the_file_figures() {
         let mut report = report();
         report.files = Files {
-            records: 40,
+            events_in_window: 40,
             store: Some("/data/store".to_string()),
             ..Files::default()
         };

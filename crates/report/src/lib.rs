@@ -67,8 +67,9 @@ pub struct Files {
     pub read: u64,
     /// Files skipped because they hold no events (digests, Insights).
     pub skipped: u64,
-    /// Events in the window, whatever their error.
-    pub records: u64,
+    /// Events in the window, whatever their error (`records` in summary.json).
+    #[serde(rename = "records")]
+    pub events_in_window: u64,
     /// Files that could not be read; their records are missing from every figure.
     pub damaged: Vec<DamagedFile>,
     /// The store read instead of log files, if any.

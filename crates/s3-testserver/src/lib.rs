@@ -309,7 +309,7 @@ async fn handle(
         let bytes = body
             .collect()
             .await
-            .map(|b| b.to_bytes())
+            .map(http_body_util::Collected::to_bytes)
             .unwrap_or_default();
         // The header still promises every byte; the body fails after half of them, so the
         // connection ends early as when a network path drops.
@@ -397,8 +397,7 @@ pub fn synthetic_trail(
                 }
                 let json = format!(r#"{{"Records":[{}]}}"#, records.join(","));
                 let key = format!(
-                    "{base}/CloudTrail/{region}/{y:04}/{m:02}/{d:02}/{account}_CloudTrail_{region}_{y:04}{m:02}{d:02}T{hh:02}{mm:02}Z_{:016x}.json.gz",
-                    counter
+                    "{base}/CloudTrail/{region}/{y:04}/{m:02}/{d:02}/{account}_CloudTrail_{region}_{y:04}{m:02}{d:02}T{hh:02}{mm:02}Z_{counter:016x}.json.gz"
                 );
                 objects.push(TrailObject {
                     key,

@@ -209,7 +209,7 @@ impl S3Trail {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(10))
-                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .operation_attempt_timeout(Duration::from_mins(2))
                     .build(),
             );
         if let Some(profile) = &options.profile {

@@ -82,7 +82,7 @@ impl S3Trail {
                             // Digest and Insights folders are not listed at all.
                             PathInfo::NonEvent(_) => {}
                             PathInfo::Events(partition) if pruning.keeps_folder(&partition) => {
-                                pending.push(folder)
+                                pending.push(folder);
                             }
                             PathInfo::Events(_) => {}
                         }

@@ -136,7 +136,7 @@ impl S3Trail {
         let config = self.client.config();
         let region = config
             .region()
-            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
+            .map_or_else(|| "us-east-1".to_string(), std::string::ToString::to_string);
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&self.location.bucket)
             .with_region(region)

@@ -38,7 +38,7 @@ fn is_text(data_type: &DataType) -> bool {
 }
 
 impl AnalyzerRule for IpAddressCasts {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "ctq_ipaddress_casts"
     }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{IngestError, Progress, ScanReport};
+use ctq_ingest::{FileOutcomes, IngestError, Progress};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, TableProvider,
@@ -75,7 +75,7 @@ impl QueryResult {
 /// A DataFusion session with the trail registered as a table and Athena's functions added.
 pub struct TrailSession {
     ctx: SessionContext,
-    report: Arc<Mutex<ScanReport>>,
+    outcomes: Arc<Mutex<FileOutcomes>>,
     s3: Vec<S3Trail>,
     store: Option<StoreLocation>,
     rewrite: crate::dialect::RewriteContext,
@@ -101,7 +101,7 @@ impl TrailSession {
                 trail_sources.push(TrailSource::Local(source.clone()));
             }
         }
-        let report = Arc::new(Mutex::new(ScanReport::default()));
+        let outcomes = Arc::new(Mutex::new(FileOutcomes::default()));
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
@@ -118,13 +118,13 @@ impl TrailSession {
             trail_sources,
             options.strict,
             options.delivery_slack_ms,
-            report.clone(),
+            outcomes.clone(),
             options.progress.clone(),
         ));
         register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
-            report,
+            outcomes,
             s3,
             store: None,
             rewrite: rewrite_context(options),
@@ -196,7 +196,7 @@ impl TrailSession {
         register_table_names(&ctx, table, options)?;
         Ok(Self {
             ctx,
-            report: Arc::new(Mutex::new(ScanReport::default())),
+            outcomes: Arc::new(Mutex::new(FileOutcomes::default())),
             s3: Vec::new(),
             store: Some(store),
             rewrite: rewrite_context(options),
@@ -214,8 +214,8 @@ impl TrailSession {
     }
 
     /// What happened to each file so far: read, skipped, or damaged.
-    pub fn report(&self) -> ScanReport {
-        self.report.lock().expect("report lock").clone()
+    pub fn file_outcomes(&self) -> FileOutcomes {
+        self.outcomes.lock().expect("file outcomes lock").clone()
     }
 
     /// Plans `sql`, binds `params` (`name` to value, for `$name` placeholders) as typed values,
@@ -313,7 +313,7 @@ impl TrailSession {
         }
         if let Some(missing) = expected.iter().find(|n| !values.contains_key(n.as_str())) {
             return Err(SqlError::MissingParameter {
-                name: missing.to_string(),
+                name: (*missing).clone(),
                 expected: describe_names(&expected),
             });
         }
@@ -403,13 +403,12 @@ fn register_under(
             });
         }
     };
-    let catalog = match ctx.catalog(&catalog_name) {
-        Some(catalog) => catalog,
-        None => {
-            let catalog: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
-            ctx.register_catalog(&catalog_name, catalog.clone());
-            catalog
-        }
+    let catalog = if let Some(catalog) = ctx.catalog(&catalog_name) {
+        catalog
+    } else {
+        let catalog: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
+        ctx.register_catalog(&catalog_name, catalog.clone());
+        catalog
     };
     if catalog.schema(&schema_name).is_none() {
         catalog.register_schema(&schema_name, Arc::new(MemorySchemaProvider::new()))?;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    ColumnSet, FileOutcome, Progress, Pruning, RecordFilter, ScanOptions, ScanReport,
+    ColumnSet, FileOutcome, FileOutcomes, Progress, Pruning, RecordFilter, ScanOptions,
     cloudtrail_schema, discover, scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
@@ -36,7 +36,7 @@ pub struct CloudTrailTable {
     sources: Arc<Vec<TrailSource>>,
     strict: bool,
     delivery_slack_ms: i64,
-    report: Arc<Mutex<ScanReport>>,
+    report: Arc<Mutex<FileOutcomes>>,
     progress: Option<Arc<Progress>>,
 }
 
@@ -47,7 +47,7 @@ impl CloudTrailTable {
         sources: Vec<TrailSource>,
         strict: bool,
         delivery_slack_ms: i64,
-        report: Arc<Mutex<ScanReport>>,
+        report: Arc<Mutex<FileOutcomes>>,
         progress: Option<Arc<Progress>>,
     ) -> Self {
         Self {
@@ -70,7 +70,7 @@ struct TrailScan {
     pruning: Pruning,
     filter: RecordFilter,
     strict: bool,
-    report: Arc<Mutex<ScanReport>>,
+    report: Arc<Mutex<FileOutcomes>>,
     progress: Option<Arc<Progress>>,
 }
 
@@ -164,7 +164,7 @@ impl TrailScan {
                         Ok(listing) => listing,
                         Err(e) => return fail(external(e)),
                     };
-                    self.merge(ScanReport {
+                    self.merge(FileOutcomes {
                         files: listing
                             .skipped
                             .into_iter()
@@ -198,7 +198,7 @@ impl TrailScan {
         }
     }
 
-    fn merge(&self, report: ScanReport) {
+    fn merge(&self, report: FileOutcomes) {
         self.report.lock().expect("report lock").merge(report);
     }
 }

@@ -33,7 +33,7 @@ mod write;
 
 pub use files::{Store, StoreLocation};
 pub use manifest::{Manifest, SourceEntry, SourceStatus};
-pub use write::{IngestOptions, IngestReport, ingest, ingest_s3, store_schema};
+pub use write::{IngestOptions, IngestSummary, ingest, ingest_s3, store_schema};
 
 use std::path::PathBuf;
 

@@ -37,7 +37,7 @@ impl SourceFile {
         SourceFile {
             file: TrailFile {
                 path: path.into(),
-                partition: Default::default(),
+                partition: ctq_ingest::path::Partition::default(),
             },
             version: Version {
                 size,
@@ -200,7 +200,10 @@ mod tests {
                 name.into(),
                 DataFile {
                     rows: 2,
-                    sources: sources.iter().map(|s| s.to_string()).collect(),
+                    sources: sources
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect(),
                 },
             );
         }

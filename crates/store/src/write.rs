@@ -51,7 +51,7 @@ impl Default for IngestOptions {
 
 /// What one ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IngestReport {
+pub struct IngestSummary {
     /// Source files found.
     pub sources: usize,
     /// Read in this run (new, changed, retried, or sharing a data file with a changed one).
@@ -94,7 +94,7 @@ pub fn ingest(
     sources: &[PathBuf],
     store: impl Into<Store>,
     options: &IngestOptions,
-) -> Result<IngestReport, StoreError> {
+) -> Result<IngestSummary, StoreError> {
     // Keys are absolute, so running from another folder does not make every file look new.
     let sources: Vec<PathBuf> = sources
         .iter()
@@ -125,7 +125,7 @@ pub fn ingest_s3(
     runtime: &tokio::runtime::Handle,
     store: impl Into<Store>,
     options: &IngestOptions,
-) -> Result<IngestReport, StoreError> {
+) -> Result<IngestSummary, StoreError> {
     let mut listing = runtime.block_on(trail.list(&Pruning::default()))?;
     let files = listing
         .files
@@ -171,7 +171,7 @@ fn ingest_files(
     read_chunk: &ReadChunk,
     store: &Store,
     options: &IngestOptions,
-) -> Result<IngestReport, StoreError> {
+) -> Result<IngestSummary, StoreError> {
     let listed = store.list()?;
     refuse_foreign_folder(store, &listed)?;
     store.prepare()?;
@@ -188,7 +188,7 @@ fn ingest_files(
 
     let listed = sources.len();
     let plan = plan(&manifest, sources, options.retry_damaged);
-    let mut report = IngestReport {
+    let mut report = IngestSummary {
         leftovers_removed,
         ..planned(&plan, listed)
     };
@@ -200,13 +200,13 @@ fn ingest_files(
 }
 
 /// The report of a run of `plan` over `listed` sources, before it reads any.
-fn planned(plan: &Plan, listed: usize) -> IngestReport {
-    IngestReport {
+fn planned(plan: &Plan, listed: usize) -> IngestSummary {
+    IngestSummary {
         sources: listed,
         read: plan.to_read.len(),
         unchanged: listed - plan.to_read.len(),
         changed: plan.count(Change::Changed),
-        ..IngestReport::default()
+        ..IngestSummary::default()
     }
 }
 
@@ -223,7 +223,7 @@ fn apply(
     files: &dyn StoreFiles,
     read_chunk: &ReadChunk,
     options: &IngestOptions,
-    report: &mut IngestReport,
+    report: &mut IngestSummary,
 ) -> Result<(), StoreError> {
     manifest.run += 1;
     let mut writer = PartitionWriter {
@@ -331,7 +331,7 @@ fn commit_batch(
     writer: &mut PartitionWriter,
     manifest: &mut Manifest,
     batches: Vec<(String, RecordBatch)>,
-    report: &mut IngestReport,
+    report: &mut IngestSummary,
 ) -> Result<(), StoreError> {
     let written = writer.write(manifest, batches)?;
     for (name, data, per_source) in written {
@@ -597,8 +597,7 @@ impl PartitionWriter<'_> {
 
 fn partition_dir((account, region, date): &PartitionKey) -> String {
     format!(
-        "{}={account}/{}={region}/{}={date}",
-        EVENT_ACCOUNT_COLUMN, EVENT_REGION_COLUMN, EVENT_DATE_COLUMN
+        "{EVENT_ACCOUNT_COLUMN}={account}/{EVENT_REGION_COLUMN}={region}/{EVENT_DATE_COLUMN}={date}"
     )
 }
 
@@ -642,6 +641,9 @@ fn string_column(batch: &RecordBatch, name: &str) -> StringArray {
 /// Partition values from the event itself (the batch already has `eventts`): recipient account (else the path's account),
 /// `awsRegion` (else the path's region), the UTC day of `eventTime`. Missing values are `unknown`.
 fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
+    fn value(a: &StringArray, row: usize) -> Option<&str> {
+        a.is_valid(row).then(|| a.value(row))
+    }
     let recipient = string_column(batch, "recipientaccountid");
     let path_account = string_column(batch, "account");
     let aws_region = string_column(batch, "awsregion");
@@ -650,9 +652,6 @@ fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
         .column_by_name(EVENT_TIMESTAMP_COLUMN)
         .and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>())
         .expect("batches get eventts before partitioning");
-    fn value(a: &StringArray, row: usize) -> Option<&str> {
-        a.is_valid(row).then(|| a.value(row))
-    }
     (0..batch.num_rows())
         .map(|row| {
             let clean = |v: Option<&str>| {
@@ -901,7 +900,7 @@ mod tests {
         before: &Manifest,
         files: &Recorder,
         options: &IngestOptions,
-    ) -> Result<(Plan, IngestReport), StoreError> {
+    ) -> Result<(Plan, IngestSummary), StoreError> {
         let sources = trail.sources();
         let listed = sources.len();
         let plan = plan(before, sources, options.retry_damaged);

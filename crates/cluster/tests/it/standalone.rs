@@ -1,12 +1,9 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ctq_sql::output::{OutputFormat, write_results};
 use ctq_sql::{QueryResult, SessionOptions, TrailSession};
 use ctq_store::{IngestOptions, ingest};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use ctq_testkit::{queries, sample_logs};
 
 fn csv(result: &QueryResult) -> String {
     let mut out = Vec::new();
@@ -32,12 +29,7 @@ fn saved_queries(dir: &Path) -> Vec<(String, String)> {
 async fn every_saved_query_gives_the_local_rows_on_ballista() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    ingest(
-        &[repo().join("sample-logs")],
-        &store,
-        &IngestOptions::default(),
-    )
-    .unwrap();
+    ingest(&[sample_logs()], &store, &IngestOptions::default()).unwrap();
     let options = SessionOptions::default();
     let local = TrailSession::open_store(&store, &options).await.unwrap();
     let cluster = ctq_cluster::standalone(&store, &options).await.unwrap();
@@ -46,7 +38,7 @@ async fn every_saved_query_gives_the_local_rows_on_ballista() {
         ("2019-10-29T06:40:00Z", "2019-10-29T06:55:00Z"),
         ("2019-10-28T00:00:00Z", "2019-10-31T00:00:00Z"),
     ] {
-        for (name, sql) in saved_queries(&repo().join("queries")) {
+        for (name, sql) in saved_queries(&queries()) {
             let mut params = vec![
                 ("from".to_string(), from.to_string()),
                 ("to".to_string(), to.to_string()),

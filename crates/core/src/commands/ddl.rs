@@ -5,6 +5,8 @@ use ctq_store::ddl::{Engine, create_table};
 use crate::args::{DdlArgs, DdlEngine};
 use crate::commands::Outcome;
 
+// The signature every command has, for one dispatch in commands/mod.rs.
+#[allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)]
 pub fn run(args: DdlArgs) -> anyhow::Result<Outcome> {
     let engine = match args.engine {
         DdlEngine::Athena => Engine::Athena,

@@ -51,7 +51,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let text = match args.format {
         ExplainFormat::Report => explain_text(&scope, &groups, &excluded),
         ExplainFormat::Json => {
-            let scan = session.report();
+            let scan = session.file_outcomes();
             let document = explain_json(
                 &scope,
                 &groups,

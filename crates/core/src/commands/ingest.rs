@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use ctq_s3::{S3Location, S3Trail};
-use ctq_store::{IngestOptions, IngestReport, Store, StoreLocation, ingest, ingest_s3};
+use ctq_store::{IngestOptions, IngestSummary, Store, StoreLocation, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
 use crate::commands::Outcome;
@@ -29,7 +29,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
             runtime: tokio::runtime::Handle::current(),
         },
     };
-    let report: IngestReport = match remote.as_slice() {
+    let report: IngestSummary = match remote.as_slice() {
         [] => {
             let sources = args.sources.clone();
             tokio::task::spawn_blocking(move || ingest(&sources, store, &options)).await?

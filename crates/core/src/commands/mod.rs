@@ -36,7 +36,7 @@ pub enum Outcome {
 impl Outcome {
     /// A scan's outcome: damaged input when a damaged file was skipped.
     fn after_scan(session: &TrailSession) -> Self {
-        if session.report().damaged().next().is_some() {
+        if session.file_outcomes().damaged().next().is_some() {
             Outcome::DamagedInput
         } else {
             Outcome::Clean

@@ -188,7 +188,7 @@ fn a_role_arn_matches_all_its_sessions() {
         .iter()
         .map(|g| g["principal"].as_str().unwrap())
         .collect();
-    principals.sort();
+    principals.sort_unstable();
     principals.dedup();
     assert_eq!(
         principals,

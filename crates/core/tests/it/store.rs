@@ -224,7 +224,7 @@ fn the_article_query_runs_on_a_ballista_cluster_of_ctq_processes() {
         // A job with no executor to run it waits for one: bound each attempt.
         let output = ctq_within(
             &[&args[..], &["--store", store, "--cluster", &url]].concat(),
-            Duration::from_secs(60),
+            Duration::from_mins(1),
         );
         if output.status.success() {
             assert_eq!(stdout(&output), local);

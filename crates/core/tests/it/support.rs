@@ -1,9 +1,9 @@
-use std::path::{Path, PathBuf};
+//! Running the `ctq` binary and reading what it printed; the helpers every crate's tests share
+//! are [`ctq_testkit`]'s.
+
 use std::process::{Command, Output};
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use ctq_testkit::{repo, skip, write};
 
 /// The article's parameters for `queries/access-denied.sql`.
 pub const ARTICLE_PARAMS: [&str; 6] = [
@@ -14,6 +14,45 @@ pub const ARTICLE_PARAMS: [&str; 6] = [
     "--param",
     "to=2019-10-29T06:55:00Z",
 ];
+
+/// The value the saved-query tests give each parameter a saved query may take: the article's
+/// principal and window (`ARTICLE_PARAMS`).
+pub const SAMPLE_VALUES: [(&str, &str); 3] = [
+    ("arn", "arn:aws:iam::123456789012:user/username"),
+    ("from", "2019-10-29T06:40:00Z"),
+    ("to", "2019-10-29T06:55:00Z"),
+];
+
+/// `SAMPLE_VALUES`' value of parameter `name`.
+pub fn sample_value(name: &str) -> &'static str {
+    SAMPLE_VALUES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map_or_else(
+            || panic!("a saved query takes ${name}: give it a value in SAMPLE_VALUES"),
+            |(_, value)| *value,
+        )
+}
+
+/// Each file of `queries/` (its stem, in name order) with the names of its `$` parameters, sorted,
+/// as ctq reads them.
+pub fn saved_query_parameters() -> Vec<(String, Vec<String>)> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let session = ctq_sql::TrailSession::open(
+            &[ctq_testkit::sample_logs()],
+            &ctq_sql::SessionOptions::default(),
+        )
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        for query in ctq_sql::saved::load_folder(&ctq_testkit::queries()).unwrap() {
+            let names = session.parameters(&query.sql).await.unwrap();
+            out.push((query.name, names));
+        }
+        out
+    })
+}
 
 /// Runs `ctq` from the repository root, as the README's commands do.
 pub fn ctq(args: &[&str]) -> Output {
@@ -31,20 +70,4 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
-/// Says in `cargo test`'s output that the running test skipped its checks, and why. Written to
-/// the stderr handle: libtest captures `eprintln!` (shown only when a test fails), not this.
-pub fn skip(reason: &str) {
-    use std::io::Write;
-    let thread = std::thread::current();
-    let test = thread.name().unwrap_or("a test");
-    let _ = writeln!(std::io::stderr().lock(), "skipped {test}: {reason}");
 }

@@ -3,7 +3,6 @@
 //! sentence always yields its principal and action.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ctq_denial::{Context, ErrorClass, advise, error_class, parse_message};
@@ -28,30 +27,25 @@ fn realdata_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn trail_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            trail_files(&path, out);
-        } else if name.ends_with(".json") || name.ends_with(".json.gz") {
-            out.push(path);
-        }
-    }
+/// The `.json` and `.json.gz` files under `dir`, in path order.
+fn trail_files(dir: &Path) -> Vec<PathBuf> {
+    ctq_testkit::walk(dir)
+        .into_iter()
+        .filter(|path| {
+            let inflated = if path.extension().is_some_and(|e| e == "gz") {
+                path.with_extension("")
+            } else {
+                path.clone()
+            };
+            inflated.extension().is_some_and(|e| e == "json")
+        })
+        .collect()
 }
 
 fn read_json(path: &Path) -> Option<Value> {
     let bytes = std::fs::read(path).ok()?;
     let bytes = if path.to_string_lossy().ends_with(".gz") {
-        let mut inflated = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut inflated)
-            .ok()?;
-        inflated
+        ctq_testkit::gunzip(&bytes).ok()?
     } else {
         bytes
     };
@@ -68,8 +62,7 @@ fn every_real_denial_parses_and_gets_advice() {
         support::skip("../shared/realdata is not present");
         return;
     };
-    let mut files = Vec::new();
-    trail_files(&dir, &mut files);
+    let files = trail_files(&dir);
 
     let mut denials = 0usize;
     let mut authentication_failures = 0usize;

@@ -186,7 +186,10 @@ pub fn joda_items(pattern: &str) -> Result<Vec<Item>, String> {
 /// `%%` for a percent sign, and any other `%x` for the letter `x`. `%D %U %u %V %w %X` are
 /// errors in Trino and here.
 pub fn mysql_items(format: &str) -> Result<Vec<Item>, String> {
-    use Field::*;
+    use Field::{
+        ClockHourOfHalfDay, Day, DayOfYear, HourOfDay, Minute, Month, Second, WeekOfWeekYear,
+        WeekYear, Year,
+    };
     let mut items = Vec::new();
     let n = |field, max| Item::Number { field, max };
     let lit = |s: &str| Item::Literal(s.to_string());

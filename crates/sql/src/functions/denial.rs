@@ -173,7 +173,7 @@ impl ScalarUDFImpl for DenialFunction {
                 for row in 0..rows {
                     match value(0, row) {
                         Some(message) => {
-                            out.append_option(message_part(part, &parse_message(message)))
+                            out.append_option(message_part(part, &parse_message(message)));
                         }
                         None => out.append_null(),
                     }

@@ -121,7 +121,7 @@ impl IpAddress {
 }
 
 impl ScalarUDFImpl for IpAddress {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "ipaddress"
     }
     fn signature(&self) -> &Signature {
@@ -174,7 +174,7 @@ impl IpAddressText {
 }
 
 impl ScalarUDFImpl for IpAddressText {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "ipaddress_text"
     }
     fn signature(&self) -> &Signature {
@@ -237,7 +237,7 @@ impl Contains {
 }
 
 impl ScalarUDFImpl for Contains {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "contains"
     }
     fn signature(&self) -> &Signature {

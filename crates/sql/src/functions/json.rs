@@ -116,7 +116,7 @@ mod tests {
         );
         assert_eq!(extract(doc, &path("$.missing")), None);
         assert_eq!(extract_scalar("not json", &path("$.a")), None);
-        assert_eq!(array_length(r#"[1,2,3]"#), Some(3));
+        assert_eq!(array_length(r"[1,2,3]"), Some(3));
         assert!(parse_path("$.a[").is_err());
         assert!(parse_path("$..a").is_err());
     }

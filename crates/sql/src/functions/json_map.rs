@@ -65,7 +65,7 @@ impl JsonObjectMap {
 }
 
 impl ScalarUDFImpl for JsonObjectMap {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "json_object_map"
     }
     fn signature(&self) -> &Signature {
@@ -86,7 +86,7 @@ impl ScalarUDFImpl for JsonObjectMap {
             value: "value".into(),
         };
         let mut out = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
-        for doc in text_array(&arrays[0])?.iter() {
+        for doc in &text_array(&arrays[0])? {
             match doc.and_then(object_members) {
                 Some(members) => {
                     for (key, value) in members {

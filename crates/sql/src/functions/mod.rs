@@ -294,8 +294,8 @@ fn element_at(container: &ArrayRef, selector: &ArrayRef) -> Result<ArrayRef> {
             let wanted = selector.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
             for row in 0..list.len() {
                 let (start, end) = (
-                    list.value_offsets()[row] as i64,
-                    list.value_offsets()[row + 1] as i64,
+                    i64::from(list.value_offsets()[row]),
+                    i64::from(list.value_offsets()[row + 1]),
                 );
                 let len = end - start;
                 let index = (list.is_valid(row) && wanted.is_valid(row))

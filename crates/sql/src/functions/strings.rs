@@ -46,7 +46,7 @@ impl Replace {
 }
 
 impl ScalarUDFImpl for Replace {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "replace"
     }
     fn signature(&self) -> &Signature {
@@ -100,9 +100,10 @@ impl<R> PatternCache<R> {
             })?;
             self.last = Some((pattern.to_string(), compiled));
         }
-        match &self.last {
-            Some((_, compiled)) => Ok(compiled),
-            None => exec_err!("{function}: pattern cache is empty"),
+        if let Some((_, compiled)) = &self.last {
+            Ok(compiled)
+        } else {
+            exec_err!("{function}: pattern cache is empty")
         }
     }
 }
@@ -161,7 +162,7 @@ impl RegexpExtract {
 }
 
 impl ScalarUDFImpl for RegexpExtract {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "regexp_extract"
     }
     fn signature(&self) -> &Signature {
@@ -215,7 +216,7 @@ impl RegexpExtractAll {
 }
 
 impl ScalarUDFImpl for RegexpExtractAll {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "regexp_extract_all"
     }
     fn signature(&self) -> &Signature {
@@ -269,7 +270,7 @@ impl Split {
 }
 
 impl ScalarUDFImpl for Split {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "split"
     }
     fn signature(&self) -> &Signature {
@@ -288,7 +289,9 @@ impl ScalarUDFImpl for Split {
             .get(2)
             .map(|l| cast(l, &DataType::Int64))
             .transpose()?;
-        let limits = limits.as_ref().map(|l| l.as_primitive::<Int64Type>());
+        let limits = limits
+            .as_ref()
+            .map(datafusion::arrow::array::AsArray::as_primitive::<Int64Type>);
         let mut out = ListBuilder::new(StringBuilder::new());
         for row in 0..texts.len() {
             let limit = match limits {
@@ -388,7 +391,7 @@ impl UrlDecode {
 }
 
 impl ScalarUDFImpl for UrlDecode {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "url_decode"
     }
     fn signature(&self) -> &Signature {
@@ -431,7 +434,7 @@ impl UrlExtractHost {
 }
 
 impl ScalarUDFImpl for UrlExtractHost {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "url_extract_host"
     }
     fn signature(&self) -> &Signature {

@@ -102,7 +102,7 @@ pub fn diff_units(unit: TimeUnit, from: i64, to: i64) -> Option<i64> {
         return Some((to - from) / step);
     }
     let (a, b) = (to_datetime(from)?, to_datetime(to)?);
-    let month_index = |t: &DateTime<Utc>| t.year() as i64 * 12 + t.month0() as i64;
+    let month_index = |t: &DateTime<Utc>| i64::from(t.year()) * 12 + i64::from(t.month0());
     let mut months = month_index(&b) - month_index(&a);
     // A partial month does not count: compare the rest of the timestamp within the month.
     let rest = |t: &DateTime<Utc>| {
@@ -132,7 +132,7 @@ pub fn truncate(unit: TimeUnit, millis: i64) -> Option<i64> {
     };
     match unit {
         TimeUnit::Week => {
-            start_of(date - chrono::Days::new(date.weekday().num_days_from_monday() as u64))
+            start_of(date - chrono::Days::new(u64::from(date.weekday().num_days_from_monday())))
         }
         TimeUnit::Month => start_of(date.with_day(1)?),
         TimeUnit::Quarter => start_of(NaiveDate::from_ymd_opt(

@@ -94,7 +94,7 @@ impl ParseDatetime {
 }
 
 impl ScalarUDFImpl for ParseDatetime {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "parse_datetime"
     }
     fn signature(&self) -> &Signature {
@@ -132,7 +132,7 @@ impl DateParse {
 }
 
 impl ScalarUDFImpl for DateParse {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "date_parse"
     }
     fn signature(&self) -> &Signature {
@@ -170,7 +170,7 @@ impl FromUnixtime {
 }
 
 impl ScalarUDFImpl for FromUnixtime {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "from_unixtime"
     }
     fn signature(&self) -> &Signature {
@@ -235,7 +235,7 @@ impl FromIso8601Date {
 }
 
 impl ScalarUDFImpl for FromIso8601Date {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "from_iso8601_date"
     }
     fn signature(&self) -> &Signature {

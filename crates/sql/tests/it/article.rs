@@ -182,13 +182,13 @@ async fn a_window_reads_only_the_files_that_can_hold_it() {
     let result = session.query(&sql, &params(&window)).await.unwrap();
     let expected = expected_ids(|r| in_window(r) && r["eventType"] == "AwsApiCall" && denied(r));
     assert_eq!(column(&result, "Event ID"), expected);
-    let read = session.report().files_read();
+    let read = session.file_outcomes().files_read();
     let everything = crate::support::session().await;
     everything
         .query("SELECT count(*) FROM cloudtrail", &[])
         .await
         .unwrap();
-    let all = everything.report().files_read();
+    let all = everything.file_outcomes().files_read();
     assert!(
         read < all / 2,
         "{read} of {all} files read for a 15-minute window"

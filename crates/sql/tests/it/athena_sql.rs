@@ -290,13 +290,13 @@ async fn lake_schema_runs_lake_queries() {
         .collect();
     assert!(!expected.is_empty());
     assert_eq!(sorted(column(&window, "eventid")), sorted(expected));
-    let read = fresh.report().files_read();
+    let read = fresh.file_outcomes().files_read();
     let whole = session_with(SessionOptions::default()).await;
     whole
         .query("SELECT count(*) FROM cloudtrail", &[])
         .await
         .unwrap();
-    let all_files = whole.report().files_read();
+    let all_files = whole.file_outcomes().files_read();
     assert!(read * 2 < all_files, "read {read} of {all_files} files");
 
     // Documents are maps: strings as they are, nested values as JSON text.

@@ -2,10 +2,10 @@
 //! `region_partition`, `account_partition`) hold what the delivery path says, and a filter on
 //! them reads only the files it can need, from disk and from S3.
 
-use std::io::Write;
 use std::path::Path;
 
 use ctq_sql::{SessionOptions, TrailSession};
+use ctq_testkit::write_trail_file;
 use serde_json::json;
 
 const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
@@ -32,17 +32,14 @@ fn trail(dir: &Path) {
                     "eventType": "AwsApiCall",
                     "recipientAccountId": account,
                 });
-                let path = dir.join(format!(
-                    "AWSLogs/{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{compact}T0005Z_abcdefghijklmnop.json.gz"
-                ));
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                let mut gz = flate2::write::GzEncoder::new(
-                    std::fs::File::create(&path).unwrap(),
-                    flate2::Compression::default(),
+                write_trail_file(
+                    dir,
+                    account,
+                    region,
+                    &format!("{compact}T0005Z"),
+                    "abcdefghijklmnop",
+                    &[record],
                 );
-                gz.write_all(json!({ "Records": [record] }).to_string().as_bytes())
-                    .unwrap();
-                gz.finish().unwrap();
             }
         }
     }
@@ -64,7 +61,7 @@ async fn run_on(source: &Path, options: &SessionOptions, sql: &str) -> (Vec<Stri
         .query(sql, &[])
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    (rows_of(&result), session.report().files_read())
+    (rows_of(&result), session.file_outcomes().files_read())
 }
 
 /// `eventid`s of the rows of `WHERE <filter>`, and the files read.

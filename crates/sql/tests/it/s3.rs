@@ -54,7 +54,7 @@ async fn every_saved_query_gives_the_same_rows_from_s3_as_from_disk() {
             );
         }
     }
-    let (local, remote) = (from_disk.report(), from_s3.report());
+    let (local, remote) = (from_disk.file_outcomes(), from_s3.file_outcomes());
     assert_eq!(remote.records(), local.records());
     assert_eq!(remote.damaged().count(), 0);
 }
@@ -72,7 +72,7 @@ async fn an_object_lost_in_transit_is_reported_and_the_rest_all_count() {
         .query("SELECT eventid FROM cloudtrail ORDER BY eventid", &[])
         .await
         .unwrap();
-    let report = session.report();
+    let report = session.file_outcomes();
     let damaged: Vec<_> = report.damaged().collect();
     assert_eq!(damaged.len(), 1, "{damaged:?}");
     assert_eq!(
@@ -81,13 +81,8 @@ async fn an_object_lost_in_transit_is_reported_and_the_rest_all_count() {
     );
     let lost_records = {
         let bytes = std::fs::read(sample_logs().join(victim)).unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-            &mut text,
-        )
-        .unwrap();
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()["Records"]
+        let text = ctq_testkit::gunzip(&bytes).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&text).unwrap()["Records"]
             .as_array()
             .unwrap()
             .len()

@@ -117,7 +117,7 @@ impl AsyncDB for Session {
 
     async fn shutdown(&mut self) {}
 
-    fn engine_name(&self) -> &str {
+    fn engine_name(&self) -> &'static str {
         "ctq"
     }
 }
@@ -193,7 +193,7 @@ fn every_slt_file_has_a_test() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let mut listed: Vec<String> = FILES.iter().map(|f| f.to_string()).collect();
+    let mut listed: Vec<String> = FILES.iter().map(std::string::ToString::to_string).collect();
     listed.sort();
     assert_eq!(on_disk, listed, "add each file of tests/slt to slt_files!");
 }

@@ -1,50 +1,22 @@
 //! A Parquet store written by `ctq-store` gives the rows of the raw trail, each event once.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ctq_sql::{SessionOptions, TrailSession};
 use ctq_store::{IngestOptions, ingest};
 
 use crate::support::*;
+use ctq_testkit::{copy_tree, gunzip, walk};
 
 /// The sample trail's event delivered twice.
 const DUPLICATE_EVENT_ID: &str = "7d1c5e3a-9b2f-4c8d-a6e1-0f3b5d7c9e21";
-
-fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
-    for entry in walk(from) {
-        let relative = entry.strip_prefix(from).unwrap();
-        if skip(&entry) {
-            continue;
-        }
-        let target = to.join(relative);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, &target).unwrap();
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
 
 /// The one file that holds nothing but the second delivery of an event.
 fn is_redelivery(path: &Path) -> bool {
     if path.extension().is_none_or(|e| e != "gz") {
         return false;
     }
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = String::from_utf8(gunzip(&std::fs::read(path).unwrap()).unwrap()).unwrap();
     text.matches("\"eventID\"").count() == 1 && text.contains(DUPLICATE_EVENT_ID)
 }
 
@@ -63,7 +35,7 @@ async fn every_saved_query_gives_the_same_rows_from_the_store() {
         .filter(|p| is_redelivery(p))
         .count();
     assert_eq!(redeliveries, 1);
-    copy_tree(&sample_logs(), &once, &is_redelivery);
+    copy_tree(&sample_logs(), &once, is_redelivery);
     let raw = TrailSession::open(&[once], &SessionOptions::default())
         .await
         .unwrap();

@@ -12,7 +12,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 /// `t`: an IPv4 address, an IPv6 address, a service's name (no address).
-async fn context() -> SessionContext {
+fn context() -> SessionContext {
     let mut ctx = SessionContext::new();
     ctq_sql::functions::register(&mut ctx).unwrap();
     let columns: Vec<(&str, ArrayRef)> = vec![
@@ -65,7 +65,7 @@ fn written(format: OutputFormat, columns: &[String], batches: &[RecordBatch]) ->
 
 #[tokio::test]
 async fn ip_addresses_print_as_text_in_every_format() {
-    let ctx = context().await;
+    let ctx = context();
     let (columns, batches) = batches(
         &ctx,
         "SELECT id, ipaddress(sourceip) AS ip FROM t WHERE id IN (1, 2, 3) ORDER BY id",

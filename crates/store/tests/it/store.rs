@@ -2,56 +2,30 @@
 //! and what an interrupted run leaves behind.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ctq_store::{IngestOptions, Manifest, SourceStatus, ingest};
+use ctq_testkit::{copy_tree, gunzip, sample_logs, walk};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-fn sample_logs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-logs")
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files.extend(files_under(&path));
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 fn copy_sample(to: &Path) {
-    let from = sample_logs();
-    for file in files_under(&from) {
-        let target = to.join(file.strip_prefix(&from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&file, &target).unwrap();
-    }
+    copy_tree(&sample_logs(), to, |_| false);
 }
 
 /// eventID -> how many times the source files hold it.
 fn source_event_ids(trail: &Path) -> BTreeMap<String, usize> {
     let mut ids = BTreeMap::new();
-    for file in files_under(trail) {
+    for file in walk(trail) {
         let name = file.to_string_lossy();
         if !name.contains("/CloudTrail/") || !name.ends_with(".json.gz") {
             continue;
         }
-        let mut text = String::new();
-        let decoded = flate2::read::MultiGzDecoder::new(std::fs::File::open(&file).unwrap())
-            .read_to_string(&mut text);
-        let Ok(doc) = decoded.map(|_| serde_json::from_str::<serde_json::Value>(&text)) else {
+        let Ok(text) = gunzip(&std::fs::read(&file).unwrap()) else {
             continue;
         };
-        let Ok(doc) = doc else { continue };
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&text) else {
+            continue;
+        };
         for record in doc["Records"].as_array().into_iter().flatten() {
             *ids.entry(record["eventID"].as_str().unwrap().to_string())
                 .or_default() += 1;
@@ -63,7 +37,7 @@ fn source_event_ids(trail: &Path) -> BTreeMap<String, usize> {
 /// eventID -> how many rows of the store's data files hold it.
 fn stored_event_ids(store: &Path) -> BTreeMap<String, usize> {
     let mut ids = BTreeMap::new();
-    for file in files_under(store) {
+    for file in walk(store) {
         if file.extension().is_none_or(|e| e != "parquet") {
             continue;
         }
@@ -132,7 +106,7 @@ fn a_changed_file_replaces_its_rows_and_keeps_its_neighbours() {
     .unwrap();
 
     // Replace one delivered file with another's content: its old events go, the new ones come.
-    let files: Vec<PathBuf> = files_under(&trail)
+    let files: Vec<PathBuf> = walk(&trail)
         .into_iter()
         .filter(|f| {
             f.to_string_lossy()
@@ -160,7 +134,7 @@ fn a_changed_file_replaces_its_rows_and_keeps_its_neighbours() {
     for name in manifest.files.keys() {
         assert!(store.join(name).exists(), "{name} is listed but missing");
     }
-    let on_disk = files_under(&store)
+    let on_disk = walk(&store)
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
         .count();
@@ -172,7 +146,7 @@ fn a_damaged_file_is_recorded_not_retried_until_asked() {
     let dir = tempfile::tempdir().unwrap();
     let (trail, store) = (dir.path().join("trail"), dir.path().join("store"));
     copy_sample(&trail);
-    let victim = files_under(&trail)
+    let victim = walk(&trail)
         .into_iter()
         .find(|f| f.to_string_lossy().contains("/CloudTrail/eu-west-1/"))
         .unwrap();
@@ -312,11 +286,11 @@ fn a_store_a_newer_ctq_wrote_is_refused_and_left_as_it_is() {
     let newer = serde_json::to_vec_pretty(&newer).unwrap();
     std::fs::write(&manifest_path, &newer).unwrap();
     let listed = Manifest::load(&store).unwrap_err();
-    let data_file = files_under(&store)
+    let data_file = walk(&store)
         .into_iter()
         .find(|f| f.extension().is_some_and(|e| e == "parquet"))
         .unwrap();
-    let before = files_under(&store);
+    let before = walk(&store);
 
     let expected = format!(
         "the store {} was written by a newer ctq: its manifest has version {}, and this ctq understands version {} at most; upgrade ctq to use this store",
@@ -345,7 +319,7 @@ fn a_store_a_newer_ctq_wrote_is_refused_and_left_as_it_is() {
     assert_eq!(error.to_string(), expected);
     assert_eq!(std::fs::read(&manifest_path).unwrap(), newer);
     assert!(data_file.exists());
-    assert_eq!(files_under(&store), before);
+    assert_eq!(walk(&store), before);
 }
 
 #[test]

@@ -1,0 +1,192 @@
+//! Test helpers shared by ctq's crates, and nothing else: never a normal dependency of any crate,
+//! only a `[dev-dependencies]` entry of their integration tests.
+//!
+//! It owns what used to be copied across the crates' `tests/it/support.rs`:
+//!
+//! - where things are: the repository ([`repo`]), the bundled sample trail ([`sample_logs`]),
+//!   the saved queries ([`queries`]);
+//! - files: [`write`] one (making its folders), [`walk`] a folder, [`copy_tree`];
+//! - gzip: [`gzip`] bytes, [`gunzip`] them, [`write_gz`] a `.json.gz`;
+//! - trails: a record ([`record`]), a `{"Records":[...]}` file ([`records_file`]), its key in the
+//!   S3 layout ([`trail_key`]) and the file written there ([`write_trail_file`]);
+//! - [`sample_records`]: every event record of the sample trail, read with gunzip and `serde_json`
+//!   alone, the oracle query results are compared with;
+//! - [`skip`]: saying in `cargo test`'s output that a test skipped its checks.
+//!
+//! It depends on no ctq crate and not on `DataFusion`, so using it adds no link time; what is
+//! specific to one crate stays in that crate's `tests/it/support.rs`.
+
+// Test helpers: each panics on what it cannot do, as the test calling it would, and a result
+// left unused is the calling test's business.
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::missing_errors_doc,
+    clippy::must_use_candidate
+)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use serde_json::{Value, json};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The bundled sample trail, `sample-logs/`.
+pub fn sample_logs() -> PathBuf {
+    repo().join("sample-logs")
+}
+
+/// The saved queries, `queries/`.
+pub fn queries() -> PathBuf {
+    repo().join("queries")
+}
+
+/// Says in `cargo test`'s output that the running test skipped its checks, and why. Written to
+/// the stderr handle: libtest captures `eprintln!` (shown only when a test fails), not this.
+pub fn skip(reason: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr().lock(), "skipped {test}: {reason}");
+}
+
+/// Writes `bytes` to `dir/relative`, making its folders; the file's path.
+pub fn write(dir: &Path, relative: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Every file under `dir`, in path order; none if `dir` does not exist.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Copies every file under `from` to the same place under `to`, but those `leave_out` names.
+pub fn copy_tree(from: &Path, to: &Path, leave_out: impl Fn(&Path) -> bool) {
+    for file in walk(from) {
+        if leave_out(&file) {
+            continue;
+        }
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+}
+
+/// `bytes` gzipped, one member.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Gzipped `bytes` inflated, every member; an error for what is not gzip.
+pub fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Writes `bytes` gzipped to `dir/relative` (a `.json.gz`), making its folders; the file's path.
+pub fn write_gz(dir: &Path, relative: &str, bytes: &[u8]) -> PathBuf {
+    write(dir, relative, &gzip(bytes))
+}
+
+/// An `AwsApiCall` of `alice` listing buckets on 2019-10-29, with fields of every kind (nested
+/// objects, arrays, a field no schema knows); denied with `error_code` if given.
+pub fn record(event_id: &str, error_code: Option<&str>) -> Value {
+    let mut r = json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLE",
+            "arn": "arn:aws:iam::123456789012:user/alice",
+            "accountId": "123456789012",
+            "userName": "alice"
+        },
+        "eventTime": "2019-10-29T06:41:48Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "ListBuckets",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"bucketName": "b", "nested": {"a": [1, 2]}},
+        "eventID": event_id,
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "resources": [{"ARN": "arn:aws:s3:::b", "accountId": "123456789012", "type": "AWS::S3::Bucket"}],
+        "someFieldFromTheFuture": {"x": 1}
+    });
+    if let Some(code) = error_code {
+        r["errorCode"] = json!(code);
+        r["errorMessage"] = json!("Access Denied");
+    }
+    r
+}
+
+/// A CloudTrail log file's text: `{"Records":[...]}`.
+pub fn records_file(records: &[Value]) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "Records": records })).unwrap()
+}
+
+/// Where `CloudTrail` delivers a file, relative to the bucket:
+/// `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<id>.json.gz`,
+/// its day folders taken from `stamp` (`20191029T0645Z`).
+pub fn trail_key(account: &str, region: &str, stamp: &str, id: &str) -> String {
+    let (y, m, d) = (&stamp[..4], &stamp[4..6], &stamp[6..8]);
+    format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{stamp}_{id}.json.gz"
+    )
+}
+
+/// Writes `records` as a gzipped log file at [`trail_key`] under `dir`; the file's path.
+pub fn write_trail_file(
+    dir: &Path,
+    account: &str,
+    region: &str,
+    stamp: &str,
+    id: &str,
+    records: &[Value],
+) -> PathBuf {
+    write_gz(
+        dir,
+        &trail_key(account, region, stamp, id),
+        &records_file(records),
+    )
+}
+
+/// Every event record of the sample trail, read without ctq: gunzip and `serde_json`, skipping the
+/// digest and Insights folders. The oracle query results are compared with.
+pub fn sample_records() -> Vec<Value> {
+    let mut records = Vec::new();
+    for file in walk(&sample_logs()) {
+        let path = file.to_string_lossy();
+        if !path.ends_with(".json.gz")
+            || path.contains("CloudTrail-Digest")
+            || path.contains("CloudTrail-Insight")
+        {
+            continue;
+        }
+        let text = gunzip(&std::fs::read(&file).unwrap()).unwrap();
+        let document: Value = serde_json::from_slice(&text).unwrap();
+        records.extend(document["Records"].as_array().unwrap().iter().cloned());
+    }
+    records
+}
