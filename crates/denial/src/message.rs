@@ -150,6 +150,18 @@ const RESOURCE_ENDS: &[&str] = &[
 
 /// Parses a denial's `errorMessage`. Never fails: whatever is not recognised stays `None` or
 /// [`Decision::NotStated`].
+///
+/// ```
+/// use ctq_denial::{Decision, parse_message};
+///
+/// let denial = parse_message(
+///     "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: \
+///      cloudtrail:LookupEvents with an explicit deny",
+/// );
+/// assert_eq!(denial.principal.as_deref(), Some("arn:aws:iam::123456789012:user/alice"));
+/// assert_eq!(denial.action.as_deref(), Some("cloudtrail:LookupEvents"));
+/// assert_eq!(denial.decision, Decision::Explicit);
+/// ```
 pub fn parse_message(error_message: &str) -> Denial {
     let text = collapse_whitespace(error_message);
     let text = text.trim();

@@ -152,6 +152,26 @@ fn remove_stale_temporaries(parent: &Path, name: &OsString) {
 /// A file being written under a temporary name next to its destination. [`AtomicFile::commit`]
 /// publishes it; dropping it uncommitted removes the temporary and leaves the destination as it
 /// was.
+///
+/// ```
+/// use std::io::Write;
+///
+/// let dir = std::env::temp_dir().join(format!("ctq-fs-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let destination = dir.join("denials.csv");
+///
+/// let mut file = ctq_fs::AtomicFile::create(&destination)?;
+/// file.write_all(b"principal,count\n")?;
+/// drop(file); // not committed: nothing appears under the name asked for
+/// assert!(!destination.exists());
+///
+/// let mut file = ctq_fs::AtomicFile::create(&destination)?;
+/// file.write_all(b"principal,count\n")?;
+/// file.commit()?;
+/// assert_eq!(std::fs::read_to_string(&destination)?, "principal,count\n");
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AtomicFile {
     /// `None` once committed.
     writer: Option<BufWriter<File>>,

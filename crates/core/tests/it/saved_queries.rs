@@ -4,8 +4,27 @@
 
 use crate::support::*;
 
+/// The article's window, where its own query finds its two rows.
 #[test]
 fn saved_query() {
+    each_saved_query("saved_query", &[]);
+}
+
+/// The whole sample trail (28 to 31 October), where the summaries have the most to count.
+#[test]
+fn saved_query_over_the_whole_trail() {
+    each_saved_query(
+        "saved_query_over_the_whole_trail",
+        &[
+            ("from", "2019-10-28T00:00:00Z"),
+            ("to", "2019-10-31T00:00:00Z"),
+        ],
+    );
+}
+
+/// Runs each file of `queries/` with the sample values, `overrides` first, and snapshots what
+/// it prints as `<snapshot>@<file>`.
+fn each_saved_query(snapshot: &str, overrides: &[(&str, &str)]) {
     let parameters = saved_query_parameters();
     insta::glob!("../../../../queries", "*.sql", |path| {
         let file = path.file_name().unwrap().to_str().unwrap();
@@ -18,18 +37,27 @@ fn saved_query() {
         let mut args = vec!["query", "-f", file.as_str(), "--source", "sample-logs"];
         let params: Vec<String> = names
             .iter()
-            .map(|name| format!("{name}={}", sample_value(name)))
+            .map(|name| {
+                let value = overrides
+                    .iter()
+                    .find(|(known, _)| known == name)
+                    .map_or_else(|| sample_value(name), |(_, value)| *value);
+                format!("{name}={value}")
+            })
             .collect();
         for param in &params {
             args.extend(["--param", param.as_str()]);
         }
         let output = ctq(&args);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        insta::assert_snapshot!(format!(
-            "$ ctq {}\n{}--- stderr\n{}",
-            args.join(" "),
-            stdout(&output),
-            stderr(&output)
-        ));
+        insta::assert_snapshot!(
+            snapshot,
+            format!(
+                "$ ctq {}\n{}--- stderr\n{}",
+                args.join(" "),
+                stdout(&output),
+                stderr(&output)
+            )
+        );
     });
 }
