@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ctq_ingest::Progress;
-use ctq_s3::S3Options;
+use ctq_s3::{S3Options, TrailLocation};
 use ctq_sql::{SessionOptions, TrailSession};
 use ctq_store::StoreLocation;
 
@@ -49,6 +49,13 @@ pub async fn open_session(
             "--cluster runs over a store in a folder every executor sees; copy the store there, or query it on S3 without --cluster"
         ),
         (Some(store), None) => TrailSession::open_store(store, &options).await?,
-        (None, _) => TrailSession::open(&source.sources, &options).await?,
+        (None, _) => {
+            let sources = source
+                .sources
+                .iter()
+                .map(|arg| TrailLocation::from_arg(arg))
+                .collect::<Result<Vec<_>, _>>()?;
+            TrailSession::open(&sources, &options).await?
+        }
     })
 }

@@ -41,6 +41,54 @@ impl S3Location {
     }
 }
 
+/// Where a trail is: a local folder or file, or an S3 location. A command line names both the same
+/// way; this is where the text `s3://…` stops being a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrailLocation {
+    Local(std::path::PathBuf),
+    S3(S3Location),
+}
+
+impl TrailLocation {
+    /// Reads a source argument: `s3://bucket[/prefix]` is S3, anything else a local path.
+    pub fn from_arg(arg: &std::path::Path) -> Result<Self, S3Error> {
+        match arg.to_str() {
+            Some(text) if S3Location::is_s3_url(text) => Ok(TrailLocation::S3(text.parse()?)),
+            _ => Ok(TrailLocation::Local(arg.to_path_buf())),
+        }
+    }
+}
+
+/// A local path, whatever its text (`s3://` in a path is read only by [`TrailLocation::from_arg`]).
+impl From<std::path::PathBuf> for TrailLocation {
+    fn from(path: std::path::PathBuf) -> Self {
+        TrailLocation::Local(path)
+    }
+}
+
+impl From<&std::path::Path> for TrailLocation {
+    fn from(path: &std::path::Path) -> Self {
+        TrailLocation::Local(path.to_path_buf())
+    }
+}
+
+impl From<S3Location> for TrailLocation {
+    fn from(location: S3Location) -> Self {
+        TrailLocation::S3(location)
+    }
+}
+
+impl std::fmt::Display for TrailLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrailLocation::Local(path) => write!(f, "{}", path.display()),
+            TrailLocation::S3(location) => {
+                write!(f, "s3://{}/{}", location.bucket, location.prefix)
+            }
+        }
+    }
+}
+
 impl FromStr for S3Location {
     type Err = S3Error;
 

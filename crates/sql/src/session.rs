@@ -1,7 +1,7 @@
 //! A query session over a trail: the DataFusion context, the table's names, parameter binding.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ctq_ingest::{FileOutcomes, IngestError, Progress};
@@ -18,7 +18,7 @@ use datafusion::logical_expr::LogicalPlan;
 
 use crate::SqlError;
 use crate::table::{CloudTrailTable, TrailSource};
-use ctq_s3::{S3Location, S3Options, S3Trail};
+use ctq_s3::{S3Options, S3Trail, TrailLocation};
 use ctq_store::StoreLocation;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::object_store::ObjectStoreUrl;
@@ -82,23 +82,25 @@ pub struct TrailSession {
 }
 
 impl TrailSession {
-    /// Registers the trail under `sources`: folders, files, or `s3://bucket/prefix` URLs. Files
-    /// are found and read when a query runs, so each query reads only what its filters can need.
-    pub async fn open(sources: &[PathBuf], options: &SessionOptions) -> Result<Self, SqlError> {
+    /// Registers the trail under `sources`: folders, files, or S3 locations. Files are found and
+    /// read when a query runs, so each query reads only what its filters can need.
+    pub async fn open<S>(sources: &[S], options: &SessionOptions) -> Result<Self, SqlError>
+    where
+        S: Clone + Into<TrailLocation>,
+    {
         let mut trail_sources = Vec::with_capacity(sources.len());
         for source in sources {
-            let text = source.to_string_lossy();
-            if S3Location::is_s3_url(&text) {
-                let location: S3Location = text.parse()?;
-                trail_sources.push(TrailSource::S3(Box::new(
+            match source.clone().into() {
+                TrailLocation::S3(location) => trail_sources.push(TrailSource::S3(Box::new(
                     S3Trail::connect(location, options.s3.clone()).await,
-                )));
-            } else {
-                std::fs::metadata(source).map_err(|e| IngestError::Source {
-                    path: source.clone(),
-                    source: e,
-                })?;
-                trail_sources.push(TrailSource::Local(source.clone()));
+                ))),
+                TrailLocation::Local(path) => {
+                    std::fs::metadata(&path).map_err(|e| IngestError::Source {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+                    trail_sources.push(TrailSource::Local(path));
+                }
             }
         }
         let outcomes = Arc::new(Mutex::new(FileOutcomes::default()));

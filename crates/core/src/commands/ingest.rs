@@ -1,7 +1,7 @@
 //! `ctq ingest`: a trail into a Parquet store, incrementally.
 
 use anyhow::Context;
-use ctq_s3::{S3Location, S3Trail};
+use ctq_s3::{S3Trail, TrailLocation};
 use ctq_store::{IngestOptions, IngestSummary, Store, StoreLocation, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
@@ -16,12 +16,14 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         ..IngestOptions::default()
     };
     let started = std::time::Instant::now();
-    let remote: Vec<String> = args
-        .sources
-        .iter()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| S3Location::is_s3_url(s))
-        .collect();
+    let mut local = Vec::new();
+    let mut remote = Vec::new();
+    for arg in &args.sources {
+        match TrailLocation::from_arg(arg)? {
+            TrailLocation::Local(path) => local.push(path),
+            TrailLocation::S3(location) => remote.push(location),
+        }
+    }
     let store = match StoreLocation::parse(&args.store)? {
         StoreLocation::Local(path) => Store::Local(path),
         StoreLocation::S3(location) => Store::S3 {
@@ -30,13 +32,9 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         },
     };
     let report: IngestSummary = match remote.as_slice() {
-        [] => {
-            let sources = args.sources.clone();
-            tokio::task::spawn_blocking(move || ingest(&sources, store, &options)).await?
-        }
-        [url] if args.sources.len() == 1 => {
-            let location: S3Location = url.parse()?;
-            let trail = S3Trail::connect(location, s3_options(&args.s3)).await;
+        [] => tokio::task::spawn_blocking(move || ingest(&local, store, &options)).await?,
+        [location] if local.is_empty() => {
+            let trail = S3Trail::connect(location.clone(), s3_options(&args.s3)).await;
             let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || ingest_s3(&trail, &runtime, store, &options))
                 .await?

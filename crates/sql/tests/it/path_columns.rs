@@ -54,9 +54,9 @@ fn local_trail() -> tempfile::TempDir {
 /// The query's rows as CSV, and how many files it read (a new session each time, so the count
 /// is this query's).
 async fn run_on(source: &Path, options: &SessionOptions, sql: &str) -> (Vec<String>, usize) {
-    let session = TrailSession::open(&[source.to_path_buf()], options)
-        .await
-        .unwrap();
+    // `source` is a folder or `s3://…`, as on the command line.
+    let source = ctq_s3::TrailLocation::from_arg(source).unwrap();
+    let session = TrailSession::open(&[source], options).await.unwrap();
     let result = session
         .query(sql, &[])
         .await
@@ -237,7 +237,9 @@ async fn from_s3_the_listing_names_only_the_needed_days() {
         assert_eq!(rows, local, "{filter}: S3 and disk agree");
     }
     // A one-day range lists that day's prefix in each region, not the regions' whole history.
-    let session = TrailSession::open(&[url], &options).await.unwrap();
+    let session = TrailSession::open(&[ctq_s3::TrailLocation::from_arg(&url).unwrap()], &options)
+        .await
+        .unwrap();
     session
         .query(
             "SELECT eventid FROM cloudtrail WHERE timestamp BETWEEN '2023/03/29' AND '2023/03/29'",

@@ -32,7 +32,7 @@ pub(crate) fn s3_options(server: &TestS3) -> SessionOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_saved_query_gives_the_same_rows_from_s3_as_from_disk() {
     let server = sample_in_s3().await;
-    let from_s3 = TrailSession::open(&["s3://trail/AWSLogs/".into()], &s3_options(&server))
+    let from_s3 = TrailSession::open(&[s3("s3://trail/AWSLogs/")], &s3_options(&server))
         .await
         .unwrap();
     let from_disk = session().await;
@@ -65,7 +65,7 @@ async fn an_object_lost_in_transit_is_reported_and_the_rest_all_count() {
     let victim = "AWSLogs/123456789012/CloudTrail/us-east-1/2019/10/29/123456789012_CloudTrail_us-east-1_20191029T0701Z_N6wgP9VVwkfZxkdf.json.gz";
     server.faults.cut_short(victim);
     server.faults.slow_down("AWSLogs/123456789012/CloudTrail/us-east-1/2019/10/29/123456789012_CloudTrail_us-east-1_20191029T0652Z_1eUgnQsyFkmOJhg7.json.gz", 2);
-    let session = TrailSession::open(&["s3://trail".into()], &s3_options(&server))
+    let session = TrailSession::open(&[s3("s3://trail")], &s3_options(&server))
         .await
         .unwrap();
     let result = session
@@ -91,4 +91,9 @@ async fn an_object_lost_in_transit_is_reported_and_the_rest_all_count() {
     let trail = &session.s3_trails()[0];
     assert!(ctq_s3::S3Stats::get(&trail.stats.retries) >= 2);
     assert_eq!(ctq_s3::S3Stats::get(&trail.stats.objects_lost), 1);
+}
+
+/// An S3 source, as `--source s3://…` gives it.
+pub(crate) fn s3(url: &str) -> ctq_s3::TrailLocation {
+    ctq_s3::TrailLocation::S3(url.parse().unwrap())
 }
