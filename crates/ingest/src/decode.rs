@@ -34,6 +34,9 @@ pub enum FileDamage {
     /// Valid JSON of another shape: what it is instead.
     #[error("not a CloudTrail log: {0}")]
     NotCloudTrail(String),
+    /// A gzip file that inflates past the cap (a gzip bomb, or not a log file).
+    #[error("inflates to more than {limit_mib} MiB, far more than any CloudTrail log file")]
+    TooLarge { limit_mib: usize },
 }
 
 impl From<serde_json::Error> for FileDamage {
@@ -61,8 +64,12 @@ pub(crate) fn read_bytes(raw: Vec<u8>) -> Result<Vec<u8>, FileDamage> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let out =
-        crate::inflate::inflate_gzip(&raw).map_err(|e| FileDamage::TruncatedGzip(e.to_string()))?;
+    let out = crate::inflate::inflate_gzip(&raw).map_err(|e| match e {
+        crate::inflate::InflateError::Corrupt(e) => FileDamage::TruncatedGzip(e.to_string()),
+        crate::inflate::InflateError::TooLarge => FileDamage::TooLarge {
+            limit_mib: crate::inflate::MAX_INFLATED_BYTES >> 20,
+        },
+    })?;
     if out.is_empty() {
         return Err(FileDamage::Empty);
     }

@@ -20,8 +20,10 @@ use libdeflate_sys::{
     libdeflate_result_LIBDEFLATE_SUCCESS,
 };
 
-/// Beyond this, a file is inflated by the streaming decoder rather than by ever larger guesses.
-const MAX_WHOLE_BUFFER: usize = 1 << 32;
+/// The most a file may inflate to: far above any CloudTrail log file (AWS delivers them every few
+/// minutes, a few MB at most), far below what a gzip bomb (1 GiB of blanks in 4.6 MB) asks per
+/// decoding thread. A file past it is damaged, with this reason.
+pub const MAX_INFLATED_BYTES: usize = 256 << 20;
 
 /// A libdeflate decompressor; each thread keeps one, as allocating it costs more than a small file.
 struct Decompressor(NonNull<libdeflate_decompressor>);
@@ -44,8 +46,17 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor>> = const { RefCell::new(None) };
 }
 
-/// Inflates every gzip member of `raw`, in order.
-pub(crate) fn inflate_gzip(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Why a gzip file was not inflated.
+#[derive(Debug)]
+pub(crate) enum InflateError {
+    /// Truncated, corrupt, or not gzip after all: what the decoder said.
+    Corrupt(std::io::Error),
+    /// It inflates to more than [`MAX_INFLATED_BYTES`].
+    TooLarge,
+}
+
+/// Inflates every gzip member of `raw`, in order, up to [`MAX_INFLATED_BYTES`].
+pub(crate) fn inflate_gzip(raw: &[u8]) -> Result<Vec<u8>, InflateError> {
     let fast = DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -72,7 +83,7 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
     let guess = trailer_size
         .max(raw.len())
         .min(raw.len().saturating_mul(1032));
-    let mut out: Vec<u8> = Vec::with_capacity(guess.min(MAX_WHOLE_BUFFER));
+    let mut out: Vec<u8> = Vec::with_capacity(guess.min(MAX_INFLATED_BYTES));
     let mut input = raw;
     while !input.is_empty() {
         let (mut consumed, mut produced) = (0usize, 0usize);
@@ -98,7 +109,8 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
         } else if result == libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE {
             // The member is inflated again from its start into a larger buffer.
             let wanted = out.capacity().max(1 << 16) * 2;
-            if wanted > MAX_WHOLE_BUFFER {
+            if wanted > MAX_INFLATED_BYTES {
+                // Past the cap: the streaming decoder says whether it really is that large.
                 return None;
             }
             out.reserve(wanted - out.len());
@@ -109,9 +121,16 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn inflate_streaming(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(8));
-    MultiGzDecoder::new(raw).read_to_end(&mut out)?;
+/// Reads at most one byte past the cap, so memory stays bounded whatever the file claims.
+fn inflate_streaming(raw: &[u8]) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(8).min(MAX_INFLATED_BYTES));
+    MultiGzDecoder::new(raw)
+        .take(MAX_INFLATED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(InflateError::Corrupt)?;
+    if out.len() > MAX_INFLATED_BYTES {
+        return Err(InflateError::TooLarge);
+    }
     Ok(out)
 }
 
@@ -151,7 +170,19 @@ mod tests {
     fn a_truncated_stream_is_an_error_with_a_reason() {
         let raw = gzip(&b"{\"Records\":[]}".repeat(1000));
         let error = inflate_gzip(&raw[..raw.len() / 2]).unwrap_err();
-        assert!(!error.to_string().is_empty());
+        assert!(matches!(error, InflateError::Corrupt(ref e) if !e.to_string().is_empty()));
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_cap() {
+        // One MiB of blanks is a member of about 1 KB; 300 of them inflate to 300 MiB.
+        let member = gzip(&vec![b' '; 1 << 20]);
+        let bomb = member.repeat(300);
+        assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+        assert!(matches!(inflate_gzip(&bomb), Err(InflateError::TooLarge)));
+        // Just under the cap still inflates.
+        let under = member.repeat(255);
+        assert_eq!(inflate_gzip(&under).unwrap().len(), 255 << 20);
     }
 
     #[test]
