@@ -151,10 +151,27 @@ pub fn discover(sources: &[PathBuf], pruning: &Pruning) -> Result<Discovery, Ing
                         && (!e.file_type().is_dir() || keeps_folder(e.path(), pruning)))
             });
         for entry in walk {
-            let entry = entry.map_err(|e| IngestError::Walk {
-                path: e.path().map_or_else(|| source.clone(), Path::to_path_buf),
-                source: e,
-            })?;
+            // A dangling symlink, a symlink loop or an unreadable folder is one entry the walk
+            // cannot follow: it is reported like a damaged file, and the rest is still read.
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let path = e.path().map_or_else(|| source.clone(), Path::to_path_buf);
+                    let reason = e
+                        .io_error()
+                        .map_or_else(|| e.to_string(), ToString::to_string);
+                    let reason = if e.loop_ancestor().is_some() {
+                        "a symlink loop".to_string()
+                    } else {
+                        reason
+                    };
+                    discovery
+                        .report
+                        .files
+                        .insert(path, FileOutcome::Damaged(FileDamage::Unreadable(reason)));
+                    continue;
+                }
+            };
             if entry.file_type().is_file()
                 && looks_like_trail_file(&entry.file_name().to_string_lossy())
             {

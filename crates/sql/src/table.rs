@@ -155,6 +155,14 @@ impl TrailScan {
                         Ok(discovery) => discovery,
                         Err(e) => return fail(external(e)),
                     };
+                    if self.strict
+                        && let Some((path, damage)) = discovery.report.damaged().next()
+                    {
+                        return fail(external(ctq_ingest::IngestError::Damaged {
+                            path: path.to_path_buf(),
+                            reason: damage.to_string(),
+                        }));
+                    }
                     self.merge(discovery.report);
                     self.count_total(discovery.files.len());
                     scan_files(&discovery.files, options, &emit)

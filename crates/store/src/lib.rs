@@ -100,6 +100,11 @@ pub enum StoreError {
         path.display()
     )]
     Damaged { path: PathBuf, reason: String },
+    #[error(
+        "cannot read {}: {reason}; fix or remove it and ingest again (a store archives a folder whole, it does not skip what it cannot read)",
+        path.display()
+    )]
+    Unwalkable { path: PathBuf, reason: String },
 }
 
 /// Local file errors name the action and the path; `?` makes them [`StoreError::Io`].

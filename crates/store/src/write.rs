@@ -101,6 +101,14 @@ pub fn ingest(
         .map(|s| std::fs::canonicalize(s).unwrap_or_else(|_| s.clone()))
         .collect();
     let discovery = ctq_ingest::discover(&sources, &Pruning::default())?;
+    // A store keeps no record of entries it could not walk to: rather than archive part of a
+    // folder silently, it stops, naming the entry.
+    if let Some((path, damage)) = discovery.report.damaged().next() {
+        return Err(StoreError::Unwalkable {
+            path: path.to_path_buf(),
+            reason: damage.to_string(),
+        });
+    }
     let files = discovery
         .files
         .into_iter()

@@ -327,3 +327,50 @@ fn a_lake_query_runs_with_its_event_data_store_id() {
         "a timestamp, printed as Athena prints one: {text}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_symlink_or_a_loop_is_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    ctq_testkit::copy_tree(&repo().join("sample-logs"), &trail, |_| false);
+    std::os::unix::fs::symlink(dir.path().join("gone"), trail.join("notes.txt")).unwrap();
+    std::os::unix::fs::symlink(&trail, trail.join("AWSLogs").join("loop")).unwrap();
+    let all = ctq(&[
+        "query",
+        "SELECT count(*) AS n FROM cloudtrail",
+        "--source",
+        "sample-logs",
+        "--format",
+        "csv",
+        "--quiet",
+    ]);
+    let trail_arg = trail.to_string_lossy().into_owned();
+    let output = ctq(&[
+        "query",
+        "SELECT count(*) AS n FROM cloudtrail",
+        "--source",
+        &trail_arg,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        stdout(&all),
+        "every record of the good files still counts"
+    );
+    let error = stderr(&output);
+    assert!(
+        error.contains("notes.txt") && error.contains("loop"),
+        "{error}"
+    );
+    let strict = ctq(&[
+        "query",
+        "SELECT count(*) AS n FROM cloudtrail",
+        "--source",
+        &trail_arg,
+        "--strict",
+    ]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+}
