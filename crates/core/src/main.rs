@@ -9,6 +9,7 @@
 
 mod args;
 mod commands;
+mod paths;
 mod progress;
 mod session;
 mod sink;
@@ -44,11 +45,20 @@ fn main() -> ExitCode {
         Ok(commands::Outcome::NeedsAttention) => ExitCode::from(EXIT_NEEDS_ATTENTION),
         Err(error) => {
             eprintln!("ctq: error: {error:#}");
-            if window::is_usage_error(&error) {
+            if is_usage_error(&error) {
                 ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+/// Whether the error is in what was typed rather than in the run: a time no trail can hold, an
+/// empty window, an output that would overwrite or land among the input.
+fn is_usage_error(error: &anyhow::Error) -> bool {
+    window::is_usage_error(error)
+        || error
+            .chain()
+            .any(|cause| cause.downcast_ref::<paths::OutputOverlapsInput>().is_some())
 }

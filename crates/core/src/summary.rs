@@ -3,6 +3,7 @@
 use ctq_report::plural;
 use ctq_s3::S3Stats;
 use ctq_sql::TrailSession;
+use ctq_sql::output::printable;
 
 use crate::progress::human_bytes;
 
@@ -12,9 +13,12 @@ pub fn print_scan_summary(session: &TrailSession, rows: usize, quiet: bool) {
     let outcomes = session.file_outcomes();
     let damaged: Vec<_> = outcomes.damaged().collect();
     for (path, reason) in &damaged {
+        // A file's name and the reason it could not be read are not ours: escape what would
+        // drive the terminal.
         eprintln!(
-            "ctq: warning: skipped damaged file {}: {reason}",
-            path.display()
+            "ctq: warning: skipped damaged file {}: {}",
+            printable(&path.display().to_string()),
+            printable(&reason.to_string())
         );
     }
     if quiet {

@@ -5,13 +5,14 @@ use ctq_sql::{Instant, TimeError, TimeWindow};
 
 use crate::args::{ReportArgs, WindowArgs};
 
-/// Whether the error is in what was typed rather than in the run: a time no trail can hold. The
-/// exit status is then 2, as for clap's usage errors.
+/// Whether the error is in the times typed rather than in the run: a time no trail can hold, or
+/// a window with `--from` not before `--to`. The exit status is then 2, as for clap's usage
+/// errors.
 pub fn is_usage_error(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<TimeError>(),
-            Some(TimeError::OutOfRange { .. })
+            Some(TimeError::OutOfRange { .. } | TimeError::EmptyWindow { .. })
         )
     })
 }
@@ -20,7 +21,8 @@ fn resolve(text: &str, flag: &str, now: Instant) -> anyhow::Result<Instant> {
     Instant::resolve(text, now).with_context(|| flag.to_string())
 }
 
-/// `--from` and `--to`, either end open.
+/// `--from` and `--to`, either end open; when both are given `--from` must come before `--to`,
+/// as in `ctq report`.
 pub fn open_window(
     window: &WindowArgs,
     now: Instant,
@@ -30,10 +32,14 @@ pub fn open_window(
             .map(|text| resolve(text, flag, now))
             .transpose()
     };
-    Ok((
+    let (from, to) = (
         resolve(&window.from, "--from")?,
         resolve(&window.to, "--to")?,
-    ))
+    );
+    if let (Some(from), Some(to)) = (from, to) {
+        TimeWindow::new(from, to)?;
+    }
+    Ok((from, to))
 }
 
 /// `ctq report`'s window: `--since` up to now, or `--from` up to `--to` (now when left out).

@@ -1,9 +1,13 @@
 //! `ctq explain`'s output: the triage of a window's denials as text for a terminal, or as JSON.
+//!
+//! The text shows control characters in trail fields (a user agent, an ARN, an error message)
+//! escaped, as the query table does ([`printable`]); the JSON keeps them as they were.
 
 use std::fmt::Write as _;
 
 use ctq_denial::triage::{Excluded, Group};
 use ctq_sql::Instant;
+use ctq_sql::output::printable;
 
 use crate::chart::plural;
 
@@ -34,7 +38,7 @@ pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> Str
         plural(groups.len() as u64, "group", "groups"),
         scope
             .principal
-            .map(|p| format!(", principal {p}"))
+            .map(|p| format!(", principal {}", printable(p)))
             .unwrap_or_default()
     );
     let left_out: Vec<String> = [
@@ -52,7 +56,7 @@ pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> Str
         let _ = writeln!(out, "left out: {}", left_out.join(", "));
     }
     for (index, group) in groups.iter().enumerate() {
-        let _ = writeln!(out, "\n[{}] {}", index + 1, group.principal);
+        let _ = writeln!(out, "\n[{}] {}", index + 1, printable(&group.principal));
         group_block(&mut out, group);
     }
     out
@@ -60,7 +64,7 @@ pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> Str
 
 fn group_block(out: &mut String, group: &Group) {
     let mut field = |name: &str, value: &str| {
-        let _ = writeln!(out, "    {name:<10} {value}");
+        let _ = writeln!(out, "    {name:<10} {}", printable(value));
     };
     field("action", &group.action);
     field(
@@ -105,7 +109,7 @@ fn group_block(out: &mut String, group: &Group) {
             "    draft policy (a draft to review, not to apply as is):"
         );
         for line in draft.lines() {
-            let _ = writeln!(out, "        {line}");
+            let _ = writeln!(out, "        {}", printable(line));
         }
     }
 }
@@ -213,6 +217,37 @@ mod tests {
         assert!(
             text.contains("    seen       2 times, 2019-10-29T06:40:00Z to 2019-10-29T06:50:00Z\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_trail_fields_print_escaped() {
+        let mut event = denial("e1\u{1b}[2J", "2019-10-29T06:40:00Z");
+        event.principal_arn = Some("arn:aws:iam::111122223333:user/\u{1b}]0;pwned\u{7}".into());
+        event.user_agent = Some("\u{1b}]0;pwned\u{7}curl\u{1b}[2J".into());
+        event.source_ip = Some("192.0.2.1\n    fake       line\r\u{9b}".into());
+        let (groups, excluded) = triage(&[event]);
+        let text = explain_text(&Scope::default(), &groups, &excluded);
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\r']),
+            "{text:?}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "[1] arn:aws:iam::111122223333:user/\\x1b]0;pwned\\x07"
+        );
+        for line in [
+            "    source ip  192.0.2.1\\n    fake       line\\r\\x9b",
+            "    agent      \\x1b]0;pwned\\x07curl\\x1b[2J",
+            "    events     e1\\x1b[2J",
+        ] {
+            assert!(lines.contains(&line), "{line:?} not in {text}");
+        }
+        let json = explain_json(&Scope::default(), &groups, &excluded, 1, 0);
+        assert_eq!(
+            json["groups"][0]["user_agents"][0],
+            "\u{1b}]0;pwned\u{7}curl\u{1b}[2J"
         );
     }
 

@@ -4,7 +4,14 @@
 //! table and CSV, and as ISO 8601 (`2019-10-29T06:52:45.000Z`) in JSON, where a reader parses them.
 //! `IPADDRESS` values (`FixedSizeBinary(16)`) print as address text everywhere, as Trino prints
 //! them (`10.1.2.3`, `2001:db8::1`).
+//!
+//! The table is for a terminal, and trail fields are written by whoever made the call: a user
+//! agent can carry escape sequences that retitle the window or clear the screen, an error message
+//! a newline that fakes a row. The table (and [`text_rows`]) therefore show control characters
+//! escaped ([`printable`]); CSV, JSON and NDJSON are for programs and keep every byte.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -96,6 +103,35 @@ impl<'a> CellText<'a> {
             _ => Some(self.formatter.value(row).to_string()),
         }
     }
+}
+
+/// `text` safe to print on a terminal: each control character (C0, DEL and C1, U+0080 to U+009F)
+/// is shown as an escape, so none reaches the terminal and a value stays on one line. Tab, newline
+/// and carriage return become `\t`, `\n` and `\r`; every other one `\x` and two lowercase hex
+/// digits of its code point (`\x1b` for ESC, `\x07` for BEL, `\x7f` for DEL, `\x9b` for U+009B,
+/// the one-character CSI). Other text, backslashes included, is unchanged, so text without
+/// control characters comes back borrowed as it was.
+///
+/// Every human-facing text output uses it: the query table, `ctq explain`'s text, and the
+/// warnings that name damaged files. CSV, JSON and NDJSON do not.
+#[must_use]
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn is_numeric(data_type: &DataType) -> bool {
@@ -206,7 +242,7 @@ fn write_table(
     let mut table = comfy_table::Table::new();
     table.load_preset("||--+-++|    ++++++");
     table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    table.set_header(columns.iter().map(comfy_table::Cell::new));
+    table.set_header(columns.iter().map(|c| comfy_table::Cell::new(printable(c))));
     for row in text_rows(batches)? {
         table.add_row(row.into_iter().map(Option::unwrap_or_default));
     }
@@ -214,8 +250,9 @@ fn write_table(
     Ok(())
 }
 
-/// The cells of `batches` as the table and CSV print them (`None` for NULL), for a caller that
-/// lays rows out itself, such as an HTML page next to the CSV.
+/// The cells of `batches` as the table prints them (`None` for NULL): as CSV writes them, but with
+/// control characters escaped ([`printable`]), for a caller that lays rows out itself, such as an
+/// HTML page next to the CSV.
 pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, SqlError> {
     let options = format_options();
     let mut rows = Vec::new();
@@ -226,7 +263,17 @@ pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, Sq
             .map(|c| CellText::new(c, &options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            rows.push(cells.iter().map(|c| c.text(row)).collect());
+            rows.push(
+                cells
+                    .iter()
+                    .map(|c| {
+                        c.text(row).map(|text| match printable(&text) {
+                            Cow::Borrowed(_) => text,
+                            Cow::Owned(escaped) => escaped,
+                        })
+                    })
+                    .collect(),
+            );
         }
     }
     Ok(rows)

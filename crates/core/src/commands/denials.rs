@@ -6,9 +6,11 @@ use ctq_sql::canned::DenialFilter;
 
 use crate::args::DenialsArgs;
 use crate::commands::{Outcome, run_query};
+use crate::paths::check_output;
 use crate::window::open_window;
 
 pub async fn run(args: DenialsArgs) -> anyhow::Result<Outcome> {
+    check_output("--output", args.output.output.as_deref(), &args.source)?;
     let (from, to) = open_window(&args.window, Instant::now())?;
     let filter = DenialFilter {
         principal: args.arn.clone(),

@@ -12,12 +12,14 @@ use ctq_sql::events::denial_events;
 
 use crate::args::{ExplainArgs, ExplainFormat};
 use crate::commands::{Outcome, Sink, load_suppressions};
+use crate::paths::check_output;
 use crate::progress::ProgressLine;
 use crate::session::open_session;
 use crate::summary::print_scan_summary;
 use crate::window::open_window;
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
+    check_output("--output", args.output.as_deref(), &args.source)?;
     let suppressions = load_suppressions(args.suppress.as_ref())?;
     let (from, to) = open_window(&args.window, Instant::now())?;
     let filter = DenialFilter {

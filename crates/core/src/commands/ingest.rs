@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use ctq_s3::{S3Trail, TrailLocation};
+use ctq_sql::output::printable;
 use ctq_store::{IngestOptions, IngestSummary, Store, StoreLocation, ingest, ingest_s3};
 
 use crate::args::IngestArgs;
@@ -46,8 +47,9 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     .with_context(|| format!("ingest into {} failed", args.store))?;
     for (path, reason) in &report.damaged {
         eprintln!(
-            "ctq: warning: damaged file {} recorded and skipped: {reason}",
-            path.display()
+            "ctq: warning: damaged file {} recorded and skipped: {}",
+            printable(&path.display().to_string()),
+            printable(reason)
         );
     }
     if !args.quiet {

@@ -4,8 +4,10 @@ use anyhow::Context;
 
 use crate::args::QueryArgs;
 use crate::commands::{Outcome, run_query};
+use crate::paths::check_output;
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
+    check_output("--output", args.output.output.as_deref(), &args.source)?;
     let sql = match (&args.sql, &args.file) {
         (Some(sql), _) => sql.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)

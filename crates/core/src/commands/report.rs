@@ -9,10 +9,12 @@ use ctq_denial::triage::Noise;
 use ctq_ingest::Progress;
 use ctq_report::{Request, build};
 use ctq_sql::Instant;
+use ctq_sql::output::printable;
 use ctq_sql::saved::{bundled, load_folder};
 
 use crate::args::ReportArgs;
 use crate::commands::{Outcome, load_suppressions};
+use crate::paths::check_output;
 use crate::progress::ProgressLine;
 use crate::session::open_session;
 use crate::window::report_window;
@@ -21,6 +23,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     let now = Instant::now();
     let window = report_window(&args, now)?;
+    check_output("--out", Some(&args.out), &args.source)?;
     let queries = match &args.queries {
         Some(folder) => load_folder(folder)?,
         None => bundled(),
@@ -53,7 +56,8 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     for damaged in &report.files.damaged {
         eprintln!(
             "ctq: warning: skipped damaged file {}: {}",
-            damaged.path, damaged.reason
+            printable(&damaged.path),
+            printable(&damaged.reason)
         );
     }
     let crossed: Vec<_> = report.verdicts.iter().filter(|v| v.crossed).collect();

@@ -1,10 +1,12 @@
 //! Whole runs of the `ctq` binary: one snapshot per saved query, exit statuses, error messages.
 
 mod cli;
+mod control_chars;
 mod explain;
 mod report;
 mod s3;
 mod saved_queries;
 mod store;
 mod support;
+mod usage;
 mod window;

@@ -235,8 +235,28 @@ async fn a_killed_ingest_into_s3_run_again_ends_with_every_record_once() {
         Some(0)
     );
     let expected = store_rows(&server, counts, reference).await;
+    // Kills spread over the time a whole run takes on this machine now, so that some land
+    // mid-run however loaded it is.
+    let started = std::time::Instant::now();
+    let whole = ctq_with_s3(
+        &server,
+        &[
+            "ingest",
+            "-q",
+            "-s",
+            "sample-logs",
+            "--store",
+            "s3://lake/timing",
+            "--files-per-commit",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let span_ms = started.elapsed().as_millis() as u64;
     let mut interrupted = 0;
-    for (run, delay_ms) in [0u64, 20, 50, 90, 150].into_iter().enumerate() {
+    for (run, percent) in [5u64, 25, 45, 65, 85].into_iter().enumerate() {
+        let delay_ms = span_ms * percent / 100;
         let store = format!("s3://lake/store-{run}");
         let mut command = ctq_s3_command(
             &server,

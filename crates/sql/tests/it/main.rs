@@ -2,6 +2,7 @@
 
 mod article;
 mod athena_sql;
+mod control_chars;
 mod corpus;
 mod functions;
 mod params;
