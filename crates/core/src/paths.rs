@@ -37,7 +37,8 @@ impl fmt::Display for OutputOverlapsInput {
 impl std::error::Error for OutputOverlapsInput {}
 
 /// Refuses an output (`output_flag` names its flag) that is a local `--source` file, lies inside
-/// a local `--source` folder or `--store`, or holds one of them. S3 inputs cannot collide; an
+/// a local `--store`, lies inside a local `--source` folder under a name the next run would read
+/// as a trail file (or is a report folder there), or holds one of them. S3 inputs cannot collide; an
 /// input that does not exist is left to the session to report.
 pub fn check_output(
     output_flag: &'static str,
@@ -67,6 +68,17 @@ pub fn check_output(
         let relation = if resolved == canonical {
             "is"
         } else if resolved.starts_with(&canonical) {
+            // A file in a source folder is read back only if a walk takes it for a trail file
+            // (`denials.json`, `out.txt`); `denials.csv` there harms nothing. Everything in a
+            // store, and a report folder (it holds summary.json), is refused.
+            let harmless = !is_store
+                && output_flag == "--output"
+                && output.file_name().is_some_and(|name| {
+                    !ctq_ingest::looks_like_trail_file(&name.to_string_lossy())
+                });
+            if harmless {
+                continue;
+            }
             "is inside"
         } else if canonical.starts_with(&resolved) {
             "holds"

@@ -123,6 +123,20 @@ fn report_out_inside_the_source_or_the_store_is_refused() {
 #[test]
 fn output_elsewhere_is_written() {
     let (dir, trail, file) = sample_copy();
+    // A CSV inside the source folder is not a trail file: the next run does not read it.
+    let inside = trail.join("denials.csv");
+    let run = ctq(&[
+        "denials",
+        "-q",
+        "-s",
+        text(&trail),
+        "--format",
+        "csv",
+        "-o",
+        text(&inside),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(inside.is_file());
     let output = dir.path().join("denials.csv");
     let run = ctq(&[
         "denials",
