@@ -72,23 +72,6 @@ impl From<&std::path::Path> for TrailLocation {
     }
 }
 
-impl From<S3Location> for TrailLocation {
-    fn from(location: S3Location) -> Self {
-        TrailLocation::S3(location)
-    }
-}
-
-impl std::fmt::Display for TrailLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TrailLocation::Local(path) => write!(f, "{}", path.display()),
-            TrailLocation::S3(location) => {
-                write!(f, "s3://{}/{}", location.bucket, location.prefix)
-            }
-        }
-    }
-}
-
 impl FromStr for S3Location {
     type Err = S3Error;
 

@@ -576,7 +576,8 @@ pub fn parse_table_name(name: &str) -> Vec<String> {
                 .map(|p| p.as_ident().map(normalise))
                 .collect();
             match parts {
-                Some(parts) if !parts.is_empty() && parts.len() <= 3 => parts,
+                // More than three parts is refused when the name is registered.
+                Some(parts) if !parts.is_empty() => parts,
                 _ => vec![name.to_string()],
             }
         }

@@ -74,6 +74,21 @@ async fn qualified_table_names_map_to_the_trail() {
 }
 
 #[tokio::test]
+async fn a_name_of_more_than_three_parts_is_refused() {
+    let error = TrailSession::open(
+        &[sample_logs()],
+        &SessionOptions {
+            extra_table_names: vec!["a.b.c.d".into()],
+            ..SessionOptions::default()
+        },
+    )
+    .await
+    .err()
+    .expect("a.b.c.d is not a table name");
+    assert!(matches!(error, SqlError::BadTableName { .. }), "{error}");
+}
+
+#[tokio::test]
 async fn cross_join_unnest_gives_a_row_per_resource() {
     let session = session_with(SessionOptions::default()).await;
     let result = session
