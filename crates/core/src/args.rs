@@ -105,6 +105,16 @@ pub struct S3Args {
     /// GET requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 32, help_heading = "S3")]
     pub max_in_flight: usize,
+    /// How long to wait for S3 to answer a request, or to go on with a body, before trying
+    /// again; a request gets three times this over all its tries (docs/s3.md).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "S3"
+    )]
+    pub s3_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -255,7 +265,12 @@ pub enum ExplainFormat {
 pub struct IngestArgs {
     /// The trail to convert: folders or files, or one s3://bucket[/prefix]. Repeatable for
     /// local paths.
-    #[arg(long = "source", short = 's', value_name = "PATH", required = true)]
+    #[arg(
+        long = "source",
+        short = 's',
+        value_name = "PATH",
+        required_unless_present = "rebuild_manifest"
+    )]
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub s3: S3Args,
@@ -273,6 +288,18 @@ pub struct IngestArgs {
     /// committed, and memory is bounded by this many files.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub files_per_commit: usize,
+    /// Read the footer of every data file of the store and check its row count, not only that
+    /// it is there at its size; a file that fails is replaced by reading its sources again.
+    #[arg(long)]
+    pub verify: bool,
+    /// Write a new manifest from the store's data files (after a lost or stale manifest), then
+    /// ingest the sources, if any are given.
+    #[arg(long)]
+    pub rebuild_manifest: bool,
+    /// Remove data files the store cannot account for, and repair damaged data files whose
+    /// sources are no longer in the trail, dropping their rows; without it ingest refuses.
+    #[arg(long)]
+    pub force: bool,
     /// Print no summary on standard error; damaged files are still named.
     #[arg(long, short = 'q')]
     pub quiet: bool,

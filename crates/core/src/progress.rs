@@ -28,12 +28,19 @@ impl ProgressLine {
                 let total = progress.files_total.load(Ordering::Relaxed);
                 let bytes = progress.bytes_done.load(Ordering::Relaxed);
                 let rate = bytes as f64 / started.elapsed().as_secs_f64().max(0.001);
-                let _ = write!(
-                    std::io::stderr(),
-                    "\r\x1b[2K{done}/{total} files  {}  {}/s",
-                    human_bytes(bytes),
-                    human_bytes(rate as u64)
-                );
+                let seconds = started.elapsed().as_secs();
+                // Before any file is known (listing S3, or reading a store, which counts no
+                // files), the ticking seconds tell a slow wait from a hang.
+                let _ = if total == 0 {
+                    write!(std::io::stderr(), "\r\x1b[2Kreading  {seconds} s")
+                } else {
+                    write!(
+                        std::io::stderr(),
+                        "\r\x1b[2K{done}/{total} files  {}  {}/s  {seconds} s",
+                        human_bytes(bytes),
+                        human_bytes(rate as u64)
+                    )
+                };
             }
         });
         Self { task: Some(task) }

@@ -19,6 +19,7 @@ pub fn s3_options(args: &S3Args) -> S3Options {
         max_in_flight: args.max_in_flight,
         ..S3Options::default()
     }
+    .with_timeout(std::time::Duration::from_secs(args.s3_timeout))
 }
 
 /// A session over the trail, the store, or the store on a cluster, as the flags say.

@@ -7,10 +7,18 @@ use ctq_sql::output::printable;
 
 use crate::progress::human_bytes;
 
-/// Names every damaged file; unless `quiet`, then says how many rows came of how many files (or of
-/// the store), what S3 was asked for, and that damaged files are left out of the results.
+/// Names every damaged file and every file read with characters replaced; unless `quiet`, then
+/// says how many rows came of how many files (or of the store), what S3 was asked for, and that
+/// damaged files are left out of the results.
 pub fn print_scan_summary(session: &TrailSession, rows: usize, quiet: bool) {
     let outcomes = session.file_outcomes();
+    // Its records are in the results, so it does not change the exit status.
+    for (path, repaired) in outcomes.repaired() {
+        eprintln!(
+            "ctq: warning: file {}: {repaired}; its records were read",
+            printable(&path.display().to_string())
+        );
+    }
     let damaged: Vec<_> = outcomes.damaged().collect();
     for (path, reason) in &damaged {
         // A file's name and the reason it could not be read are not ours: escape what would

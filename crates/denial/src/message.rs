@@ -171,7 +171,8 @@ pub fn parse_message(error_message: &str) -> Denial {
         Some(at) => {
             let blob = text[at + ENCODED_MARKER.len()..].trim();
             denial.encoded_message = (!blob.is_empty()).then(|| blob.to_owned());
-            &text[..at]
+            // Up to the marker, without the space before it: the sentence ends there.
+            text[..at].trim_end()
         }
         None => text,
     };
@@ -180,7 +181,7 @@ pub fn parse_message(error_message: &str) -> Denial {
         denial.principal = principal(&sentence[..at]);
         let after = sentence[at + PERFORM.len()..].trim_start();
         let end = after.find(' ').unwrap_or(after.len());
-        denial.action = clean_token(&after[..end]);
+        denial.action = clean_token(&after[..end], ends_sentence(&after[end..]));
         let (resource, rest) = resource(&after[end..]);
         denial.resource = resource;
         rest
@@ -208,18 +209,33 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
 /// The token after the last `User: ` in `before`. Principals never hold spaces.
 fn principal(before: &str) -> Option<String> {
     let at = before.rfind(PRINCIPAL_MARKER)?;
-    let token = before[at + PRINCIPAL_MARKER.len()..].split(' ').next()?;
+    let rest = &before[at + PRINCIPAL_MARKER.len()..];
+    let (token, last) = rest
+        .split_once(' ')
+        .map_or((rest, true), |(token, after)| (token, ends_sentence(after)));
     if token == "is" {
         return None;
     }
-    clean_token(token)
+    clean_token(token, last)
 }
 
-/// A token without the punctuation a sentence puts around it.
-fn clean_token(token: &str) -> Option<String> {
-    let token = token
-        .trim_matches(|c: char| matches!(c, '"' | '\'' | ',' | ';'))
-        .trim_end_matches('.');
+/// Whether only the sentence's punctuation (and whitespace) follows.
+fn ends_sentence(after: &str) -> bool {
+    after
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, '.' | ',' | ';'))
+}
+
+/// A token without the quotes around it, and, when it ends the sentence (`last`), without the
+/// sentence's punctuation after it. IAM names may end in `.` or `,` (`user/ops.`, a session
+/// `ci,run,`): followed by more of the sentence, those are the name's.
+fn clean_token(token: &str, last: bool) -> Option<String> {
+    let token = if last {
+        token.trim_end_matches(|c: char| matches!(c, '.' | ',' | ';'))
+    } else {
+        token
+    };
+    let token = token.trim_matches(|c: char| matches!(c, '"' | '\''));
     (!token.is_empty()).then(|| token.to_owned())
 }
 
@@ -237,18 +253,32 @@ fn resource(after_action: &str) -> (Option<String>, &str) {
     if let Some(quoted) = body.strip_prefix('"')
         && let Some(end) = quoted.find('"')
     {
-        return (clean_resource(&quoted[..end]), &quoted[end + 1..]);
+        // Quoted, the resource is all that the quotes hold: an S3 key may end in `.`.
+        let resource = quoted[..end].trim();
+        return (
+            (!resource.is_empty()).then(|| resource.to_owned()),
+            &quoted[end + 1..],
+        );
     }
     let end = RESOURCE_ENDS
         .iter()
         .filter_map(|t| find_ignore_case(body, t))
-        .min()
-        .unwrap_or(body.len());
-    (clean_resource(&body[..end]), &body[end..])
+        .min();
+    match end {
+        Some(end) => (clean_resource(&body[..end], false), &body[end..]),
+        None => (clean_resource(body, true), ""),
+    }
 }
 
-fn clean_resource(s: &str) -> Option<String> {
-    let s = s.trim().trim_end_matches('.').trim();
+/// The resource without the quotes around it, and, when it ends the sentence (`last`), without the
+/// sentence's period: before `because no`, a `.` is the name's (`role/ops.`).
+fn clean_resource(s: &str, last: bool) -> Option<String> {
+    let s = s.trim();
+    let s = if last {
+        s.trim_end_matches('.').trim()
+    } else {
+        s
+    };
     let s = ['"', '\'']
         .iter()
         .find_map(|q| s.strip_prefix(*q).and_then(|s| s.strip_suffix(*q)))
@@ -279,7 +309,11 @@ fn read_verdict(text: &str, denial: &mut Denial) {
             denial.policy_type = Some(policy_type);
             let rest = rest.trim_start();
             if let Some(arn) = rest.strip_prefix(':') {
-                denial.policy_arn = arn.split_whitespace().next().and_then(clean_token);
+                let arn = arn.trim_start();
+                denial.policy_arn = match arn.split_once(' ') {
+                    Some((token, after)) => clean_token(token, ends_sentence(after)),
+                    None => clean_token(arn, true),
+                };
             }
             if let Some(at) = find_ignore_case(rest, "transitively through ") {
                 denial.transitive_through =

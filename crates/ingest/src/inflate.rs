@@ -185,6 +185,112 @@ mod tests {
         assert_eq!(inflate_gzip(&under).unwrap().len(), 255 << 20);
     }
 
+    /// Properties of inflating: members split anywhere, streams cut anywhere, bytes changed.
+    mod properties {
+        use std::io::Write;
+
+        use flate2::Compression;
+        use flate2::write::GzEncoder;
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+
+        use super::super::*;
+
+        /// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would
+        /// override it), else `default`. Unoptimized, proptest's default ChaCha generator costs
+        /// more than the properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
+        fn config(default: u32) -> ProptestConfig {
+            let cases = std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|cases| cases.parse().ok())
+                .unwrap_or(default);
+            let mut config = ProptestConfig::with_cases(cases);
+            if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
+                config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
+            }
+            config
+        }
+
+        fn member(data: &[u8], level: u32) -> Vec<u8> {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level));
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap()
+        }
+
+        /// Text that compresses like a trail (repeated runs) or not at all (noise).
+        fn document() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..3000),
+                (prop::collection::vec(any::<u8>(), 1..40), 1..400usize)
+                    .prop_map(|(run, times)| run.repeat(times)),
+            ]
+        }
+
+        /// `data` gzipped as one member per piece between the split points, each at its own
+        /// level, and where each member starts.
+        fn members(data: &[u8], splits: &[Index], levels: &[u32]) -> (Vec<u8>, Vec<usize>) {
+            let mut cuts: Vec<usize> = splits.iter().map(|at| at.index(data.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(data.len());
+            let (mut raw, mut starts, mut from) = (Vec::new(), Vec::new(), 0);
+            for (i, &to) in cuts.iter().enumerate() {
+                starts.push(raw.len());
+                raw.extend(member(&data[from..to], levels[i % levels.len()]));
+                from = to;
+            }
+            (raw, starts)
+        }
+
+        fn gzipped() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, Vec<usize>)> {
+            (
+                document(),
+                prop::collection::vec(any::<Index>(), 0..5),
+                prop::collection::vec(0..=9u32, 1..4),
+            )
+                .prop_map(|(data, splits, levels)| {
+                    let (raw, starts) = members(&data, &splits, &levels);
+                    (data, raw, starts)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(config(300))]
+
+            #[test]
+            fn members_split_anywhere_inflate_to_the_whole((data, raw, _) in gzipped()) {
+                prop_assert_eq!(inflate_gzip(&raw).unwrap(), data);
+            }
+
+            /// Cut anywhere but between two members (where what is left is a shorter, complete
+            /// stream), a stream is damaged: never a prefix passed off as the whole.
+            #[test]
+            fn a_cut_stream_is_an_error((data, raw, starts) in gzipped(), at in any::<Index>()) {
+                let at = 1 + at.index(raw.len() - 1);
+                let inflated = inflate_gzip(&raw[..at]);
+                if starts.contains(&at) {
+                    prop_assert!(data.starts_with(&inflated.unwrap()));
+                } else {
+                    prop_assert!(inflated.is_err(), "cut at {} of {}: {:?}", at, raw.len(), inflated.map(|d| d.len()));
+                }
+            }
+
+            /// A changed byte is caught by the checksums, or falls in a header field that does not
+            /// change the text (the modification time, the OS).
+            #[test]
+            fn a_changed_byte_never_changes_the_text(
+                (data, mut raw, _) in gzipped(),
+                at in any::<Index>(),
+                flip in 1..=255u8,
+            ) {
+                let at = at.index(raw.len());
+                raw[at] ^= flip;
+                if let Ok(inflated) = inflate_gzip(&raw) {
+                    prop_assert_eq!(inflated, data, "byte {} ^ {:#x}", at, flip);
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_corrupt_checksum_is_an_error() {
         let mut raw = gzip(b"{\"Records\":[]}");

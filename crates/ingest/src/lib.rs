@@ -25,7 +25,7 @@ pub mod time;
 use std::path::PathBuf;
 
 pub use batch::TrailBatchBuilder;
-pub use decode::{FileDamage, RecordFilter};
+pub use decode::{FileDamage, RecordFilter, TextRepairs};
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
 pub use scan::{
@@ -66,13 +66,5 @@ pub fn decode_file_bytes(
     partition: &Partition,
     builder: &mut TrailBatchBuilder,
 ) -> Result<FileOutcome, FileDamage> {
-    let text = decode::read_bytes(raw)?;
-    Ok(
-        match decode::decode_records(&text, RecordFilter::default(), builder.columns(), |r| {
-            builder.append(r, partition);
-        })? {
-            decode::Decoded::Records(n) => FileOutcome::Read { records: n as u64 },
-            decode::Decoded::NonEvent(kind) => FileOutcome::NonEvent(kind),
-        },
-    )
+    scan::decode(raw, partition, RecordFilter::default(), builder)
 }

@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 
 use crate::IngestError;
 use crate::batch::TrailBatchBuilder;
-use crate::decode::{Decoded, FileDamage, RecordFilter, decode_records, read_bytes};
+use crate::decode::{Decoded, FileDamage, RecordFilter, TextRepairs, decode_file};
 use crate::path::{
     NonEventKind, Partition, PathInfo, classify_folder, classify_path, delivery_time_from_name,
 };
@@ -28,6 +28,9 @@ pub struct TrailFile {
 pub enum FileOutcome {
     Read {
         records: u64,
+        /// Characters of its text that were not valid Unicode and were read as U+FFFD; worth a
+        /// warning when there are any.
+        repaired: TextRepairs,
     },
     /// Skipped on purpose: it holds no events (digest, Insights...).
     NonEvent(NonEventKind),
@@ -55,7 +58,7 @@ impl FileOutcomes {
         self.files
             .values()
             .map(|o| match o {
-                FileOutcome::Read { records } => *records,
+                FileOutcome::Read { records, .. } => *records,
                 _ => 0,
             })
             .sum()
@@ -64,6 +67,16 @@ impl FileOutcomes {
     pub fn skipped(&self) -> impl Iterator<Item = (&Path, NonEventKind)> {
         self.files.iter().filter_map(|(p, o)| match o {
             FileOutcome::NonEvent(kind) => Some((p.as_path(), *kind)),
+            _ => None,
+        })
+    }
+
+    /// The files read whose text needed repairs, with what was replaced.
+    pub fn repaired(&self) -> impl Iterator<Item = (&Path, TextRepairs)> {
+        self.files.iter().filter_map(|(p, o)| match o {
+            FileOutcome::Read { repaired, .. } if !repaired.is_none() => {
+                Some((p.as_path(), *repaired))
+            }
             _ => None,
         })
     }
@@ -260,22 +273,22 @@ where
     }
 }
 
-fn decode(
-    file: &TrailFile,
-    fetched: Fetched,
+/// Decodes one file's bytes into `builder`, appending its records that `filter` keeps.
+pub(crate) fn decode(
+    raw: Vec<u8>,
+    partition: &Partition,
     filter: RecordFilter,
     builder: &mut TrailBatchBuilder,
-) -> FileOutcome {
-    let decoded = fetched.and_then(read_bytes).and_then(|text| {
-        decode_records(&text, filter, builder.columns(), |r| {
-            builder.append(r, &file.partition);
-        })
-    });
-    match decoded {
-        Ok(Decoded::Records(n)) => FileOutcome::Read { records: n as u64 },
-        Ok(Decoded::NonEvent(kind)) => FileOutcome::NonEvent(kind),
-        Err(damage) => FileOutcome::Damaged(damage),
-    }
+) -> Result<FileOutcome, FileDamage> {
+    let columns = builder.columns();
+    let (decoded, repaired) = decode_file(raw, filter, columns, |r| builder.append(r, partition))?;
+    Ok(match decoded {
+        Decoded::Records(n) => FileOutcome::Read {
+            records: n as u64,
+            repaired,
+        },
+        Decoded::NonEvent(kind) => FileOutcome::NonEvent(kind),
+    })
 }
 
 /// Decodes local `files` in parallel; see [`scan_source`].
@@ -330,7 +343,9 @@ pub fn scan_source(
                 progress.bytes_done.fetch_add(size, Ordering::Relaxed);
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
             }
-            let outcome = decode(&file, fetched, options.filter, &mut builder);
+            let outcome = fetched
+                .and_then(|raw| decode(raw, &file.partition, options.filter, &mut builder))
+                .unwrap_or_else(FileOutcome::Damaged);
             if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
                 fail(IngestError::Damaged {
                     path: file.path,

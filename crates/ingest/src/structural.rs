@@ -3,23 +3,26 @@
 //! A query that needs only records with an `errorCode` (every denial query) must still read
 //! every file, but need not parse the nine records in ten that lack the key. This module
 //! delimits them at memory speed, the way simdjson's first stage does: the text is classified 64
-//! bytes at a time into bit masks of quotes, backslashes and brackets; escaped quotes are removed;
-//! a prefix XOR of the quotes masks out everything inside strings; the brackets left give the
-//! nesting depth, and so the records' spans.
+//! bytes at a time into bit masks of quotes and backslashes; escaped quotes are removed; a prefix
+//! XOR of the quotes masks out everything inside strings. What is left is a short stream of
+//! tokens (brackets, separators, the opening quote of each string, numbers and literals), which
+//! a table-driven state machine checks against JSON's grammar while it follows the nesting, and
+//! so finds the records' spans.
 //!
-//! Delimiting checks that strings are terminated, brackets balance, records are objects separated
-//! by commas, and nothing follows the envelope. It does not check every token: a record the query
-//! skips could hold `tru` for `true` unnoticed. Delivered files are gzip, whose CRC already
-//! rejects damage, and whatever this module cannot delimit it leaves to the full parser, which
-//! then names the fault.
+//! Delimiting also validates, so that a record the query skips unparsed still damages its file
+//! when it is not JSON (a `tru` for `true`, a missing comma, a control character in a string, a
+//! bad escape, invalid UTF-8): spans are returned only for text that serde_json reads too.
+//! Whatever this module does not delimit it leaves to the full parser, which then names the
+//! fault.
 
 // SSE2 intrinsics are `unsafe` functions; x86_64 always has SSE2, which each block relies on.
 #![allow(unsafe_code)]
 
 use std::ops::Range;
 
-/// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object whose
-/// records are all objects; `None` for any other shape or any structural fault.
+/// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object (the
+/// key written so, no other key) whose records are all objects, and all of it valid JSON; `None`
+/// for any other shape or any fault.
 pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
     spans_with(text, classify)
 }
@@ -29,95 +32,444 @@ fn spans_with(
     text: &[u8],
     classify_block: impl Fn(&[u8; 64]) -> Masks,
 ) -> Option<Vec<Range<usize>>> {
-    let array_start = records_array_start(text)?;
-    let mut spans = Vec::new();
     let mut scanner = Scanner::default();
-    // Depth inside the Records array: 0 between records.
-    let mut depth = 0usize;
-    let mut record_start = 0usize;
-    let mut previous_end: Option<usize> = None;
-    let mut array_end = None;
-    let body = &text[array_start..];
+    // The state, as the offset of its row in the table.
+    let mut row = row_of(State::Start);
+    // The containers open inside the current record, innermost last (`true` for an object); the
+    // record itself is not on it.
+    let mut stack: Vec<bool> = Vec::with_capacity(16);
+    let mut spans = Vec::new();
+    let mut record_start = 0;
+    // Where the last number or literal ends: its bytes after the first are not tokens.
+    let mut scalar_end = 0usize;
+    let mut first_non_ascii = None;
     let mut padded = [b' '; 64];
-    'blocks: for (block_index, chunk) in body.chunks(64).enumerate() {
+    for (block_index, chunk) in text.chunks(64).enumerate() {
+        let base = block_index * 64;
         let bytes: &[u8; 64] = if let Ok(full) = chunk.try_into() {
             full
         } else {
-            // The last, short block, padded with spaces (which are not structural).
+            // The last, short block, padded with spaces (whitespace, outside strings).
             padded[..chunk.len()].copy_from_slice(chunk);
             &padded
         };
         let masks = classify_block(bytes);
-        let outside = !scanner.in_string_mask(masks.quote, masks.backslash);
-        let mut brackets = (masks.open | masks.close) & outside;
-        while brackets != 0 {
-            let bit = brackets.trailing_zeros();
-            brackets &= brackets - 1;
-            let at = array_start + block_index * 64 + bit as usize;
-            if masks.open & (1 << bit) != 0 {
-                if depth == 0 {
-                    if text[at] != b'{' || !separated(text, previous_end, at, array_start, false) {
+        let strings = scanner.strings(masks.quote, masks.backslash);
+        // Inside strings: no control character, and only the escapes JSON has.
+        if masks.control & strings.inside != 0 {
+            return None;
+        }
+        let mut escapes = strings.escapes & strings.inside;
+        while escapes != 0 {
+            let bit = escapes.trailing_zeros();
+            escapes &= escapes - 1;
+            if !valid_escape(text, base + bit as usize) {
+                return None;
+            }
+        }
+        if masks.non_ascii != 0 && first_non_ascii.is_none() {
+            first_non_ascii = Some(base);
+        }
+        // Every byte outside strings is a token, and each string's opening quote.
+        let mut tokens = !strings.inside & !strings.quotes | (strings.quotes & strings.inside);
+        tokens &= !bits_below(scalar_end.saturating_sub(base));
+        let class = |bit: u32| CLASSES[bytes[bit as usize] as usize] as usize;
+        while tokens != 0 {
+            let bit = tokens.trailing_zeros();
+            tokens &= tokens - 1;
+            // Two tokens a step, the one load that depends on the state: most tokens are the
+            // quotes, colons and commas of `"key":"value",`, which do nothing but change it.
+            let first = class(bit) * PAIR_STRIDE;
+            let second = if tokens == 0 {
+                ALONE
+            } else {
+                class(tokens.trailing_zeros())
+            };
+            let step = TRANSITIONS[row + first + second];
+            if step <= ROW_MASK {
+                row = usize::from(step);
+                tokens &= tokens.wrapping_sub(1);
+                continue;
+            }
+            // The first token alone, and what it does besides.
+            let step = TRANSITIONS[row + first + ALONE];
+            row = usize::from(step & ROW_MASK);
+            if step <= ROW_MASK {
+                continue;
+            }
+            let at = base + bit as usize;
+            match step >> ACTION_SHIFT {
+                SCALAR => {
+                    scalar_end = valid_scalar_end(text, at)?;
+                    tokens &= !bits_below(scalar_end - base);
+                }
+                PUSH_IN_OBJECT => stack.push(true),
+                PUSH_IN_ARRAY => stack.push(false),
+                POP => {
+                    row = row_of(match stack.pop() {
+                        Some(true) => State::ObjectNext,
+                        Some(false) => State::ArrayNext,
+                        None => {
+                            spans.push(record_start..at + 1);
+                            State::RecordsNext
+                        }
+                    });
+                }
+                RECORD_START => record_start = at,
+                _ => {
+                    // The envelope's only key.
+                    if !text[at..].starts_with(b"\"Records\"") {
                         return None;
                     }
-                    record_start = at;
-                }
-                depth += 1;
-            } else if depth == 0 {
-                // The array's closing bracket.
-                if text[at] != b']' || !separated(text, previous_end, at, array_start, true) {
-                    return None;
-                }
-                array_end = Some(at);
-                break 'blocks;
-            } else {
-                depth -= 1;
-                if depth == 0 {
-                    spans.push(record_start..at + 1);
-                    previous_end = Some(at + 1);
                 }
             }
         }
+        if row == row_of(State::Fault) {
+            return None;
+        }
     }
-    let array_end = array_end?;
-    let rest = text[array_end + 1..].trim_ascii_start();
-    (rest.strip_prefix(b"}")?.trim_ascii().is_empty()).then_some(spans)
+    if scanner.in_string || row != row_of(State::End) {
+        return None;
+    }
+    // The blocks before the first non-ASCII byte are ASCII, so it starts a character.
+    if let Some(from) = first_non_ascii {
+        std::str::from_utf8(&text[from..]).ok()?;
+    }
+    Some(spans)
 }
 
-/// Whether what precedes a record (or, `closing`, the array's `]`) at `at` is only whitespace
-/// after the `[`, one comma after the previous record, or (before the `]`) nothing.
-fn separated(
-    text: &[u8],
-    previous_end: Option<usize>,
-    at: usize,
-    array_start: usize,
-    closing: bool,
-) -> bool {
-    match previous_end {
-        None => text[array_start..at].trim_ascii().is_empty(),
-        Some(end) if closing => text[end..at].trim_ascii().is_empty(),
-        Some(end) => text[end..at].trim_ascii() == b",",
+/// Bits `0..n` of a block (all of them from 64 on).
+fn bits_below(n: usize) -> u64 {
+    u32::try_from(n)
+        .ok()
+        .and_then(|n| 1u64.checked_shl(n))
+        .map_or(u64::MAX, |bit| bit - 1)
+}
+
+/// Whether the backslash at `at`, inside a string, starts one of JSON's escapes.
+fn valid_escape(text: &[u8], at: usize) -> bool {
+    match text.get(at + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => true,
+        Some(b'u') => text
+            .get(at + 2..at + 6)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+        _ => false,
     }
 }
 
-/// The position just after the `[` of `{"Records": [`, when the text starts so.
-fn records_array_start(text: &[u8]) -> Option<usize> {
-    let rest = text
-        .trim_ascii_start()
-        .strip_prefix(b"{")?
-        .trim_ascii_start();
-    let rest = rest.strip_prefix(b"\"Records\"")?.trim_ascii_start();
-    let rest = rest.strip_prefix(b":")?.trim_ascii_start();
-    let rest = rest.strip_prefix(b"[")?;
-    Some(text.len() - rest.len())
+/// The end of the number or literal starting at `at`, when it is one as JSON spells it and all of
+/// the run of non-separator bytes it starts.
+fn valid_scalar_end(text: &[u8], at: usize) -> Option<usize> {
+    let literal = |word: &[u8]| text[at..].starts_with(word).then_some(at + word.len());
+    let end = match text[at] {
+        b't' => literal(b"true"),
+        b'f' => literal(b"false"),
+        b'n' => literal(b"null"),
+        _ => number_end(text, at),
+    }?;
+    matches!(
+        text.get(end).map(|&b| CLASSES[b as usize]),
+        None | Some(
+            Class::Whitespace
+                | Class::Quote
+                | Class::Colon
+                | Class::Comma
+                | Class::OpenBrace
+                | Class::OpenBracket
+                | Class::CloseBrace
+                | Class::CloseBracket
+        )
+    )
+    .then_some(end)
 }
+
+/// The end of `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` starting at `at`.
+fn number_end(text: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |from: usize| {
+        from + text.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        })
+    };
+    if text[at] == b'-' {
+        at += 1;
+    }
+    at = match text.get(at) {
+        Some(b'0') => at + 1,
+        Some(b'1'..=b'9') => digits(at + 1),
+        _ => return None,
+    };
+    if text.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(text.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(text.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
+}
+
+/// What a token is, to the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    OpenBrace,
+    OpenBracket,
+    CloseBrace,
+    CloseBracket,
+    Colon,
+    Comma,
+    /// A string's opening quote.
+    Quote,
+    /// The first byte of a number or literal.
+    Scalar,
+    Whitespace,
+    /// Nothing JSON has outside strings.
+    Other,
+}
+
+const CLASS_COUNT: usize = 10;
+
+static CLASSES: [Class; 256] = {
+    let mut classes = [Class::Other; 256];
+    classes[b'{' as usize] = Class::OpenBrace;
+    classes[b'[' as usize] = Class::OpenBracket;
+    classes[b'}' as usize] = Class::CloseBrace;
+    classes[b']' as usize] = Class::CloseBracket;
+    classes[b':' as usize] = Class::Colon;
+    classes[b',' as usize] = Class::Comma;
+    classes[b'"' as usize] = Class::Quote;
+    classes[b' ' as usize] = Class::Whitespace;
+    classes[b'\t' as usize] = Class::Whitespace;
+    classes[b'\n' as usize] = Class::Whitespace;
+    classes[b'\r' as usize] = Class::Whitespace;
+    classes[b'-' as usize] = Class::Scalar;
+    classes[b't' as usize] = Class::Scalar;
+    classes[b'f' as usize] = Class::Scalar;
+    classes[b'n' as usize] = Class::Scalar;
+    let mut digit = b'0';
+    while digit <= b'9' {
+        classes[digit as usize] = Class::Scalar;
+        digit += 1;
+    }
+    classes
+};
+
+/// Where the grammar stands: what the next token may be. The envelope has states of its own, so
+/// that its shape (an object whose only key is `"Records"`, an array, objects in it) is checked
+/// by the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A token that cannot stand where it is was read.
+    Fault,
+    /// Before the envelope's `{`.
+    Start,
+    /// After the envelope's `{`: the key `"Records"`.
+    EnvelopeKey,
+    EnvelopeColon,
+    /// The Records array's `[`.
+    EnvelopeValue,
+    /// After the Records array's `[`: a record or `]`.
+    FirstRecord,
+    /// After a `,` between records.
+    Record,
+    /// After a record: `,` or `]`.
+    RecordsNext,
+    /// After the Records array: the envelope's `}`.
+    EnvelopeClose,
+    /// After the envelope: only whitespace.
+    End,
+    /// In an object, after `{`: a key or `}`.
+    FirstKey,
+    /// In an object, after `,`.
+    Key,
+    Colon,
+    /// In an object, after `:`.
+    ObjectValue,
+    /// In an object, after a value: `,` or `}`.
+    ObjectNext,
+    /// In an array, after `[`: a value or `]`.
+    FirstElement,
+    /// In an array, after `,`.
+    Element,
+    /// In an array, after a value: `,` or `]`.
+    ArrayNext,
+}
+
+const STATE_COUNT: usize = 18;
+
+/// A state's steps are indexed by the class of a token and the class of the one after it, or
+/// [`ALONE`] for the token alone.
+const PAIR_STRIDE: usize = CLASS_COUNT + 1;
+const ALONE: usize = CLASS_COUNT;
+const ROW_LEN: usize = CLASS_COUNT * PAIR_STRIDE;
+
+/// The offset of a state's row in [`TRANSITIONS`].
+const fn row_of(state: State) -> usize {
+    state as usize * ROW_LEN
+}
+
+/// A step of [`TRANSITIONS`]: the next state's row in the low bits, what to do besides above
+/// them.
+type Step = u16;
+const ROW_MASK: Step = 0x0fff;
+const ACTION_SHIFT: u32 = 12;
+/// Read the number or literal starting here.
+const SCALAR: Step = 1;
+/// A container opens inside a record, in an object or in an array.
+const PUSH_IN_OBJECT: Step = 2;
+const PUSH_IN_ARRAY: Step = 3;
+/// A container closes: the state is the enclosing one's, or the record ends.
+const POP: Step = 4;
+const RECORD_START: Step = 5;
+/// The envelope's key must be `"Records"`.
+const RECORDS_KEY: Step = 6;
+/// Two tokens that cannot be taken in one step: one of them acts, or the first is a fault.
+const NOT_A_PAIR: Step = 0xf;
+
+/// The grammar: for each state's row, the step each class of token takes alone, and each pair of
+/// them (see [`PAIR_STRIDE`]). Every step not set is to [`State::Fault`], whose row leads nowhere
+/// else.
+static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
+    const fn set(table: &mut [Step], from: State, class: Class, next: State, action: Step) {
+        table[row_of(from) + class as usize * PAIR_STRIDE + ALONE] =
+            row_of(next) as Step | action << ACTION_SHIFT;
+    }
+    use Class as C;
+    use State as S;
+    let mut table = [row_of(S::Fault) as Step; STATE_COUNT * ROW_LEN];
+    // Whitespace changes nothing, anywhere but after a fault.
+    let mut state = 1;
+    while state < STATE_COUNT {
+        table[state * ROW_LEN + C::Whitespace as usize * PAIR_STRIDE + ALONE] =
+            (state * ROW_LEN) as Step;
+        state += 1;
+    }
+    // The envelope.
+    set(&mut table, S::Start, C::OpenBrace, S::EnvelopeKey, 0);
+    set(
+        &mut table,
+        S::EnvelopeKey,
+        C::Quote,
+        S::EnvelopeColon,
+        RECORDS_KEY,
+    );
+    set(&mut table, S::EnvelopeColon, C::Colon, S::EnvelopeValue, 0);
+    set(
+        &mut table,
+        S::EnvelopeValue,
+        C::OpenBracket,
+        S::FirstRecord,
+        0,
+    );
+    set(
+        &mut table,
+        S::FirstRecord,
+        C::OpenBrace,
+        S::FirstKey,
+        RECORD_START,
+    );
+    set(
+        &mut table,
+        S::FirstRecord,
+        C::CloseBracket,
+        S::EnvelopeClose,
+        0,
+    );
+    set(
+        &mut table,
+        S::Record,
+        C::OpenBrace,
+        S::FirstKey,
+        RECORD_START,
+    );
+    set(&mut table, S::RecordsNext, C::Comma, S::Record, 0);
+    set(
+        &mut table,
+        S::RecordsNext,
+        C::CloseBracket,
+        S::EnvelopeClose,
+        0,
+    );
+    set(&mut table, S::EnvelopeClose, C::CloseBrace, S::End, 0);
+    // Objects.
+    set(&mut table, S::FirstKey, C::Quote, S::Colon, 0);
+    set(&mut table, S::FirstKey, C::CloseBrace, S::Fault, POP);
+    set(&mut table, S::Key, C::Quote, S::Colon, 0);
+    set(&mut table, S::Colon, C::Colon, S::ObjectValue, 0);
+    set(&mut table, S::ObjectNext, C::Comma, S::Key, 0);
+    set(&mut table, S::ObjectNext, C::CloseBrace, S::Fault, POP);
+    // Arrays.
+    set(&mut table, S::FirstElement, C::CloseBracket, S::Fault, POP);
+    set(&mut table, S::ArrayNext, C::Comma, S::Element, 0);
+    set(&mut table, S::ArrayNext, C::CloseBracket, S::Fault, POP);
+    // Values, in an object and in an array.
+    let values = [
+        (S::ObjectValue, S::ObjectNext, PUSH_IN_OBJECT),
+        (S::FirstElement, S::ArrayNext, PUSH_IN_ARRAY),
+        (S::Element, S::ArrayNext, PUSH_IN_ARRAY),
+    ];
+    let mut i = 0;
+    while i < values.len() {
+        let (from, next, push) = values[i];
+        set(&mut table, from, C::Quote, next, 0);
+        set(&mut table, from, C::Scalar, next, SCALAR);
+        set(&mut table, from, C::OpenBrace, S::FirstKey, push);
+        set(&mut table, from, C::OpenBracket, S::FirstElement, push);
+        i += 1;
+    }
+    // Pairs: the two steps in one where neither acts.
+    let mut row = 0;
+    while row < STATE_COUNT * ROW_LEN {
+        let mut first = 0;
+        while first < CLASS_COUNT {
+            let step = table[row + first * PAIR_STRIDE + ALONE];
+            let mut second = 0;
+            while second < CLASS_COUNT {
+                let then = table[(step & ROW_MASK) as usize + second * PAIR_STRIDE + ALONE];
+                table[row + first * PAIR_STRIDE + second] =
+                    if step > ROW_MASK || then > ROW_MASK || step == row_of(S::Fault) as Step {
+                        NOT_A_PAIR << ACTION_SHIFT
+                    } else {
+                        then
+                    };
+                second += 1;
+            }
+            first += 1;
+        }
+        row += ROW_LEN;
+    }
+    table
+};
 
 /// One bit per byte of a 64-byte block.
 #[derive(Debug, PartialEq, Eq)]
 struct Masks {
     quote: u64,
     backslash: u64,
-    open: u64,
-    close: u64,
+    /// Below 0x20: forbidden in strings (outside them, the table reads each).
+    control: u64,
+    /// 0x80 and above: part of a multi-byte UTF-8 sequence, to be validated.
+    non_ascii: u64,
+}
+
+/// The strings of one block.
+struct Strings {
+    /// Bytes inside a string, the opening quote included and the closing one not.
+    inside: u64,
+    /// The quotes that open or close a string.
+    quotes: u64,
+    /// The backslashes that start an escape (inside a string; outside, a fault).
+    escapes: u64,
 }
 
 /// What carries from one block to the next.
@@ -130,11 +482,10 @@ struct Scanner {
 }
 
 impl Scanner {
-    /// The bytes of the block that are inside a string (opening quote included, closing quote
-    /// not: neither is a bracket, so it does not matter).
-    fn in_string_mask(&mut self, quote: u64, backslash: u64) -> u64 {
+    fn strings(&mut self, quote: u64, backslash: u64) -> Strings {
         let mut escaped = u64::from(self.escape_carry);
         self.escape_carry = false;
+        let mut escapes = 0;
         // Backslashes are rare in trails; a run of them is resolved left to right.
         let mut pending = backslash;
         while pending != 0 {
@@ -143,6 +494,7 @@ impl Scanner {
             if escaped & (1 << bit) != 0 {
                 continue;
             }
+            escapes |= 1 << bit;
             if bit == 63 {
                 self.escape_carry = true;
             } else {
@@ -155,7 +507,11 @@ impl Scanner {
             inside = !inside;
         }
         self.in_string = inside >> 63 == 1;
-        inside
+        Strings {
+            inside,
+            quotes,
+            escapes,
+        }
     }
 }
 
@@ -179,34 +535,43 @@ use classify_sse2 as classify;
 #[cfg(target_arch = "x86_64")]
 fn classify_sse2(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
     // SAFETY: SSE2 is part of the x86_64 baseline; the loads read 16 bytes within the block.
     unsafe {
-        let eq = |chunk: __m128i, byte: u8| {
-            u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, _mm_set1_epi8(byte as i8))) as u16)
-        };
+        let lanes: [__m128i; 4] =
+            std::array::from_fn(|lane| _mm_loadu_si128(block.as_ptr().add(lane * 16).cast()));
+        let bits = |lane: usize, m: __m128i| u64::from(_mm_movemask_epi8(m) as u16) << (lane * 16);
+        let eq = |chunk: __m128i, byte: u8| _mm_cmpeq_epi8(chunk, _mm_set1_epi8(byte as i8));
+        // Unsigned: min(byte, 0x1f) == byte exactly when byte < 0x20.
+        let control =
+            |chunk: __m128i| _mm_cmpeq_epi8(_mm_min_epu8(chunk, _mm_set1_epi8(0x1f)), chunk);
         let mut masks = Masks {
             quote: 0,
             backslash: 0,
-            open: 0,
-            close: 0,
+            control: 0,
+            non_ascii: 0,
         };
-        for lane in 0..4 {
-            let chunk = _mm_loadu_si128(block.as_ptr().add(lane * 16).cast());
-            let shift = lane * 16;
-            masks.quote |= eq(chunk, b'"') << shift;
-            masks.backslash |= eq(chunk, b'\\') << shift;
-            let open = _mm_or_si128(
-                _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'{' as i8)),
-                _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'[' as i8)),
-            );
-            let close = _mm_or_si128(
-                _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'}' as i8)),
-                _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b']' as i8)),
-            );
-            masks.open |= u64::from(_mm_movemask_epi8(open) as u16) << shift;
-            masks.close |= u64::from(_mm_movemask_epi8(close) as u16) << shift;
+        let mut any_control = _mm_set1_epi8(0);
+        let mut any_non_ascii = _mm_set1_epi8(0);
+        for (lane, &chunk) in lanes.iter().enumerate() {
+            masks.quote |= bits(lane, eq(chunk, b'"'));
+            masks.backslash |= bits(lane, eq(chunk, b'\\'));
+            any_control = _mm_or_si128(any_control, control(chunk));
+            any_non_ascii = _mm_or_si128(any_non_ascii, chunk);
+        }
+        // Control characters (newlines, mostly) and non-ASCII bytes are rare in trails: one test
+        // for the block, and their masks only when there are any.
+        if _mm_movemask_epi8(any_control) != 0 {
+            for (lane, &chunk) in lanes.iter().enumerate() {
+                masks.control |= bits(lane, control(chunk));
+            }
+        }
+        if _mm_movemask_epi8(any_non_ascii) != 0 {
+            for (lane, &chunk) in lanes.iter().enumerate() {
+                masks.non_ascii |= bits(lane, chunk);
+            }
         }
         masks
     }
@@ -219,16 +584,16 @@ fn classify_scalar(block: &[u8; 64]) -> Masks {
     let mut masks = Masks {
         quote: 0,
         backslash: 0,
-        open: 0,
-        close: 0,
+        control: 0,
+        non_ascii: 0,
     };
     for (i, &byte) in block.iter().enumerate() {
         let bit = 1u64 << i;
         match byte {
             b'"' => masks.quote |= bit,
             b'\\' => masks.backslash |= bit,
-            b'{' | b'[' => masks.open |= bit,
-            b'}' | b']' => masks.close |= bit,
+            0..0x20 => masks.control |= bit,
+            0x80.. => masks.non_ascii |= bit,
             _ => {}
         }
     }
@@ -259,6 +624,13 @@ mod tests {
     }
 
     #[test]
+    fn delimits_records_holding_every_kind_of_value() {
+        let text = "{ \"Records\" :\t[ {\"n\": [0, -0, 12, -1.5e+3, 2E-7, 3.25, true, false, null, \
+                    {}, [], [[]], \"\\u00e9\\/\\b\\f\\n\\r\\t\", \"é\"]}\r\n,\n{ } ]\n}\n";
+        assert_eq!(records(text).unwrap().len(), 2, "{text}");
+    }
+
+    #[test]
     fn strings_and_escapes_across_block_boundaries() {
         for pad in 0..140 {
             let filler = "x".repeat(pad);
@@ -278,6 +650,21 @@ mod tests {
             r#"{"Records":[{"a":1}"#,
             r#"{"Records":[{"a":"1}]}"#,
             r#"{"Records":[{"a":1}{"b":2}]}"#,
+            // Faults inside a record, which a query may skip unparsed.
+            r#"{"Records":[{"a":1,,"b":2}]}"#,
+            r#"{"Records":[{"a":tru}]}"#,
+            r#"{"Records":[{"a":01}]}"#,
+            r#"{"Records":[{"a":1.}]}"#,
+            r#"{"Records":[{"a":-}]}"#,
+            r#"{"Records":[{"a" "b"}]}"#,
+            r#"{"Records":[{"a":"b":"c"}]}"#,
+            r#"{"Records":[{"a":["b":1]}]}"#,
+            r#"{"Records":[{"a":[1,]}]}"#,
+            r#"{"Records":[{"a":"\q"}]}"#,
+            r#"{"Records":[{"a":"\u12"}]}"#,
+            "{\"Records\":[{\"a\":\"\u{1}\"}]}",
+            "{\"Records\":[{\"a\":1}]}\u{c}",
+            r#"{"Records":[{"a":1} x]}"#,
             r#"{"Records":[{"a":1},]}"#,
             r#"{"Records":[,{"a":1}]}"#,
             r#"{"Records":[{"a":1}],"more":[]}"#,
@@ -310,6 +697,360 @@ mod tests {
         }
         text.push_str("]}");
         assert_eq!(records(&text).unwrap(), expected);
+    }
+
+    /// The splitter against serde_json: on generated envelopes it finds exactly the records
+    /// serde_json finds; on damaged copies of them it finds them or declines, and never delimits
+    /// text serde_json rejects.
+    mod against_serde_json {
+        use std::fmt::Write;
+
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+        use serde_json::value::RawValue;
+
+        use super::super::*;
+
+        /// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would
+        /// override it), else `default`. Unoptimized, proptest's default ChaCha generator costs
+        /// more than the properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
+        fn config(default: u32) -> ProptestConfig {
+            let cases = std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|cases| cases.parse().ok())
+                .unwrap_or(default);
+            let mut config = ProptestConfig::with_cases(cases);
+            if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
+                config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
+            }
+            config
+        }
+
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "Records", borrow)]
+            records: Vec<&'a RawValue>,
+        }
+
+        /// The records serde_json finds, as ranges of `text`; `None` when it rejects the text.
+        fn serde_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
+            let envelope: Envelope = serde_json::from_slice(text).ok()?;
+            Some(
+                envelope
+                    .records
+                    .iter()
+                    .map(|raw| {
+                        let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                        start..start + raw.get().len()
+                    })
+                    .collect(),
+            )
+        }
+
+        fn json_ws(text: &[u8]) -> &[u8] {
+            let end = text
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(text.len());
+            &text[end..]
+        }
+
+        /// Whether text serde_json reads as `spans` is exactly the shape the splitter delimits:
+        /// `{"Records":[...]}` with that key written so, no other key, objects for records.
+        fn is_plain_envelope(text: &[u8], spans: &[Range<usize>]) -> bool {
+            let head = (|| {
+                let rest = json_ws(text).strip_prefix(b"{")?;
+                let rest = json_ws(rest).strip_prefix(b"\"Records\"")?;
+                let rest = json_ws(rest).strip_prefix(b":")?;
+                json_ws(rest).strip_prefix(b"[")
+            })();
+            let Some(head) = head else { return false };
+            let tail_from = spans
+                .last()
+                .map_or(text.len() - head.len(), |span| span.end);
+            let tail = json_ws(&text[tail_from..])
+                .strip_prefix(b"]")
+                .map(json_ws)
+                .and_then(|rest| rest.strip_prefix(b"}"))
+                .map(json_ws);
+            tail == Some(b"") && spans.iter().all(|span| text[span.start] == b'{')
+        }
+
+        /// A JSON value, with how each of its strings and numbers is written.
+        #[derive(Debug, Clone)]
+        enum Json {
+            Literal(&'static str),
+            Number(String),
+            String(Vec<(char, u8)>),
+            Array(Vec<Json>),
+            Object(Vec<(Vec<(char, u8)>, Json)>),
+        }
+
+        /// Characters for strings: those the splitter must see past (quotes, backslashes,
+        /// brackets, controls), letters, and any character at all.
+        fn string_char() -> impl Strategy<Value = char> {
+            prop_oneof![
+                4 => prop::sample::select(vec!['"', '\\', '{', '}', '[', ']', ',', ':', '/']),
+                2 => prop::sample::select(vec!['\n', '\t', '\u{0}', '\u{1f}', '\u{7f}']),
+                4 => prop::char::range('a', 'z'),
+                2 => prop::sample::select(vec!['é', '€', '\u{2028}', '😀', '\u{10ffff}']),
+                1 => any::<char>(),
+            ]
+        }
+
+        /// A string's characters, each with a choice of how to write it.
+        fn json_string() -> impl Strategy<Value = Vec<(char, u8)>> {
+            prop::collection::vec((string_char(), any::<u8>()), 0..40)
+        }
+
+        fn json_number() -> impl Strategy<Value = String> {
+            proptest::string::string_regex(
+                "-?(0|[1-9][0-9]{0,12})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+            )
+            .expect("a valid pattern")
+        }
+
+        fn json_value() -> impl Strategy<Value = Json> {
+            let leaf = prop_oneof![
+                prop::sample::select(vec!["true", "false", "null"]).prop_map(Json::Literal),
+                json_number().prop_map(Json::Number),
+                json_string().prop_map(Json::String),
+            ];
+            leaf.prop_recursive(5, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                    prop::collection::vec((json_string(), inner), 0..6).prop_map(Json::Object),
+                ]
+            })
+        }
+
+        fn json_record() -> impl Strategy<Value = Json> {
+            prop::collection::vec((json_string(), json_value()), 0..8).prop_map(Json::Object)
+        }
+
+        /// Writes JSON text with the whitespace `ws` picks between tokens.
+        struct Writer<'a> {
+            out: String,
+            ws: &'a [u8],
+            next_ws: usize,
+        }
+
+        impl Writer<'_> {
+            fn ws(&mut self) {
+                let pick = self.ws.get(self.next_ws).copied().unwrap_or(0);
+                self.next_ws += 1;
+                self.out.push_str(match pick % 12 {
+                    0 => " ",
+                    1 => "\n",
+                    2 => "\t",
+                    3 => "\r\n    ",
+                    _ => "",
+                });
+            }
+
+            fn string(&mut self, chars: &[(char, u8)]) {
+                self.out.push('"');
+                for &(c, how) in chars {
+                    let short = match c {
+                        '"' => Some("\\\""),
+                        '\\' => Some("\\\\"),
+                        '/' => Some("\\/"),
+                        '\u{8}' => Some("\\b"),
+                        '\u{c}' => Some("\\f"),
+                        '\n' => Some("\\n"),
+                        '\r' => Some("\\r"),
+                        '\t' => Some("\\t"),
+                        _ => None,
+                    };
+                    let must_escape = matches!(c, '"' | '\\') || c < ' ';
+                    match (how % 3, short) {
+                        (0, Some(short)) => self.out.push_str(short),
+                        (1, _) | (_, None) if must_escape || how % 3 == 1 => {
+                            // A \u escape, a surrogate pair beyond the BMP, in either case.
+                            let mut units = [0u16; 2];
+                            for unit in c.encode_utf16(&mut units) {
+                                if how & 4 == 0 {
+                                    write!(self.out, "\\u{unit:04x}").unwrap();
+                                } else {
+                                    write!(self.out, "\\u{unit:04X}").unwrap();
+                                }
+                            }
+                        }
+                        _ if must_escape => self.out.push_str(short.expect("escaped above")),
+                        _ => self.out.push(c),
+                    }
+                }
+                self.out.push('"');
+            }
+
+            fn value(&mut self, value: &Json) {
+                match value {
+                    Json::Literal(word) => self.out.push_str(word),
+                    Json::Number(number) => self.out.push_str(number),
+                    Json::String(chars) => self.string(chars),
+                    Json::Array(items) => {
+                        self.out.push('[');
+                        for (i, item) in items.iter().enumerate() {
+                            self.ws();
+                            if i > 0 {
+                                self.out.push(',');
+                                self.ws();
+                            }
+                            self.value(item);
+                        }
+                        self.ws();
+                        self.out.push(']');
+                    }
+                    Json::Object(members) => {
+                        self.out.push('{');
+                        for (i, (key, item)) in members.iter().enumerate() {
+                            self.ws();
+                            if i > 0 {
+                                self.out.push(',');
+                                self.ws();
+                            }
+                            self.string(key);
+                            self.ws();
+                            self.out.push(':');
+                            self.ws();
+                            self.value(item);
+                        }
+                        self.ws();
+                        self.out.push('}');
+                    }
+                }
+            }
+        }
+
+        /// An envelope of `records`, with the ranges each record was written to.
+        fn envelope(records: &[Json], ws: &[u8], indent: usize) -> (Vec<u8>, Vec<Range<usize>>) {
+            let mut w = Writer {
+                out: " ".repeat(indent),
+                ws,
+                next_ws: 0,
+            };
+            let mut spans = Vec::new();
+            w.out.push('{');
+            w.ws();
+            w.out.push_str("\"Records\"");
+            w.ws();
+            w.out.push(':');
+            w.ws();
+            w.out.push('[');
+            for (i, record) in records.iter().enumerate() {
+                w.ws();
+                if i > 0 {
+                    w.out.push(',');
+                    w.ws();
+                }
+                let start = w.out.len();
+                w.value(record);
+                spans.push(start..w.out.len());
+            }
+            w.ws();
+            w.out.push(']');
+            w.ws();
+            w.out.push('}');
+            w.ws();
+            (w.out.into_bytes(), spans)
+        }
+
+        fn generated_envelope() -> impl Strategy<Value = (Vec<u8>, Vec<Range<usize>>)> {
+            (
+                prop::collection::vec(json_record(), 0..6),
+                prop::collection::vec(any::<u8>(), 0..400),
+                0..64usize,
+            )
+                .prop_map(|(records, ws, indent)| envelope(&records, &ws, indent))
+        }
+
+        /// One edit of a text: what damage in transit or by hand does.
+        #[derive(Debug, Clone)]
+        enum Edit {
+            Delete(Index),
+            Insert(Index, u8),
+            Replace(Index, u8),
+            Truncate(Index),
+        }
+
+        fn damage_byte() -> impl Strategy<Value = u8> {
+            prop_oneof![
+                3 => prop::sample::select(b"\"\\{}[],: \n\t\x0c0123456789.-+eEtrufalsn\x00\x1f\x7f".to_vec()),
+                1 => any::<u8>(),
+            ]
+        }
+
+        fn edit() -> impl Strategy<Value = Edit> {
+            prop_oneof![
+                3 => any::<Index>().prop_map(Edit::Delete),
+                3 => (any::<Index>(), damage_byte()).prop_map(|(at, b)| Edit::Insert(at, b)),
+                3 => (any::<Index>(), damage_byte()).prop_map(|(at, b)| Edit::Replace(at, b)),
+                1 => any::<Index>().prop_map(Edit::Truncate),
+            ]
+        }
+
+        fn apply(text: &mut Vec<u8>, edit: &Edit) {
+            match edit {
+                Edit::Delete(at) if !text.is_empty() => {
+                    text.remove(at.index(text.len()));
+                }
+                Edit::Insert(at, byte) => text.insert(at.index(text.len() + 1), *byte),
+                Edit::Replace(at, byte) if !text.is_empty() => {
+                    let at = at.index(text.len());
+                    text[at] = *byte;
+                }
+                Edit::Truncate(at) => text.truncate(at.index(text.len() + 1)),
+                _ => {}
+            }
+        }
+
+        /// The splitter's answer on `text`, checked against serde_json's and the portable
+        /// classifier's.
+        fn check(text: &[u8]) -> Result<Option<Vec<Range<usize>>>, TestCaseError> {
+            let found = record_spans(text);
+            prop_assert_eq!(
+                &found,
+                &spans_with(text, classify_scalar),
+                "classifiers disagree"
+            );
+            let serde = serde_spans(text);
+            if let Some(found) = &found {
+                prop_assert_eq!(
+                    Some(found),
+                    serde.as_ref(),
+                    "delimited what serde_json reads otherwise"
+                );
+            } else if let Some(serde) = &serde {
+                prop_assert!(
+                    !is_plain_envelope(text, serde),
+                    "declined a plain envelope serde_json reads"
+                );
+            }
+            Ok(found)
+        }
+
+        proptest! {
+            #![proptest_config(config(2000))]
+
+            #[test]
+            fn finds_exactly_the_records_serde_json_finds(
+                (text, written) in generated_envelope()
+            ) {
+                let found = check(&text)?;
+                prop_assert_eq!(found, Some(written));
+            }
+
+            #[test]
+            fn damage_is_delimited_as_serde_json_reads_it_or_declined(
+                (mut text, _) in generated_envelope(),
+                edits in prop::collection::vec(edit(), 1..4),
+            ) {
+                for edit in &edits {
+                    apply(&mut text, edit);
+                }
+                check(&text)?;
+            }
+        }
     }
 
     /// The SSE2 classifier checked against the scalar one it stands for.

@@ -65,10 +65,10 @@ pub fn parse_iso8601_millis(text: &str) -> Option<i64> {
         Some(&sign @ (b'+' | b'-')) => {
             pos += 1;
             let hours = i64::from(digits(&mut pos, 2)?);
-            if s.get(pos) == Some(&b':') {
-                pos += 1;
-            }
-            let minutes = if pos < s.len() {
+            // `+02`, `+0200` or `+02:00`; a `:` announces the minutes (`+02:` is cut short).
+            let colon = s.get(pos) == Some(&b':');
+            pos += usize::from(colon);
+            let minutes = if colon || pos < s.len() {
                 i64::from(digits(&mut pos, 2)?)
             } else {
                 0
@@ -107,6 +107,21 @@ pub(crate) fn day_folder(days: i64) -> Option<String> {
 #[cfg(test)]
 mod calendar_tests {
     use super::*;
+
+    /// Found by `only_complete_prefixes_are_read` (tests/it/properties.rs).
+    #[test]
+    fn an_offset_cut_after_its_colon_is_not_read() {
+        assert_eq!(parse_iso8601_millis("0001-01-01T00+00:"), None);
+        assert_eq!(parse_iso8601_millis("2019-10-29T06:40:00+02:"), None);
+        assert_eq!(
+            parse_iso8601_millis("2019-10-29T06:40:00+02:00"),
+            parse_iso8601_millis("2019-10-29T04:40:00Z")
+        );
+        assert_eq!(
+            parse_iso8601_millis("2019-10-29T06:40:00+02"),
+            parse_iso8601_millis("2019-10-29T04:40:00Z")
+        );
+    }
 
     #[test]
     fn epoch_days_count_from_1970_and_roll_over_like_folder_names() {

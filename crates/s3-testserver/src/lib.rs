@@ -2,7 +2,8 @@
 //! on `127.0.0.1` with an OS-chosen port, in the test's own process.
 //!
 //! It owns what tests need to watch and disturb the traffic: counts of LIST and GET requests as
-//! the server saw them, `503 SlowDown` answers to chosen GETs, and bodies cut short. It is not a
+//! the server saw them, `503 SlowDown` answers to chosen GETs, and bodies cut short; and it answers
+//! requests on a missing bucket `NoSuchBucket`, as S3 does. It is not a
 //! mock of the AWS SDK: clients talk HTTP to it like to any S3-compatible store.
 
 use std::collections::{HashMap, HashSet};
@@ -144,15 +145,23 @@ impl TestS3 {
         let counts = Arc::new(Counts::default());
         let faults = Arc::new(Faults::default());
         let (c, f) = (counts.clone(), faults.clone());
+        let buckets = Arc::new(root.path().to_path_buf());
         let server = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
                 let (service, counts, faults) = (service.clone(), c.clone(), f.clone());
+                let buckets = buckets.clone();
                 tokio::spawn(async move {
                     let handler = hyper::service::service_fn(move |req| {
-                        handle(service.clone(), counts.clone(), faults.clone(), req)
+                        let server = Server {
+                            service: service.clone(),
+                            counts: counts.clone(),
+                            faults: faults.clone(),
+                            buckets: buckets.clone(),
+                        };
+                        handle(server, req)
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(socket), handler)
@@ -247,12 +256,33 @@ fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
-async fn handle(
+/// What one connection's requests are served with.
+struct Server {
     service: S3Service,
     counts: Arc<Counts>,
     faults: Arc<Faults>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+    /// The folder whose subfolders are the buckets.
+    buckets: Arc<std::path::PathBuf>,
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(full(xml))
+        .unwrap()
+}
+
+async fn handle(server: Server, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let Server {
+        service,
+        counts,
+        faults,
+        buckets,
+    } = server;
     let is_get = req.method() == hyper::Method::GET;
     let is_list = is_get && req.uri().query().is_some_and(|q| q.contains("list-type=2"));
     let key = if is_get && !is_list {
@@ -268,24 +298,35 @@ async fn handle(
         counts.other.fetch_add(1, Ordering::SeqCst);
     }
     if is_list && faults.deny_lists.load(Ordering::SeqCst) {
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
-        let response = Response::builder()
-            .status(StatusCode::FORBIDDEN)
-            .header("content-type", "application/xml")
-            .body(full(xml))
-            .unwrap();
-        return Ok(response);
+        return Ok(error_response(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Access Denied",
+        ));
+    }
+    // S3 answers any request on a missing bucket NoSuchBucket; s3s-fs answers a GET of an object
+    // in one NoSuchKey, which would let a client take a missing bucket for an empty one.
+    let bucket = req.uri().path().trim_start_matches('/').split('/').next();
+    let creates_bucket =
+        req.method() == hyper::Method::PUT && !req.uri().path().trim_matches('/').contains('/');
+    if let Some(bucket) = bucket.filter(|b| !b.is_empty())
+        && !creates_bucket
+        && !buckets.join(percent_decode(bucket)).is_dir()
+    {
+        return Ok(error_response(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            "The specified bucket does not exist",
+        ));
     }
     if let Some(key) = &key
         && faults.take_slow_down(key)
     {
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-        let response = Response::builder()
-            .status(StatusCode::SERVICE_UNAVAILABLE)
-            .header("content-type", "application/xml")
-            .body(full(xml))
-            .unwrap();
-        return Ok(response);
+        return Ok(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        ));
     }
     // S3 commits a request it has fully received whatever the client does next. s3s-fs renames
     // an object into place and then writes its metadata: run it in its own task so a client

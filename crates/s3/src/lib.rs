@@ -3,7 +3,10 @@
 //! This crate owns talking to S3: the AWS credential chain and client settings ([`S3Options`]),
 //! listing a trail's objects with the query's pruning applied to prefixes and keys
 //! ([`S3Trail::list`]), and fetching them with a bounded number of requests in flight, retries
-//! with backoff, and an account of what was retried and lost ([`S3Trail::fetch`]).
+//! with backoff, and an account of what was retried and lost ([`S3Trail::fetch`]). Every request
+//! is bounded in time: a connect timeout, a read timeout for each wait for S3 (the first byte of
+//! an answer, the next part of a body), and a budget over its attempts, so that an endpoint that
+//! does not answer is reported by name within the budget instead of hanging the run.
 //!
 //! A Parquet store on S3 uses it too: whole objects read, written and removed under a prefix,
 //! and an `object_store` client with the same settings for DataFusion to read the store with.
@@ -18,7 +21,10 @@ mod objects;
 use std::fmt;
 use std::str::FromStr;
 
-pub use client::{S3Options, S3Stats, S3Trail};
+pub use client::{
+    BUDGET_IN_READ_TIMEOUTS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, S3Options, S3Stats,
+    S3Trail,
+};
 pub use list::{Listing, ObjectVersion};
 
 /// `s3://bucket[/prefix]`.
@@ -124,8 +130,53 @@ pub enum S3Error {
         prefix: String,
         code: String,
     },
-    #[error("bucket {bucket} does not exist or is not visible with these credentials")]
+    #[error(
+        "bucket {bucket} does not exist or is not visible with these credentials; check the bucket name in the s3:// URL, and --profile or --endpoint-url"
+    )]
     NoSuchBucket { bucket: String },
+    #[error(
+        "bucket {bucket} of the store does not exist or is not visible with these credentials; fix the bucket name, --region or --profile, or for a new store create the bucket first: `{create}`"
+    )]
+    NoSuchStoreBucket { bucket: String, create: String },
+    #[error(
+        "{reason} ({operation} on {url}: {attempts} attempt(s) in {elapsed}); check {check}, or give S3 more time with --s3-timeout SECS"
+    )]
+    NoAnswer {
+        reason: String,
+        operation: &'static str,
+        url: String,
+        attempts: u32,
+        elapsed: String,
+        check: &'static str,
+    },
+    #[error(
+        "no AWS credentials found for S3; tried {tried}. Configure some with `aws configure` (or `aws configure sso`) and pass --profile NAME, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; see docs/s3.md"
+    )]
+    NoCredentials { tried: String },
+    #[error("cannot get AWS credentials for S3: {reason}")]
+    Credentials { reason: String },
+    #[error(
+        "AWS profile {profile:?} is not defined in {} or {}{}; check the name (`aws configure list-profiles`) or create it (`aws configure --profile {profile}`)",
+        config.display(),
+        credentials.display(),
+        if defined.is_empty() { " (no profile is defined there)".to_string() } else { format!(" (they define: {})", defined.join(", ")) }
+    )]
+    ProfileNotFound {
+        profile: String,
+        config: std::path::PathBuf,
+        credentials: std::path::PathBuf,
+        defined: Vec<String>,
+    },
+    #[error(
+        "cannot read the AWS profile files {} and {}: {reason}",
+        config.display(),
+        credentials.display()
+    )]
+    ProfileFiles {
+        config: std::path::PathBuf,
+        credentials: std::path::PathBuf,
+        reason: String,
+    },
     #[error(
         "bucket {bucket} is in another region{}; pass --region",
         region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()

@@ -7,7 +7,7 @@ use ctq_ingest::path::{PathInfo, classify_folder, classify_path, delivery_time_f
 use ctq_ingest::{NonEventKind, Pruning, TrailFile, looks_like_trail_file};
 
 use crate::S3Error;
-use crate::client::{Failure, S3Stats, S3Trail, classify, request_error};
+use crate::client::{Purpose, S3Stats, S3Trail};
 
 /// The objects of a trail that a query needs.
 #[derive(Debug, Default)]
@@ -73,7 +73,9 @@ impl S3Trail {
                     None => self.list_keys(&prefix, pruning, &mut listing).await?,
                 },
                 Depth::AboveRegion => {
-                    let (folders, keys) = self.list_page_set(&prefix, Some("/")).await?;
+                    let (folders, keys) = self
+                        .list_page_set(&prefix, Some("/"), Purpose::Trail)
+                        .await?;
                     for key in keys {
                         self.consider(key, pruning, &mut listing);
                     }
@@ -122,7 +124,7 @@ impl S3Trail {
         pruning: &Pruning,
         listing: &mut Listing,
     ) -> Result<(), S3Error> {
-        let (_, keys) = self.list_page_set(prefix, None).await?;
+        let (_, keys) = self.list_page_set(prefix, None, Purpose::Trail).await?;
         for key in keys {
             self.consider(key, pruning, listing);
         }
@@ -134,25 +136,28 @@ impl S3Trail {
         &self,
         prefix: &str,
         delimiter: Option<&str>,
+        purpose: Purpose,
     ) -> Result<(Vec<String>, Vec<Listed>), S3Error> {
         let (mut folders, mut keys) = (Vec::new(), Vec::new());
         let mut token: Option<String> = None;
         loop {
             let page = self
-                .with_retries(|| async {
-                    S3Stats::add_list(&self.stats);
-                    self.client
+                .with_retries(|deadline| {
+                    let request = self
+                        .client
                         .list_objects_v2()
                         .bucket(&self.location.bucket)
                         .prefix(prefix)
                         .set_delimiter(delimiter.map(str::to_owned))
                         .set_continuation_token(token.clone())
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e))
+                        .send();
+                    async move {
+                        S3Stats::add_list(&self.stats);
+                        self.answer(Some(deadline), request).await
+                    }
                 })
                 .await
-                .map_err(|(failure, attempts)| self.list_error(prefix, failure, attempts))?;
+                .map_err(|gave_up| self.request_error(purpose, "ListObjectsV2", prefix, gave_up))?;
             folders.extend(
                 page.common_prefixes()
                     .iter()
@@ -171,17 +176,5 @@ impl S3Trail {
             }
         }
         Ok((folders, keys))
-    }
-
-    fn list_error(&self, prefix: &str, failure: Failure, attempts: u32) -> S3Error {
-        let bucket = &self.location.bucket;
-        request_error(bucket, "ListObjectsV2", prefix, failure, attempts, |code| {
-            S3Error::AccessDenied {
-                operation: "ListObjectsV2",
-                bucket: bucket.clone(),
-                prefix: prefix.to_string(),
-                code,
-            }
-        })
     }
 }

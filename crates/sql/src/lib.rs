@@ -23,6 +23,7 @@ pub mod output;
 mod pruning;
 pub mod saved;
 mod session;
+mod store_files;
 mod store_table;
 mod table;
 pub mod window;

@@ -1,10 +1,10 @@
 //! A query session over a trail: the DataFusion context, the table's names, parameter binding.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{FileOutcomes, IngestError, Progress};
+use ctq_ingest::{FileDamage, FileOutcome, FileOutcomes, IngestError, Progress};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, TableProvider,
@@ -22,6 +22,10 @@ use ctq_s3::{S3Options, S3Trail, TrailLocation};
 use ctq_store::StoreLocation;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::object_store::ObjectStore;
+use datafusion::object_store::local::LocalFileSystem;
+
+use crate::store_files::ListedFilesOnly;
 
 /// Names the trail is registered under: ctq's own and the one AWS's documentation uses.
 pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
@@ -92,7 +96,7 @@ impl TrailSession {
         for source in sources {
             match source.clone().into() {
                 TrailLocation::S3(location) => trail_sources.push(TrailSource::S3(Box::new(
-                    S3Trail::connect(location, options.s3.clone()).await,
+                    S3Trail::connect(location, options.s3.clone()).await?,
                 ))),
                 TrailLocation::Local(path) => {
                     std::fs::metadata(&path).map_err(|e| IngestError::Source {
@@ -145,31 +149,63 @@ impl TrailSession {
             .with_information_schema(true)
             .with_default_catalog_and_schema("awsdatacatalog", "default");
         let ctx = SessionContext::new_with_config(config);
-        let url = match &store {
-            StoreLocation::Local(path) => {
-                check_local_manifest(path, &store)?;
-                crate::store_table::local_url(path)?
-            }
-            StoreLocation::S3(location) => {
-                let bucket = S3Trail::connect(location.clone(), options.s3.clone()).await;
-                let Some(manifest) = bucket.get_if_exists(ctq_store::Manifest::NAME).await? else {
-                    return Err(SqlError::NotAStore {
-                        store: store.to_string(),
-                    });
-                };
-                ctq_store::Manifest::check_version(&manifest, &store.to_string())?;
-                let bucket_url = ObjectStoreUrl::parse(format!("s3://{}", location.bucket))?;
-                ctx.register_object_store(bucket_url.as_ref(), Arc::new(bucket.object_store()?));
-                let prefix = location.prefix.trim_end_matches('/');
-                ListingTableUrl::parse(if prefix.is_empty() {
-                    format!("s3://{}/", location.bucket)
-                } else {
-                    format!("s3://{}/{prefix}/", location.bucket)
-                })?
-            }
-        };
+        let (manifest, present, url, files_url, files): (_, _, _, _, Arc<dyn ObjectStore>) =
+            match &store {
+                StoreLocation::Local(path) => (
+                    read_local_manifest(path, &store)?,
+                    ctq_store::list_local(path)?,
+                    crate::store_table::local_url(path)?,
+                    ObjectStoreUrl::local_filesystem(),
+                    Arc::new(LocalFileSystem::new()),
+                ),
+                StoreLocation::S3(location) => {
+                    let bucket = S3Trail::connect(location.clone(), options.s3.clone()).await?;
+                    let Some(manifest) = bucket.get_if_exists(ctq_store::Manifest::NAME).await?
+                    else {
+                        return Err(SqlError::NotAStore {
+                            store: store.to_string(),
+                        });
+                    };
+                    let prefix = location.prefix.trim_end_matches('/');
+                    (
+                        ctq_store::Manifest::from_bytes(&manifest, &store.to_string())?,
+                        bucket.list_all().await?,
+                        ListingTableUrl::parse(if prefix.is_empty() {
+                            format!("s3://{}/", location.bucket)
+                        } else {
+                            format!("s3://{}/{prefix}/", location.bucket)
+                        })?,
+                        ObjectStoreUrl::parse(format!("s3://{}", location.bucket))?,
+                        Arc::new(bucket.object_store()?),
+                    )
+                }
+            };
+        let faults = ctq_store::check_listed(&manifest, &present);
+        if let (true, Some(first)) = (options.strict, faults.first()) {
+            return Err(SqlError::Store(ctq_store::StoreError::DamagedDataFiles {
+                store: store.to_string(),
+                count: faults.len(),
+                first: first.to_string(),
+            }));
+        }
+        let mut readable: HashSet<String> = manifest.files.into_keys().collect();
+        let mut outcomes = FileOutcomes::default();
+        for fault in faults {
+            readable.remove(&fault.name);
+            outcomes.files.insert(
+                store_file_path(&store, &fault.name),
+                FileOutcome::Damaged(FileDamage::Unreadable(format!(
+                    "{}; the store's manifest lists it with {} rows, which this query lacks: `ctq ingest --store {store}` over the trail reads its sources again",
+                    fault.problem, fault.rows
+                ))),
+            );
+        }
+        let listed_only = ListedFilesOnly::new(files, url.prefix().clone(), readable);
+        ctx.register_object_store(files_url.as_ref(), Arc::new(listed_only));
         let table: Arc<dyn TableProvider> = Arc::new(crate::store_table::StoreTable::open(url)?);
-        Self::over_store(ctx, store, table, options)
+        let session = Self::over_store(ctx, store, table, options)?;
+        *session.outcomes.lock().expect("file outcomes lock") = outcomes;
+        Ok(session)
     }
 
     /// A session on a context made elsewhere, such as a Ballista cluster's: ctq's functions are
@@ -182,7 +218,7 @@ impl TrailSession {
         options: &SessionOptions,
     ) -> Result<Self, SqlError> {
         let location = StoreLocation::Local(store.to_path_buf());
-        check_local_manifest(store, &location)?;
+        read_local_manifest(store, &location)?;
         let url = crate::store_table::local_url(store)?;
         let table: Arc<dyn TableProvider> = Arc::new(crate::store_table::listing_table(url)?);
         Self::over_store(ctx, location, table, options)
@@ -328,10 +364,24 @@ impl TrailSession {
     }
 }
 
-/// A store a query may read: it has a manifest, and one this ctq understands.
-fn check_local_manifest(path: &Path, store: &StoreLocation) -> Result<(), SqlError> {
+/// How a data file of `store` is named to the user: its path or URL.
+fn store_file_path(store: &StoreLocation, name: &str) -> std::path::PathBuf {
+    match store {
+        StoreLocation::Local(root) => root.join(name),
+        StoreLocation::S3(location) => std::path::PathBuf::from(format!(
+            "{}/{name}",
+            location.to_string().trim_end_matches('/')
+        )),
+    }
+}
+
+/// The manifest of a store a query may read: it has one, and one this ctq understands.
+fn read_local_manifest(
+    path: &Path,
+    store: &StoreLocation,
+) -> Result<ctq_store::Manifest, SqlError> {
     match std::fs::read(ctq_store::Manifest::path(path)) {
-        Ok(manifest) => Ok(ctq_store::Manifest::check_version(
+        Ok(manifest) => Ok(ctq_store::Manifest::from_bytes(
             &manifest,
             &store.to_string(),
         )?),

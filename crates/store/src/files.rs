@@ -96,6 +96,14 @@ impl Store {
         }
     }
 
+    /// The store as the command line names it: its folder or its URL.
+    pub fn name(&self) -> String {
+        match self {
+            Store::Local(root) => root.display().to_string(),
+            Store::S3 { bucket, .. } => bucket.location().to_string(),
+        }
+    }
+
     pub(crate) fn prepare(&self) -> Result<(), StoreError> {
         match self {
             Store::Local(root) => {
@@ -151,32 +159,11 @@ impl Store {
         }
     }
 
-    /// Every file under the store, relative and `/`-separated.
-    pub(crate) fn list(&self) -> Result<Vec<String>, StoreError> {
+    /// Every file under the store, relative and `/`-separated, with its size.
+    pub fn list(&self) -> Result<Vec<(String, u64)>, StoreError> {
         match self {
-            Store::Local(root) => {
-                let mut names = Vec::new();
-                if !root.exists() {
-                    return Ok(names);
-                }
-                for entry in walkdir::WalkDir::new(root).min_depth(1) {
-                    let entry = entry.map_err(|e| StoreError::Io {
-                        action: "list",
-                        path: root.clone(),
-                        source: e.into(),
-                    })?;
-                    if entry.file_type().is_file() {
-                        let relative = entry.path().strip_prefix(root).expect("under the store");
-                        names.push(relative.to_string_lossy().replace('\\', "/"));
-                    }
-                }
-                Ok(names)
-            }
-            Store::S3 { bucket, runtime } => Ok(runtime
-                .block_on(bucket.list_all())?
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect()),
+            Store::Local(root) => list_local(root),
+            Store::S3 { bucket, runtime } => Ok(runtime.block_on(bucket.list_all())?),
         }
     }
 
@@ -207,6 +194,14 @@ impl Store {
         }
     }
 
+    /// Whether `name` is a finished data file (not one being written, nor the manifest).
+    pub fn is_data_file(name: &str) -> bool {
+        Self::is_ours(name)
+            && !name.starts_with("_ctq/")
+            && !Self::is_temporary(name)
+            && name.ends_with(".parquet")
+    }
+
     /// Whether ingest wrote `name`: a data file, finished or half-written, in a partition
     /// folder, or the manifest. Anything else under the store is someone else's.
     pub(crate) fn is_ours(name: &str) -> bool {
@@ -227,4 +222,33 @@ impl Store {
         let file_name = name.rsplit('/').next().unwrap_or(name);
         ctq_fs::temporary_destination(file_name).is_some() || file_name.contains(".tmp-")
     }
+}
+
+/// Every file under the local store `root`, relative and `/`-separated, with its size; none when
+/// the folder does not exist yet.
+pub fn list_local(root: &Path) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut names = Vec::new();
+    if !root.exists() {
+        return Ok(names);
+    }
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry.map_err(|e| StoreError::Io {
+            action: "list",
+            path: root.to_path_buf(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_file() {
+            let size = entry
+                .metadata()
+                .map_err(|e| StoreError::Io {
+                    action: "read",
+                    path: entry.path().to_path_buf(),
+                    source: e.into(),
+                })?
+                .len();
+            let relative = entry.path().strip_prefix(root).expect("under the store");
+            names.push((relative.to_string_lossy().replace('\\', "/"), size));
+        }
+    }
+    Ok(names)
 }

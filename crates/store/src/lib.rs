@@ -22,17 +22,27 @@
 //! manifest does not list is left over from an interrupted run and removed by the next one, so a
 //! run killed at any moment and run again ends with each source record exactly once.
 //!
+//! A store checks itself: queries compare the data files the manifest lists with those present
+//! (and their sizes), and ingest reads again the sources of any that is missing or damaged
+//! ([`check_listed`]; `verify` reads every footer too). Data files carry their sources in their
+//! Parquet metadata, so a lost manifest is rebuilt from them ([`rebuild_manifest`]); data files
+//! the store cannot account for are never removed without `force`.
+//!
 //! [`ddl`] prints the statements that register the store in Athena, Trino or Spark. It does not
 //! query the store (`ctq-sql` does); objects come from S3 through `ctq-s3`.
 
 pub mod ddl;
 mod files;
+mod health;
 mod manifest;
 mod plan;
+mod rebuild;
 mod write;
 
-pub use files::{Store, StoreLocation};
-pub use manifest::{Manifest, SourceEntry, SourceStatus};
+pub use files::{Store, StoreLocation, list_local};
+pub use health::{DataFileFault, DataFileProblem, check_listed};
+pub use manifest::{DataFile, Manifest, SourceEntry, SourceStatus};
+pub use rebuild::{ORIGIN_KEY, RebuildSummary, rebuild_manifest};
 pub use write::{IngestOptions, IngestSummary, ingest, ingest_s3, store_schema};
 
 use std::path::PathBuf;
@@ -105,6 +115,45 @@ pub enum StoreError {
         path.display()
     )]
     Unwalkable { path: PathBuf, reason: String },
+    #[error(
+        "the store {store} holds {data_files} data files but no manifest (_ctq/manifest.json), so ingest cannot tell what they hold and will not remove them; rebuild the manifest from them with `ctq ingest --store {store} --rebuild-manifest`, or discard them with --force"
+    )]
+    ManifestLost { store: String, data_files: usize },
+    #[error(
+        "the store {store} holds {count} data files its manifest does not list and no interrupted run left (first: {first}); ingest will not remove them: if the manifest was restored from an older copy, rebuild it from the data files with `ctq ingest --store {store} --rebuild-manifest`; to remove them, run again with --force"
+    )]
+    Unaccounted {
+        store: String,
+        count: usize,
+        first: String,
+    },
+    #[error(
+        "{files} data files of the store {store} are missing or damaged (first: {first_file}) and {sources} of the source files their {rows} rows came from are no longer in the trail (first: {first_source}); put those files back under the trail and run again, or run with --force to repair the store without their rows"
+    )]
+    Unrecoverable {
+        store: String,
+        files: usize,
+        first_file: String,
+        sources: usize,
+        first_source: String,
+        rows: u64,
+    },
+    #[error(
+        "{count} data files of the store {store} are missing or damaged (first: {first}); run `ctq ingest --store {store}` over the trail to read their sources again"
+    )]
+    DamagedDataFiles {
+        store: String,
+        count: usize,
+        first: String,
+    },
+    #[error(
+        "{count} data files of the store {store} are not readable Parquet (first: {first}); the rebuilt manifest cannot list them, and ingest would not remove them: move them away, or rebuild with --force to leave them out and have the next ingest remove them"
+    )]
+    UnreadableDataFiles {
+        store: String,
+        count: usize,
+        first: String,
+    },
 }
 
 /// Local file errors name the action and the path; `?` makes them [`StoreError::Io`].

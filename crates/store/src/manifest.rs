@@ -1,6 +1,6 @@
 //! The manifest: which source files the store holds, and in which data files their rows are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::StoreError;
@@ -38,6 +38,10 @@ pub enum SourceStatus {
 pub struct DataFile {
     pub rows: u64,
     pub sources: Vec<String>,
+    /// The file's size when published: a file of another size is damaged. Stores written before
+    /// sizes were recorded have none, and are checked for presence only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// The store's manifest, `_ctq/manifest.json`.
@@ -50,6 +54,12 @@ pub struct Manifest {
     pub sources: BTreeMap<String, SourceEntry>,
     /// Keyed by the data file's path relative to the store.
     pub files: BTreeMap<String, DataFile>,
+    /// Data files this manifest no longer lists and that are to be removed: retired by the last
+    /// run (removed after its last commit, so a run killed before leaves them) or superseded
+    /// ones found by a rebuild. The next run removes them; any other unlisted file of an earlier
+    /// run is one the store cannot account for, and is not removed without `--force`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub retiring: BTreeSet<String>,
 }
 
 impl Manifest {
@@ -71,24 +81,33 @@ impl Manifest {
 
     /// The manifest of `store`, or an empty one for a new store.
     pub fn load_from(store: &Store) -> Result<Self, StoreError> {
-        match store.read(Self::NAME)? {
-            Some(bytes) => {
-                let name = match store {
-                    Store::Local(root) => root.display().to_string(),
-                    Store::S3 { bucket, .. } => bucket.location().to_string(),
-                };
-                // The version first: a newer manifest may not parse as this one.
-                Self::check_version(&bytes, &name)?;
-                serde_json::from_slice(&bytes).map_err(|e| StoreError::Manifest {
-                    path: store.describe(Self::NAME),
-                    reason: e.to_string(),
-                })
-            }
-            None => Ok(Manifest {
-                version: Self::VERSION,
-                ..Manifest::default()
-            }),
+        Ok(Self::load_existing(store)?.unwrap_or_else(Self::empty))
+    }
+
+    /// An empty manifest, of a store with nothing in it yet.
+    pub fn empty() -> Self {
+        Manifest {
+            version: Self::VERSION,
+            ..Manifest::default()
         }
+    }
+
+    /// The manifest of `store`, or `None` when it has none.
+    pub fn load_existing(store: &Store) -> Result<Option<Self>, StoreError> {
+        store
+            .read(Self::NAME)?
+            .map(|bytes| Self::from_bytes(&bytes, &store.name()))
+            .transpose()
+    }
+
+    /// Reads `bytes`, the manifest of the store `store` (its folder or URL, for messages).
+    pub fn from_bytes(bytes: &[u8], store: &str) -> Result<Self, StoreError> {
+        // The version first: a newer manifest may not parse as this one.
+        Self::check_version(bytes, store)?;
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Manifest {
+            path: Path::new(store).join(Self::NAME),
+            reason: e.to_string(),
+        })
     }
 
     /// Whether this ctq understands `bytes`, the manifest of the store `store` (its folder or
@@ -119,6 +138,13 @@ impl Manifest {
     pub fn commit(&self, store: &Store) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
         store.write(Self::NAME, bytes)
+    }
+
+    /// The run that wrote the data file `name` (`part-<run>-<n>.parquet`), if it is named so.
+    pub fn run_of(name: &str) -> Option<u64> {
+        let file_name = name.rsplit('/').next()?;
+        let rest = file_name.strip_prefix("part-")?;
+        rest.split('-').next()?.parse().ok()
     }
 
     /// Rows the store holds, by the manifest.

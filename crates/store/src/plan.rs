@@ -87,6 +87,11 @@ pub(crate) struct Plan {
     /// sources: those files are dropped whole and their other sources read again (they are in
     /// `to_read`), so no row is lost and none is kept twice.
     pub retire: BTreeSet<String>,
+    /// Data files found missing or damaged: retired, and their sources read again.
+    pub repair: BTreeSet<String>,
+    /// Sources of repaired data files that are no longer listed: their rows in those files
+    /// cannot be read again.
+    pub unrecoverable: BTreeSet<String>,
 }
 
 impl Plan {
@@ -102,8 +107,14 @@ impl Plan {
 }
 
 /// Compares the listed `sources` with `manifest`. Damaged sources are read again only when
-/// `retry_damaged`.
-pub(crate) fn plan(manifest: &Manifest, sources: Vec<SourceFile>, retry_damaged: bool) -> Plan {
+/// `retry_damaged`. The data files in `faulty` (missing or damaged) are retired like those of a
+/// changed source, and every source with rows in them is read again.
+pub(crate) fn plan(
+    manifest: &Manifest,
+    sources: Vec<SourceFile>,
+    retry_damaged: bool,
+    faulty: &BTreeSet<String>,
+) -> Plan {
     let mut changes = BTreeMap::new();
     let mut to_read = Vec::new();
     let mut changed: HashSet<String> = HashSet::new();
@@ -135,10 +146,17 @@ pub(crate) fn plan(manifest: &Manifest, sources: Vec<SourceFile>, retry_damaged:
         changes.entry(key.clone()).or_insert(Change::Gone);
     }
 
+    let repair: BTreeSet<String> = faulty
+        .iter()
+        .filter(|name| manifest.files.contains_key(*name))
+        .cloned()
+        .collect();
     let retire: BTreeSet<String> = manifest
         .files
         .iter()
-        .filter(|(_, data)| data.sources.iter().any(|s| changed.contains(s)))
+        .filter(|(name, data)| {
+            repair.contains(*name) || data.sources.iter().any(|s| changed.contains(s))
+        })
         .map(|(name, _)| name.clone())
         .collect();
     for name in &retire {
@@ -148,10 +166,18 @@ pub(crate) fn plan(manifest: &Manifest, sources: Vec<SourceFile>, retry_damaged:
             }
         }
     }
+    let unrecoverable = repair
+        .iter()
+        .flat_map(|name| &manifest.files[name].sources)
+        .filter(|source| changes.get(*source) == Some(&Change::Gone))
+        .cloned()
+        .collect();
     Plan {
         changes,
         to_read,
         retire,
+        repair,
+        unrecoverable,
     }
 }
 
@@ -204,6 +230,7 @@ mod tests {
                         .iter()
                         .map(std::string::ToString::to_string)
                         .collect(),
+                    bytes: None,
                 },
             );
         }
@@ -224,6 +251,7 @@ mod tests {
             &Manifest::default(),
             all(&[("/t/b", 1), ("/t/a", 2)]),
             false,
+            &BTreeSet::new(),
         );
         assert_eq!(keys(&plan.to_read), ["/t/b", "/t/a"]);
         assert_eq!(plan.count(Change::New), 2);
@@ -234,7 +262,7 @@ mod tests {
     #[test]
     fn unchanged_sources_are_not_read_and_nothing_is_retired() {
         let listed = all(&[("/t/a", 10), ("/t/b", 10), ("/t/c", 10), ("/t/d", 10)]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert!(plan.is_empty(), "{plan:?}");
         assert_eq!(plan.count(Change::Unchanged), 4);
     }
@@ -242,7 +270,7 @@ mod tests {
     #[test]
     fn a_new_source_is_read_alone() {
         let listed = all(&[("/t/a", 10), ("/t/new", 5), ("/t/d", 10)]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert_eq!(keys(&plan.to_read), ["/t/new"]);
         assert_eq!(plan.changes["/t/new"], Change::New);
         assert!(plan.retire.is_empty());
@@ -252,20 +280,20 @@ mod tests {
     fn another_modification_time_or_etag_is_a_change() {
         let mut touched = source("/t/d", 10);
         touched.version.modified_ms += 1;
-        let plan = super::plan(&manifest(), vec![touched], false);
+        let plan = super::plan(&manifest(), vec![touched], false, &BTreeSet::new());
         assert_eq!(plan.changes["/t/d"], Change::Changed);
         assert_eq!(plan.retire, BTreeSet::from(["f3".to_string()]));
 
         let mut tagged = source("/t/d", 10);
         tagged.version.etag = Some("\"abc\"".into());
-        let plan = super::plan(&manifest(), vec![tagged], false);
+        let plan = super::plan(&manifest(), vec![tagged], false, &BTreeSet::new());
         assert_eq!(plan.changes["/t/d"], Change::Changed);
     }
 
     #[test]
     fn a_changed_source_alone_in_its_file_retires_only_that_file() {
         let listed = all(&[("/t/a", 10), ("/t/b", 10), ("/t/c", 10), ("/t/d", 11)]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert_eq!(keys(&plan.to_read), ["/t/d"]);
         assert_eq!(plan.count(Change::Changed), 1);
         assert_eq!(plan.count(Change::Unchanged), 3);
@@ -283,7 +311,7 @@ mod tests {
             ("/t/d", 10),
             ("/t/new", 1),
         ]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert_eq!(keys(&plan.to_read), ["/t/b", "/t/new", "/t/a", "/t/c"]);
         assert_eq!(
             plan.retire,
@@ -297,7 +325,7 @@ mod tests {
     #[test]
     fn a_neighbour_that_also_changed_is_read_once() {
         let listed = all(&[("/t/a", 11), ("/t/b", 12), ("/t/c", 10)]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert_eq!(keys(&plan.to_read), ["/t/a", "/t/b", "/t/c"]);
         assert_eq!(plan.count(Change::Changed), 2);
     }
@@ -305,7 +333,7 @@ mod tests {
     #[test]
     fn a_source_no_longer_listed_keeps_its_entry_and_rows() {
         let listed = all(&[("/t/a", 10), ("/t/b", 10), ("/t/c", 10)]);
-        let plan = plan(&manifest(), listed, false);
+        let plan = plan(&manifest(), listed, false, &BTreeSet::new());
         assert_eq!(plan.changes["/t/d"], Change::Gone);
         assert_eq!(plan.count(Change::Gone), 2, "d and the damaged e");
         assert!(plan.is_empty(), "nothing read, no file retired");
@@ -314,12 +342,35 @@ mod tests {
     #[test]
     fn damaged_sources_are_retried_only_when_asked() {
         let listed = all(&[("/t/e", 10)]);
-        let left = plan(&manifest(), listed.clone(), false);
+        let left = plan(&manifest(), listed.clone(), false, &BTreeSet::new());
         assert_eq!(left.changes["/t/e"], Change::Unchanged);
         assert!(left.is_empty());
-        let plan = plan(&manifest(), listed, true);
+        let plan = plan(&manifest(), listed, true, &BTreeSet::new());
         assert_eq!(keys(&plan.to_read), ["/t/e"]);
         assert_eq!(plan.changes["/t/e"], Change::Retried);
         assert!(plan.retire.is_empty());
+    }
+
+    #[test]
+    fn a_faulty_data_file_is_retired_and_its_sources_read_again() {
+        // f1 holds `a` and `b`; `b` also has rows in f2, which stays: rows `b` writes again
+        // there are dropped as events already stored.
+        let listed = all(&[("/t/a", 10), ("/t/b", 10), ("/t/c", 10), ("/t/d", 10)]);
+        let faulty = BTreeSet::from(["f1".to_string(), "not-listed".to_string()]);
+        let plan = plan(&manifest(), listed, false, &faulty);
+        assert_eq!(keys(&plan.to_read), ["/t/a", "/t/b"]);
+        assert_eq!(plan.retire, BTreeSet::from(["f1".to_string()]));
+        assert_eq!(plan.repair, BTreeSet::from(["f1".to_string()]));
+        assert!(plan.unrecoverable.is_empty());
+        assert!(!plan.is_empty());
+    }
+
+    #[test]
+    fn a_faulty_data_file_whose_source_is_gone_is_unrecoverable() {
+        let listed = all(&[("/t/a", 10), ("/t/b", 10), ("/t/c", 10)]);
+        let faulty = BTreeSet::from(["f3".to_string()]);
+        let plan = plan(&manifest(), listed, false, &faulty);
+        assert_eq!(plan.unrecoverable, BTreeSet::from(["/t/d".to_string()]));
+        assert!(plan.to_read.is_empty());
     }
 }

@@ -8,7 +8,9 @@ use arrow_array::{
     Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use ctq_ingest::{FileOutcome, Pruning, TrailBatchBuilder, TrailFile, cloudtrail_schema};
+use ctq_ingest::{
+    FileOutcome, Pruning, TextRepairs, TrailBatchBuilder, TrailFile, cloudtrail_schema,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -17,8 +19,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use rayon::prelude::*;
 
 use crate::files::Store;
+use crate::health::{DataFileFault, check_listed, verify_footers};
 use crate::manifest::{DataFile, Manifest, SourceEntry, SourceStatus};
 use crate::plan::{Change, Plan, SourceFile, Version, plan};
+use crate::rebuild::FileOrigin;
 use crate::{
     EVENT_ACCOUNT_COLUMN, EVENT_DATE_COLUMN, EVENT_REGION_COLUMN, EVENT_TIMESTAMP_COLUMN,
     StoreError, io_error,
@@ -36,6 +40,12 @@ pub struct IngestOptions {
     pub files_per_commit: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Read the footer of every data file and check its row count, not only that it is there
+    /// at its size; a file that fails is repaired like a missing one.
+    pub verify: bool,
+    /// Remove data files the store cannot account for, and drop the rows of damaged data files
+    /// whose sources are no longer in the trail, instead of refusing to.
+    pub force: bool,
 }
 
 impl Default for IngestOptions {
@@ -45,6 +55,8 @@ impl Default for IngestOptions {
             retry_damaged: false,
             files_per_commit: 512,
             row_group_rows: 32 * 1024,
+            verify: false,
+            force: false,
         }
     }
 }
@@ -62,12 +74,20 @@ pub struct IngestSummary {
     pub changed: usize,
     /// Damaged files, with the reason, recorded in the manifest.
     pub damaged: Vec<(PathBuf, String)>,
+    /// Files whose text needed repairs (invalid UTF-8, say) to be read, with what was repaired:
+    /// their records are stored, with U+FFFD where the bad bytes were.
+    pub repaired_text: Vec<(PathBuf, TextRepairs)>,
     pub records_written: u64,
     /// Records whose eventID the store already held: CloudTrail delivers some events twice.
     pub duplicates_dropped: u64,
     pub files_written: usize,
     /// Files left by an interrupted run, removed.
     pub leftovers_removed: usize,
+    /// Data files found missing or damaged: replaced by reading their sources again.
+    pub repaired: Vec<DataFileFault>,
+    /// Sources whose rows were in a repaired data file and that are no longer in the trail: their
+    /// rows there are gone (only under `force`).
+    pub unrecoverable_sources: usize,
 }
 
 /// The schema of the store's files: the `cloudtrail` columns and `eventts`.
@@ -191,13 +211,24 @@ fn ingest_files(
     } else {
         listed
     };
-    let manifest = Manifest::load_from(store)?;
-    let leftovers_removed = remove_unlisted_files(store, &existing, &manifest)?;
+    let manifest = open_manifest(store, &existing, options.force)?;
+    let leftovers_removed = remove_unlisted_files(store, &existing, &manifest, options.force)?;
 
+    let mut faults = check_listed(&manifest, &existing);
+    if options.verify {
+        let found: BTreeSet<String> = faults.iter().map(|f| f.name.clone()).collect();
+        faults.extend(verify_footers(store, &manifest, &found)?);
+    }
+    let faulty: BTreeSet<String> = faults.iter().map(|f| f.name.clone()).collect();
     let listed = sources.len();
-    let plan = plan(&manifest, sources, options.retry_damaged);
+    let plan = plan(&manifest, sources, options.retry_damaged, &faulty);
+    if !plan.unrecoverable.is_empty() && !options.force {
+        return Err(unrecoverable(store, &manifest, &plan));
+    }
     let mut report = IngestSummary {
         leftovers_removed,
+        repaired: faults,
+        unrecoverable_sources: plan.unrecoverable.len(),
         ..planned(&plan, listed)
     };
     if !plan.is_empty() {
@@ -205,6 +236,55 @@ fn ingest_files(
     }
     drop(lock);
     Ok(report)
+}
+
+/// The store's manifest. A store without one is new, and gets an empty one before any data file
+/// is published: data files without a manifest are then a lost manifest, not a run killed
+/// before its first commit, and are not removed unless `force`.
+fn open_manifest(
+    store: &Store,
+    existing: &[(String, u64)],
+    force: bool,
+) -> Result<Manifest, StoreError> {
+    if let Some(manifest) = Manifest::load_existing(store)? {
+        return Ok(manifest);
+    }
+    let data_files = existing
+        .iter()
+        .filter(|(name, _)| Store::is_data_file(name))
+        .count();
+    if data_files > 0 && !force {
+        return Err(StoreError::ManifestLost {
+            store: store.name(),
+            data_files,
+        });
+    }
+    let manifest = Manifest::empty();
+    manifest.commit(store)?;
+    Ok(manifest)
+}
+
+/// The error for a repair that would lose rows: data files `plan` repairs hold rows of sources
+/// that are no longer in the trail.
+fn unrecoverable(store: &Store, manifest: &Manifest, plan: &Plan) -> StoreError {
+    let files: Vec<&String> = plan
+        .repair
+        .iter()
+        .filter(|name| {
+            manifest.files[*name]
+                .sources
+                .iter()
+                .any(|s| plan.unrecoverable.contains(s))
+        })
+        .collect();
+    StoreError::Unrecoverable {
+        store: store.name(),
+        files: files.len(),
+        first_file: files.first().map(|s| (*s).clone()).unwrap_or_default(),
+        sources: plan.unrecoverable.len(),
+        first_source: plan.unrecoverable.first().cloned().unwrap_or_default(),
+        rows: files.iter().map(|name| manifest.files[*name].rows).sum(),
+    }
 }
 
 /// The report of a run of `plan` over `listed` sources, before it reads any.
@@ -244,17 +324,29 @@ fn apply(
         duplicates: 0,
     };
     let batch_size = options.files_per_commit.max(1);
-    for (index, batch) in plan.to_read.chunks(batch_size).enumerate() {
+    // A repair of files whose sources are all gone reads nothing, and still commits once.
+    let batches: Vec<&[SourceFile]> = if plan.to_read.is_empty() {
+        vec![&[]]
+    } else {
+        plan.to_read.chunks(batch_size).collect()
+    };
+    for (index, batch) in batches.into_iter().enumerate() {
         let decoded = decode_sources(batch, read_chunk, options.strict)?;
         report.damaged.extend(decoded.damaged);
+        report.repaired_text.extend(decoded.repaired_text);
         manifest.sources.extend(decoded.entries);
         if index == 0 {
-            unlist_retired(&mut manifest, &plan.retire, &plan.to_read[batch.len()..]);
+            unlist_retired(&mut manifest, plan, &plan.to_read[batch.len()..]);
         }
         commit_batch(files, &mut writer, &mut manifest, decoded.batches, report)?;
     }
     report.duplicates_dropped = writer.duplicates_dropped();
-    remove_retired(files, &plan.retire)
+    remove_retired(files, &plan.retire)?;
+    if !manifest.retiring.is_empty() {
+        manifest.retiring.clear();
+        files.commit_manifest(&manifest)?;
+    }
+    Ok(())
 }
 
 /// A batch of sources, read and decoded.
@@ -266,6 +358,8 @@ struct Decoded {
     batches: Vec<(String, RecordBatch)>,
     /// The damaged sources, with the reason.
     damaged: Vec<(PathBuf, String)>,
+    /// The sources whose text needed repairs to be read, with what was repaired.
+    repaired_text: Vec<(PathBuf, TextRepairs)>,
 }
 
 /// Reads `sources` with `read_chunk` and decodes them, in parallel. A damaged source is recorded,
@@ -277,7 +371,7 @@ fn decode_sources(
 ) -> Result<Decoded, StoreError> {
     let files: Vec<TrailFile> = sources.iter().map(|s| s.file.clone()).collect();
     let raw = read_chunk(&files);
-    let outcomes: Vec<Result<Option<RecordBatch>, String>> = raw
+    let outcomes: Vec<Result<(Option<RecordBatch>, TextRepairs), String>> = raw
         .into_par_iter()
         .zip(files.par_iter())
         .map(|(bytes, file)| decode(bytes?, file))
@@ -286,15 +380,23 @@ fn decode_sources(
         entries: Vec::with_capacity(sources.len()),
         batches: Vec::new(),
         damaged: Vec::new(),
+        repaired_text: Vec::new(),
     };
     for (source, outcome) in sources.iter().zip(outcomes) {
         let key = source.key();
+        if let Ok((_, repairs)) = &outcome
+            && !repairs.is_none()
+        {
+            decoded
+                .repaired_text
+                .push((source.file.path.clone(), *repairs));
+        }
         let (status, reason) = match outcome {
-            Ok(Some(batch)) => {
+            Ok((Some(batch), _)) => {
                 decoded.batches.push((key.clone(), batch));
                 (SourceStatus::Ingested, None)
             }
-            Ok(None) => (SourceStatus::NotEvents, None),
+            Ok((None, _)) => (SourceStatus::NotEvents, None),
             Err(reason) => {
                 let path = source.file.path.clone();
                 if strict {
@@ -320,15 +422,20 @@ fn decode_sources(
 }
 
 /// Retiring, on the run's first commit: the retired data files leave the manifest, since the run
-/// is about to replace their rows. So do the entries of the sources read in later batches: their
-/// rows may have been in those files, and a run killed before it reads them must read them
-/// again.
-fn unlist_retired(manifest: &mut Manifest, retire: &BTreeSet<String>, later: &[SourceFile]) {
-    for name in retire {
+/// is about to replace their rows, and are named in its `retiring` list until they are removed.
+/// So do the entries of the sources read in later batches: their rows may have been in those
+/// files, and a run killed before it reads them must read them again; and those of sources whose
+/// rows are lost with a damaged data file.
+fn unlist_retired(manifest: &mut Manifest, plan: &Plan, later: &[SourceFile]) {
+    for name in &plan.retire {
         manifest.files.remove(name);
     }
+    manifest.retiring.clone_from(&plan.retire);
     for source in later {
         manifest.sources.remove(&source.key());
+    }
+    for source in &plan.unrecoverable {
+        manifest.sources.remove(source);
     }
 }
 
@@ -402,11 +509,11 @@ impl StoreFiles for Store {
 /// A store is a new or empty folder, or one holding only what ingest writes (a run killed before
 /// its first commit leaves partition folders and no manifest yet): ingesting into a folder of
 /// other files (the trail itself, say) would mix the two.
-fn refuse_foreign_folder(store: &Store, existing: &[String]) -> Result<(), StoreError> {
-    if existing.iter().any(|name| name == Manifest::NAME) {
+fn refuse_foreign_folder(store: &Store, existing: &[(String, u64)]) -> Result<(), StoreError> {
+    if existing.iter().any(|(name, _)| name == Manifest::NAME) {
         return Ok(());
     }
-    if existing.iter().any(|name| !Store::is_ours(name)) {
+    if existing.iter().any(|(name, _)| !Store::is_ours(name)) {
         return Err(StoreError::NotAStore {
             path: store.describe(""),
         });
@@ -428,38 +535,64 @@ fn local_version(path: &Path) -> Result<Version, StoreError> {
     })
 }
 
-/// One source file's records as one batch; `None` for a file of no events; `Err` the reason it
-/// is damaged.
-fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<Option<RecordBatch>, String> {
+/// One source file's records as one batch, with the repairs its text needed; `None` for a file of
+/// no events; `Err` the reason it is damaged.
+fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<(Option<RecordBatch>, TextRepairs), String> {
     let mut builder = TrailBatchBuilder::new();
     match ctq_ingest::decode_file_bytes(raw, &file.partition, &mut builder) {
-        Ok(FileOutcome::Read { .. }) => builder.finish().map(Some).map_err(|e| e.to_string()),
-        Ok(FileOutcome::NonEvent(_)) => Ok(None),
+        Ok(FileOutcome::Read { repaired, .. }) => builder
+            .finish()
+            .map(|batch| (Some(batch), repaired))
+            .map_err(|e| e.to_string()),
+        Ok(FileOutcome::NonEvent(_)) => Ok((None, TextRepairs::NONE)),
         Ok(FileOutcome::Damaged(reason)) => Err(reason.to_string()),
         Err(damage) => Err(damage.to_string()),
     }
 }
 
-/// Removes data files under `store` that the manifest does not list: half-written files and
-/// files published by a run that was interrupted before its manifest commit.
+/// Removes the files under `store` that an interrupted run left: half-written files, data files
+/// of the run the manifest was last committed by or a later one (published before a commit that
+/// did not happen), and retired data files not yet removed. Any other data file the manifest
+/// does not list is one the store cannot account for (a manifest restored from an old copy, say):
+/// the run stops rather than remove it, unless `force`.
 fn remove_unlisted_files(
     store: &Store,
-    existing: &[String],
+    existing: &[(String, u64)],
     manifest: &Manifest,
+    force: bool,
 ) -> Result<usize, StoreError> {
-    let mut removed = 0;
-    for name in existing {
-        let leftover = if name.starts_with("_ctq/") {
-            Store::is_temporary(name)
+    let mut leftovers = Vec::new();
+    let mut unaccounted = Vec::new();
+    for (name, _) in existing {
+        if name.starts_with("_ctq/") {
+            if Store::is_temporary(name) {
+                leftovers.push(name);
+            }
+            continue;
+        }
+        if !Store::is_ours(name) || manifest.files.contains_key(name) {
+            continue;
+        }
+        let left_by_a_run = !Store::is_data_file(name)
+            || manifest.retiring.contains(name)
+            || Manifest::run_of(name).is_some_and(|run| run >= manifest.run);
+        if left_by_a_run || force {
+            leftovers.push(name);
         } else {
-            Store::is_ours(name) && !manifest.files.contains_key(name)
-        };
-        if leftover {
-            store.remove(name)?;
-            removed += 1;
+            unaccounted.push(name);
         }
     }
-    Ok(removed)
+    if let Some(first) = unaccounted.first() {
+        return Err(StoreError::Unaccounted {
+            store: store.name(),
+            count: unaccounted.len(),
+            first: (*first).clone(),
+        });
+    }
+    for name in &leftovers {
+        store.remove(name)?;
+    }
+    Ok(leftovers.len())
 }
 
 /// (account, region, date) of a row.
@@ -538,12 +671,14 @@ impl PartitionWriter<'_> {
             }
             let all = arrow_select::concat::concat_batches(&schema, &pieces)?;
             let sorted = sort_by_time(&all)?;
-            let (name, rows) = self.write_file(&key, &sorted)?;
+            let origin = FileOrigin::of(manifest, &per_source);
+            let (name, rows, bytes) = self.write_file(&key, &sorted, &origin)?;
             written.push((
                 name,
                 DataFile {
                     rows,
                     sources: per_source.keys().cloned().collect(),
+                    bytes: Some(bytes),
                 },
                 per_source,
             ));
@@ -570,12 +705,14 @@ impl PartitionWriter<'_> {
         Ok(self.event_ids.get_mut(key).expect("inserted above"))
     }
 
-    /// Encodes `batch` as Parquet and publishes it whole in the partition's folder.
+    /// Encodes `batch` as Parquet and publishes it whole in the partition's folder, with where
+    /// its rows came from in its metadata. Returns its name, rows and size.
     fn write_file(
         &mut self,
         key: &PartitionKey,
         batch: &RecordBatch,
-    ) -> Result<(String, u64), StoreError> {
+        origin: &FileOrigin,
+    ) -> Result<(String, u64, u64), StoreError> {
         self.next_file += 1;
         let name = format!(
             "{}/part-{:06}-{:05}.parquet",
@@ -589,6 +726,7 @@ impl PartitionWriter<'_> {
             ))
             .set_max_row_group_row_count(Some(self.options.row_group_rows.max(1)))
             .set_statistics_enabled(EnabledStatistics::Page)
+            .set_key_value_metadata(Some(vec![origin.key_value()]))
             .build();
         let parquet_error = |source| StoreError::Parquet {
             path: self.files.describe_file(&name),
@@ -598,8 +736,9 @@ impl PartitionWriter<'_> {
             .map_err(parquet_error)?;
         writer.write(batch).map_err(parquet_error)?;
         let bytes = writer.into_inner().map_err(parquet_error)?;
+        let size = bytes.len() as u64;
         self.files.publish(&name, bytes)?;
-        Ok((name, batch.num_rows() as u64))
+        Ok((name, batch.num_rows() as u64, size))
     }
 }
 
@@ -607,6 +746,15 @@ fn partition_dir((account, region, date): &PartitionKey) -> String {
     format!(
         "{EVENT_ACCOUNT_COLUMN}={account}/{EVENT_REGION_COLUMN}={region}/{EVENT_DATE_COLUMN}={date}"
     )
+}
+
+/// Adds the eventIDs of the data file `name` of `store` to `ids`.
+pub(crate) fn read_event_ids_of(
+    store: &Store,
+    name: &str,
+    ids: &mut HashSet<String>,
+) -> Result<(), StoreError> {
+    read_event_ids(store, name, ids)
 }
 
 fn read_event_ids(
@@ -911,7 +1059,7 @@ mod tests {
     ) -> Result<(Plan, IngestSummary), StoreError> {
         let sources = trail.sources();
         let listed = sources.len();
-        let plan = plan(before, sources, options.retry_damaged);
+        let plan = plan(before, sources, options.retry_damaged, &BTreeSet::new());
         let mut report = planned(&plan, listed);
         if !plan.is_empty() {
             apply(
@@ -1146,9 +1294,12 @@ mod tests {
         let trail = three_sources().events("/t/b", &[("b2-new", DAY1)]);
         run(&trail, &before, &files, &options(1)).unwrap();
         let commits = files.commits();
-        // b, then its neighbours a and c, one per commit.
-        assert_eq!(commits.len(), 3);
+        // b, then its neighbours a and c, one per commit; then one that clears the list of
+        // retiring files, once they are removed.
+        assert_eq!(commits.len(), 4);
         let (first, last) = (&commits[0], &commits[2]);
+        assert_eq!(commits[3].files, last.files);
+        assert!(commits[3].retiring.is_empty());
         let retired: BTreeSet<&String> = before
             .files
             .keys()
@@ -1161,9 +1312,14 @@ mod tests {
         assert!(first.sources.contains_key("/t/b"));
         assert!(!first.sources.contains_key("/t/a"));
         assert!(!first.sources.contains_key("/t/c"));
-        // The retired file is removed after the last commit only.
+        // The retired file is removed after the last commit of data only, and named in the
+        // manifest's retiring list until then.
+        assert!(retired.iter().all(|n| first.retiring.contains(*n)));
         let steps = files.steps.borrow();
-        assert!(matches!(steps.last(), Some(Step::Remove(name)) if retired.contains(name)));
+        assert!(
+            matches!(&steps[steps.len() - 2], Step::Remove(name) if retired.contains(name)),
+            "{steps:?}"
+        );
         assert_eq!(stored_ids(&files, last), ids(&["a1", "a2", "b2-new", "c1"]));
 
         // Killed after the first commit: the next run reads a and c again and loses nothing.

@@ -7,8 +7,9 @@
 //!   the saved queries ([`queries`]);
 //! - files: [`write`] one (making its folders), [`walk`] a folder, [`copy_tree`];
 //! - gzip: [`gzip`] bytes, [`gunzip`] them, [`write_gz`] a `.json.gz`;
-//! - trails: a record ([`record`]), a `{"Records":[...]}` file ([`records_file`]), its key in the
-//!   S3 layout ([`trail_key`]) and the file written there ([`write_trail_file`]);
+//! - trails: a record ([`record`]), a `{"Records":[...]}` file ([`records_file`]) with bytes no
+//!   JSON value holds spliced in ([`splice_bytes`]), its key in the S3 layout ([`trail_key`]) and
+//!   the file written there ([`write_trail_file`]);
 //! - [`sample_records`]: every event record of the sample trail, read with gunzip and `serde_json`
 //!   alone, the oracle query results are compared with;
 //! - [`skip`]: saying in `cargo test`'s output that a test skipped its checks.
@@ -144,6 +145,21 @@ pub fn record(event_id: &str, error_code: Option<&str>) -> Value {
 /// A CloudTrail log file's text: `{"Records":[...]}`.
 pub fn records_file(records: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&json!({ "Records": records })).unwrap()
+}
+
+/// `text` with every `marker` replaced by `bytes`: how a test writes into a log file what no JSON
+/// value holds (invalid UTF-8, an unpaired surrogate escape).
+pub fn splice_bytes(text: &[u8], marker: &str, bytes: &[u8]) -> Vec<u8> {
+    let marker = marker.as_bytes();
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.windows(marker.len()).position(|w| w == marker) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(bytes);
+        rest = &rest[at + marker.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// Where `CloudTrail` delivers a file, relative to the bucket:

@@ -7,6 +7,8 @@ mod report;
 mod s3;
 mod saved_queries;
 mod store;
+mod store_repair;
 mod support;
 mod usage;
+mod utf8;
 mod window;

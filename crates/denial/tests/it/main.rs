@@ -1,4 +1,5 @@
 //! Integration tests of the denial classifier against what AWS really writes.
 
+mod properties;
 mod realdata;
 mod support;

@@ -3,6 +3,8 @@
 mod damage;
 mod path_columns;
 mod projection;
+mod properties;
 mod realdata;
 mod shapes;
 mod support;
+mod utf8;

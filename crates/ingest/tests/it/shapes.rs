@@ -256,6 +256,6 @@ fn odd_but_readable_field_types_do_not_reject_the_file() {
     );
     assert!(matches!(
         scanned.report.files.values().next(),
-        Some(FileOutcome::Read { records: 1 })
+        Some(FileOutcome::Read { records: 1, .. })
     ));
 }

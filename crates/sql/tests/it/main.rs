@@ -12,3 +12,4 @@ mod slt;
 mod store;
 mod support;
 mod trino_functions;
+mod utf8;
