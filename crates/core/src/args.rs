@@ -262,6 +262,10 @@ pub enum ExplainFormat {
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is a flag of its own on the command line"
+)]
 pub struct IngestArgs {
     /// The trail to convert: folders or files, or one s3://bucket[/prefix]. Repeatable for
     /// local paths.

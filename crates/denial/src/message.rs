@@ -231,11 +231,11 @@ fn ends_sentence(after: &str) -> bool {
 /// `ci,run,`): followed by more of the sentence, those are the name's.
 fn clean_token(token: &str, last: bool) -> Option<String> {
     let token = if last {
-        token.trim_end_matches(|c: char| matches!(c, '.' | ',' | ';'))
+        token.trim_end_matches(['.', ',', ';'])
     } else {
         token
     };
-    let token = token.trim_matches(|c: char| matches!(c, '"' | '\''));
+    let token = token.trim_matches(['"', '\'']);
     (!token.is_empty()).then(|| token.to_owned())
 }
 

@@ -254,7 +254,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config(300))]
+            #![proptest_config(config(1000))]
 
             #[test]
             fn members_split_anywhere_inflate_to_the_whole((data, raw, _) in gzipped()) {

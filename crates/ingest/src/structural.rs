@@ -702,7 +702,7 @@ mod tests {
     /// The splitter against serde_json: on generated envelopes it finds exactly the records
     /// serde_json finds; on damaged copies of them it finds them or declines, and never delimits
     /// text serde_json rejects.
-    mod against_serde_json {
+    mod properties {
         use std::fmt::Write;
 
         use proptest::prelude::*;

@@ -159,8 +159,11 @@ impl TrailSession {
                     Arc::new(LocalFileSystem::new()),
                 ),
                 StoreLocation::S3(location) => {
-                    let bucket = S3Trail::connect(location.clone(), options.s3.clone()).await?;
-                    let Some(manifest) = bucket.get_if_exists(ctq_store::Manifest::NAME).await?
+                    // Boxed: the client's futures are large, and this one is awaited by many.
+                    let bucket =
+                        Box::pin(S3Trail::connect(location.clone(), options.s3.clone())).await?;
+                    let Some(manifest) =
+                        Box::pin(bucket.get_if_exists(ctq_store::Manifest::NAME)).await?
                     else {
                         return Err(SqlError::NotAStore {
                             store: store.to_string(),
@@ -169,7 +172,7 @@ impl TrailSession {
                     let prefix = location.prefix.trim_end_matches('/');
                     (
                         ctq_store::Manifest::from_bytes(&manifest, &store.to_string())?,
-                        bucket.list_all().await?,
+                        Box::pin(bucket.list_all()).await?,
                         ListingTableUrl::parse(if prefix.is_empty() {
                             format!("s3://{}/", location.bucket)
                         } else {

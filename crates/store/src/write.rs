@@ -40,9 +40,9 @@ pub struct IngestOptions {
     pub files_per_commit: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// Read the footer of every data file and check its row count, not only that it is there
-    /// at its size; a file that fails is repaired like a missing one.
-    pub verify: bool,
+    /// How closely the store's data files are checked before the run; a file that fails is
+    /// repaired by reading its sources again.
+    pub check: DataFileCheck,
     /// Remove data files the store cannot account for, and drop the rows of damaged data files
     /// whose sources are no longer in the trail, instead of refusing to.
     pub force: bool,
@@ -55,10 +55,20 @@ impl Default for IngestOptions {
             retry_damaged: false,
             files_per_commit: 512,
             row_group_rows: 32 * 1024,
-            verify: false,
+            check: DataFileCheck::Listing,
             force: false,
         }
     }
+}
+
+/// How an ingest checks the data files its manifest lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFileCheck {
+    /// Each is there at its size: what the store's listing gives, at no cost.
+    Listing,
+    /// Each has a readable footer with the manifest's row count, too (`--verify`): reads every
+    /// footer, on S3 every data object.
+    Footers,
 }
 
 /// What one ingest did.
@@ -215,7 +225,7 @@ fn ingest_files(
     let leftovers_removed = remove_unlisted_files(store, &existing, &manifest, options.force)?;
 
     let mut faults = check_listed(&manifest, &existing);
-    if options.verify {
+    if options.check == DataFileCheck::Footers {
         let found: BTreeSet<String> = faults.iter().map(|f| f.name.clone()).collect();
         faults.extend(verify_footers(store, &manifest, &found)?);
     }

@@ -4,8 +4,8 @@ use anyhow::Context;
 use ctq_s3::{S3Trail, TrailLocation};
 use ctq_sql::output::printable;
 use ctq_store::{
-    IngestOptions, IngestSummary, RebuildSummary, Store, StoreLocation, ingest, ingest_s3,
-    rebuild_manifest,
+    DataFileCheck, IngestOptions, IngestSummary, RebuildSummary, Store, StoreLocation, ingest,
+    ingest_s3, rebuild_manifest,
 };
 
 use crate::args::IngestArgs;
@@ -17,7 +17,11 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         strict: args.strict,
         retry_damaged: args.retry_damaged,
         files_per_commit: args.files_per_commit,
-        verify: args.verify,
+        check: if args.verify {
+            DataFileCheck::Footers
+        } else {
+            DataFileCheck::Listing
+        },
         force: args.force,
         ..IngestOptions::default()
     };

@@ -39,8 +39,25 @@ fn a_killed_ingest_run_again_ends_with_every_record_once() {
         .unwrap()
         .to_string();
     let expected = format!("\"n\",\"ids\"\n{ids},{ids}\n");
+    // Kills spread over the time a whole run takes on this machine now, so that some land
+    // mid-run however loaded it is.
+    let timing = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let whole = ctq(&[
+        "ingest",
+        "-q",
+        "-s",
+        "sample-logs",
+        "--store",
+        timing.path().join("store").to_str().unwrap(),
+        "--files-per-commit",
+        "3",
+    ]);
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    let span_ms = started.elapsed().as_millis() as u64;
     let mut interrupted = 0;
-    for delay_ms in [0, 5, 15, 30, 50, 80, 120] {
+    for percent in [0u64, 10, 25, 40, 55, 70, 85] {
+        let delay_ms = span_ms * percent / 100;
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         let store = store.to_str().unwrap();

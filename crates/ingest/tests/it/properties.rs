@@ -1,7 +1,7 @@
 //! Properties over generated input: the errorCode filter changes which records are decoded, never
 //! whether a file is damaged; ISO 8601 times round-trip and odd text never panics.
 //!
-//! Each property runs a few hundred cases; `PROPTEST_CASES=100000 cargo test -p ctq-ingest
+//! Each property runs one or two thousand cases; `PROPTEST_CASES=100000 cargo test -p ctq-ingest
 //! properties` runs more.
 
 use std::path::PathBuf;
@@ -221,7 +221,7 @@ fn the_filter_agrees(file: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(400))]
+    #![proptest_config(config(1000))]
 
     /// A file decodes to the same records with an error code whether the scan skips the others
     /// or parses them all.
@@ -349,7 +349,7 @@ fn written(instant: &Instant, form: &Form) -> Written {
     };
     let mut text = format!("{:04}", date.year());
     let mut ends = vec![text.len()];
-    let mut part = |text: &mut String, ends: &mut Vec<usize>, piece: String| {
+    let part = |text: &mut String, ends: &mut Vec<usize>, piece: String| {
         *text += &piece;
         ends.push(text.len());
     };
