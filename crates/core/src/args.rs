@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `--max-inflated-mib` unless given: far above any CloudTrail log file.
+const DEFAULT_MAX_INFLATED_MIB: u64 = (ctq_ingest::DEFAULT_MAX_INFLATED_BYTES >> 20) as u64;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ctq",
-    version,
+    version = env!("CTQ_VERSION"),
     about = "Find AWS access denials in CloudTrail logs with SQL, offline",
     long_about = "Find AWS access denials in CloudTrail logs with SQL, offline.\n\n\
         ctq reads CloudTrail log files (gzipped {\"Records\":[...]} JSON as delivered to S3, \
@@ -25,6 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Run SQL over a trail: inline, or from a saved .sql file with parameters.
     Query(QueryArgs),
+    /// List the saved queries built into ctq: `ctq query NAME --param ...` runs one.
+    Queries,
+    /// An interactive SQL shell over a trail held in memory: history, completion, dot commands
+    /// (.help). Statements piped in run one after another.
+    Shell(ShellArgs),
     /// List access-denied and unauthorized errors, AWS's knowledge-center query as a command.
     Denials(DenialsArgs),
     /// Explain a window's denials: grouped by principal, action, resource and cause, each with
@@ -41,9 +49,20 @@ pub enum Command {
     /// Run the saved queries and the triage over a window and write a report folder: a
     /// self-contained HTML page with charts, one CSV per query, summary.json. For cron.
     Report(ReportArgs),
+    /// Say what the sources hold: when their files were delivered, files, records, event times,
+    /// accounts, regions and damaged files.
+    Info(InfoArgs),
     /// Run a Ballista scheduler or executor that knows ctq's SQL functions.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Print a shell completion script: `ctq completions bash > /etc/bash_completion.d/ctq`.
+    Completions {
+        /// The shell to complete ctq in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print ctq's manual page (roff): `ctq man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -65,11 +84,21 @@ pub struct SourceArgs {
     pub store: Option<String>,
     /// Run on the Ballista cluster whose scheduler is here (df://host:port), over --store, a
     /// folder every executor sees.
-    #[arg(long, value_name = "URL", requires = "store", help_heading = "Cluster")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "store",
+        conflicts_with = "sources",
+        value_parser = parse_cluster_url,
+        help_heading = "Cluster"
+    )]
     pub cluster: Option<String>,
     /// Fail at the first damaged file instead of reporting it and reading the rest.
     #[arg(long)]
     pub strict: bool,
+    /// The most a gzip log file may inflate to, in MiB; a file past it is damaged (a gzip bomb).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_INFLATED_MIB, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_inflated_mib: u64,
     /// Another name for the table, so a query written for another setup runs unchanged: NAME,
     /// db.NAME, "db"."NAME" or catalog.db.NAME, as the query writes it. Repeatable.
     #[arg(long = "table", value_name = "NAME")]
@@ -119,12 +148,17 @@ pub struct S3Args {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// How to print results.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// How to print results [default: from the -o file's extension (.csv, .json,
+    /// .ndjson/.jsonl, .parquet), else table]. Parquet only with -o.
+    #[arg(long, value_enum, requires_if("parquet", "output"))]
+    pub format: Option<Format>,
     /// Write results to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Rows of a table printed to a terminal; the rest are counted on standard error. 0: all.
+    /// [default: 100, or all when the query has a LIMIT]. Files and pipes always get every row.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
     /// Print no summary of files read on standard error; warnings about damaged files remain.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -136,6 +170,7 @@ pub enum Format {
     Csv,
     Json,
     Ndjson,
+    Parquet,
 }
 
 #[derive(Debug, Args)]
@@ -162,9 +197,8 @@ pub struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub struct DenialsArgs {
-    /// Only this principal (userIdentity.arn); without it, every principal's denials.
-    #[arg(long, value_name = "ARN")]
-    pub arn: Option<String>,
+    #[command(flatten)]
+    pub scope: DenialScopeArgs,
     #[command(flatten)]
     pub window: WindowArgs,
     #[command(flatten)]
@@ -173,23 +207,42 @@ pub struct DenialsArgs {
     pub output: OutputArgs,
 }
 
+/// Whose denials, where: the filters every command that reads denials shares.
+#[derive(Debug, Args)]
+pub struct DenialScopeArgs {
+    /// Only this principal: a full ARN (a role's or user's ARN also matches the sessions it
+    /// issued), a glob over the ARN with * (arn:aws:sts::*:assumed-role/Admin/*), or a bare
+    /// user or role name (matches user/NAME, role/NAME and assumed-role/NAME/*).
+    #[arg(long, alias = "arn", value_name = "ARN|GLOB|NAME")]
+    pub principal: Option<String>,
+    /// Only records delivered to this account (recipientAccountId).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+    /// Only events of this AWS region (awsRegion); --region is the S3 bucket's region.
+    #[arg(long, value_name = "REGION")]
+    pub event_region: Option<String>,
+}
+
 /// A time window over event times.
 #[derive(Debug, Args)]
 pub struct WindowArgs {
-    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z) or an age (15m, 24h, 7d).
+    /// The window: this long up to now (24h, 7d, 90m).
+    #[arg(long, value_name = "AGE", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z; a time without a zone is
+    /// UTC) or an age (15m, 24h, 7d).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
-    /// End of the window, exclusive: ISO 8601 or an age (15m, 24h, 7d).
+    /// End of the window, exclusive: ISO 8601 (UTC unless it has a zone) or an age (15m, 24h,
+    /// 7d).
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Only this principal: a user ARN, an assumed-role session ARN, or a role ARN (which
-    /// matches all of its sessions).
-    #[arg(long, value_name = "ARN")]
-    pub principal: Option<String>,
+    #[command(flatten)]
+    pub scope: DenialScopeArgs,
     #[command(flatten)]
     pub window: WindowArgs,
     /// Leave out denials of calls made by AWS services (userIdentity.invokedBy, AWSService
@@ -221,12 +274,16 @@ pub struct ReportArgs {
     /// The window: this long up to now (24h, 7d, 90m).
     #[arg(long, value_name = "AGE", required_unless_present = "from", conflicts_with_all = ["from", "to"])]
     pub since: Option<String>,
-    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z) or an age (24h).
+    /// Start of the window, inclusive: ISO 8601 (2019-10-29T06:40:00Z; a time without a zone is
+    /// UTC) or an age (24h).
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
-    /// End of the window, exclusive: ISO 8601 or an age; now when left out.
+    /// End of the window, exclusive: ISO 8601 (UTC unless it has a zone) or an age; now when
+    /// left out.
     #[arg(long, value_name = "TIME", requires = "from")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub scope: DenialScopeArgs,
     /// The report folder: report.html, one CSV per query, summary.json. Replaced whole; a
     /// folder holding anything but an earlier report is refused.
     #[arg(long, value_name = "DIR")]
@@ -249,6 +306,15 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
     /// Print nothing on standard error but errors and damaged files, even on a terminal.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Print nothing on standard error but errors and damaged files.
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
@@ -288,6 +354,9 @@ pub struct IngestArgs {
     /// Fail at the first damaged file instead of recording it and going on.
     #[arg(long)]
     pub strict: bool,
+    /// The most a gzip log file may inflate to, in MiB; a file past it is damaged (a gzip bomb).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_INFLATED_MIB, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_inflated_mib: u64,
     /// Source files converted between two commits of the manifest: a killed run keeps what it
     /// committed, and memory is bounded by this many files.
     #[arg(long, value_name = "N", default_value_t = 512)]
@@ -376,4 +445,33 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 fn parse_duration(text: &str) -> Result<i64, String> {
     ctq_sql::window::parse_duration_ms(text)
         .ok_or_else(|| format!("expected a duration such as 30m, 1h, 2h, got {text:?}"))
+}
+
+/// A scheduler address must say its scheme: `host:port` alone reads as a URL whose scheme is
+/// the host.
+fn parse_cluster_url(text: &str) -> Result<String, String> {
+    if text.starts_with("df://") {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "write the scheduler's address as df://HOST:PORT, such as df://{}",
+            text.split_once("://").map_or(text, |(_, rest)| rest)
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Most memory the trail may take when held for the shell's queries, in MiB; past it each
+    /// query reads the trail again. 0 never holds it.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory_limit: usize,
+    /// How to print results at the start (.format changes it).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print nothing on standard error but errors and damaged files.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }

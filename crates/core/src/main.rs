@@ -43,8 +43,11 @@ fn main() -> ExitCode {
         Ok(commands::Outcome::Clean) => ExitCode::SUCCESS,
         Ok(commands::Outcome::DamagedInput) => ExitCode::from(EXIT_DAMAGED_INPUT),
         Ok(commands::Outcome::NeedsAttention) => ExitCode::from(EXIT_NEEDS_ATTENTION),
+        // A reader that stopped reading (`ctq ... | head`) ends the run, as it would any
+        // Unix filter: quietly, and without calling it a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ctq: error: {error:#}");
+            eprintln!("ctq: error: {}", error_text(&error));
             if is_usage_error(&error) {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -54,11 +57,59 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the error is in what was typed rather than in the run: a time no trail can hold, an
-/// empty window, an output that would overwrite or land among the input.
+/// Whether the error is in what was typed rather than in the run: a time that is not one (`1day`)
+/// or that no trail can hold, an empty window, an output that would overwrite or land among the input.
 fn is_usage_error(error: &anyhow::Error) -> bool {
     window::is_usage_error(error)
         || error
             .chain()
             .any(|cause| cause.downcast_ref::<paths::OutputOverlapsInput>().is_some())
+        || error
+            .chain()
+            .any(|cause| cause.downcast_ref::<sink::UnwrittenFormat>().is_some())
+        || error.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<ctq_sql::TimeError>(),
+                Some(ctq_sql::TimeError::Unreadable { .. })
+            )
+        })
+}
+
+/// The error and its causes, `: `-separated, each said once: a cause whose text its parent's
+/// message already holds (an error that shows its source and also returns it as `source()`) is
+/// left out.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut said: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || said.iter().any(|earlier| earlier.contains(&text)) {
+            continue;
+        }
+        said.push(text);
+    }
+    said.join(": ")
+}
+
+/// Whether the run failed because standard output's reader went away: an
+/// [`std::io::ErrorKind::BrokenPipe`] anywhere under the error, including under the DataFusion
+/// and Arrow errors of a query, whose own `Display` may not say so.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        while let Some(error) = next {
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return true;
+            }
+            // `SqlError::DataFusion` does not return its DataFusion error as its source (the
+            // message already holds it): look under it by hand.
+            next = match error.downcast_ref::<ctq_sql::SqlError>() {
+                Some(ctq_sql::SqlError::DataFusion(inner)) => Some(inner),
+                _ => error.source(),
+            };
+        }
+        false
+    })
 }

@@ -29,6 +29,7 @@ pub async fn open_session(
 ) -> anyhow::Result<TrailSession> {
     let options = SessionOptions {
         strict: source.strict,
+        max_inflated_bytes: mib_to_bytes(source.max_inflated_mib),
         extra_table_names: source.tables.clone(),
         lake_table_names: source.lake_tables.clone(),
         delivery_slack_ms: source.delivery_slack,
@@ -59,4 +60,9 @@ pub async fn open_session(
             TrailSession::open(&sources, &options).await?
         }
     })
+}
+
+/// `--max-inflated-mib` in bytes.
+pub fn mib_to_bytes(mib: u64) -> usize {
+    usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
 }

@@ -1,9 +1,10 @@
 //! The window flags, read into instants against one `now`.
 
 use anyhow::Context;
+use ctq_sql::canned::DenialFilter;
 use ctq_sql::{Instant, TimeError, TimeWindow};
 
-use crate::args::{ReportArgs, WindowArgs};
+use crate::args::{DenialScopeArgs, ReportArgs, WindowArgs};
 
 /// Whether the error is in the times typed rather than in the run: a time no trail can hold, or
 /// a window with `--from` not before `--to`. The exit status is then 2, as for clap's usage
@@ -21,7 +22,7 @@ fn resolve(text: &str, flag: &str, now: Instant) -> anyhow::Result<Instant> {
     Instant::resolve(text, now).with_context(|| flag.to_string())
 }
 
-/// `--from` and `--to`, either end open; when both are given `--from` must come before `--to`,
+/// `--since` (up to now, the end left open), or `--from` and `--to`, either end open; when both are given `--from` must come before `--to`,
 /// as in `ctq report`.
 pub fn open_window(
     window: &WindowArgs,
@@ -32,6 +33,9 @@ pub fn open_window(
             .map(|text| resolve(text, flag, now))
             .transpose()
     };
+    if let Some(since) = &window.since {
+        return Ok((Some(resolve_since(since, now)?), None));
+    }
     let (from, to) = (
         resolve(&window.from, "--from")?,
         resolve(&window.to, "--to")?,
@@ -42,10 +46,31 @@ pub fn open_window(
     Ok((from, to))
 }
 
+/// `--since`: an age (24h) or an instant, read as in `--from`.
+fn resolve_since(text: &str, now: Instant) -> anyhow::Result<Instant> {
+    resolve(text, "--since", now)
+}
+
+/// The filters of a command that reads denials: `--principal`, `--account`, `--event-region`
+/// and the window.
+pub fn denial_filter(
+    scope: &DenialScopeArgs,
+    from: Option<Instant>,
+    to: Option<Instant>,
+) -> DenialFilter {
+    DenialFilter {
+        principal: scope.principal.clone(),
+        account: scope.account.clone(),
+        region: scope.event_region.clone(),
+        from,
+        to,
+    }
+}
+
 /// `ctq report`'s window: `--since` up to now, or `--from` up to `--to` (now when left out).
 pub fn report_window(args: &ReportArgs, now: Instant) -> anyhow::Result<TimeWindow> {
     let (from, to) = match (&args.since, &args.from) {
-        (Some(since), _) => (resolve(since, "--since", now)?, now),
+        (Some(since), _) => (resolve_since(since, now)?, now),
         (None, Some(from)) => (
             resolve(from, "--from", now)?,
             match &args.to {

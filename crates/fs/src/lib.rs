@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// An I/O operation that failed, with what was being done and to which path.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {action} {}: {source}", path.display())]
+#[error("cannot {action} {}", path.display())]
 pub struct FsError {
     /// What was being done, as a verb phrase: "write", "rename into place", "sync"...
     pub action: &'static str,

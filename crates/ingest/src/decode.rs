@@ -41,7 +41,9 @@ pub enum FileDamage {
     #[error("not a CloudTrail log: {0}")]
     NotCloudTrail(String),
     /// A gzip file that inflates past the cap (a gzip bomb, or not a log file).
-    #[error("inflates to more than {limit_mib} MiB, far more than any CloudTrail log file")]
+    #[error(
+        "inflates to more than {limit_mib} MiB, far more than any CloudTrail log file (a gzip bomb?); if it is a log, raise the limit with --max-inflated-mib"
+    )]
     TooLarge { limit_mib: usize },
 }
 
@@ -111,11 +113,12 @@ fn counted(n: u64, what: &str) -> String {
 /// std's speed on the buffer the inflater just wrote), and no copy.
 pub(crate) fn decode_file(
     raw: Vec<u8>,
+    max_inflated_bytes: usize,
     filter: RecordFilter,
     wanted: ColumnSet,
     sink: impl FnMut(&Record<'_>),
 ) -> Result<(Decoded, TextRepairs), FileDamage> {
-    let mut bytes = read_bytes(raw)?;
+    let mut bytes = read_bytes(raw, max_inflated_bytes)?;
     let mut repairs = TextRepairs {
         invalid_utf8: 0,
         lone_surrogates: replace_lone_surrogate_escapes(&mut bytes),
@@ -222,17 +225,17 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads a file and inflates it when it is gzip (by content, whatever its name). Every gzip
 /// member is read: concatenated members are one valid gzip stream.
-fn read_bytes(raw: Vec<u8>) -> Result<Vec<u8>, FileDamage> {
+fn read_bytes(raw: Vec<u8>, max_inflated_bytes: usize) -> Result<Vec<u8>, FileDamage> {
     if raw.is_empty() {
         return Err(FileDamage::Empty);
     }
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let out = crate::inflate::inflate_gzip(&raw).map_err(|e| match e {
+    let out = crate::inflate::inflate_gzip(&raw, max_inflated_bytes).map_err(|e| match e {
         crate::inflate::InflateError::Corrupt(e) => FileDamage::TruncatedGzip(e.to_string()),
         crate::inflate::InflateError::TooLarge => FileDamage::TooLarge {
-            limit_mib: crate::inflate::MAX_INFLATED_BYTES >> 20,
+            limit_mib: max_inflated_bytes >> 20,
         },
     })?;
     if out.is_empty() {
@@ -430,6 +433,7 @@ fn decode_records_with_error_code(
     let Some(spans) = crate::structural::record_spans(text.as_bytes()) else {
         return decode_records_with_error_code_checked(text, sink);
     };
+    let records = spans.len();
     let mut candidates = Vec::new();
     let mut spans = spans.into_iter().peekable();
     for at in ERROR_CODE_FINDER.find_iter(text.as_bytes()) {
@@ -443,14 +447,17 @@ fn decode_records_with_error_code(
             candidates.push(record);
         }
     }
-    parse_with_error_code(&candidates, sink)
+    parse_with_error_code(&candidates, records, sink)
 }
 
 static ERROR_CODE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(ERROR_CODE_KEY));
 
+/// Parses the `candidates`, hands on those with an error code, and counts all `records` of the
+/// file as read: the others were skipped, not missed.
 fn parse_with_error_code(
     candidates: &[&str],
+    records: usize,
     mut sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
     let mut decoded = Vec::new();
@@ -461,7 +468,7 @@ fn parse_with_error_code(
         }
     }
     decoded.iter().for_each(&mut sink);
-    Ok(Decoded::Records(decoded.len()))
+    Ok(Decoded::Records(records))
 }
 
 /// The same with every record's syntax checked by serde_json: for files [`crate::structural`]
@@ -494,7 +501,7 @@ fn decode_records_with_error_code_checked(
             candidates.push(json);
         }
     }
-    parse_with_error_code(&candidates, sink)
+    parse_with_error_code(&candidates, raw_records.len(), sink)
 }
 
 /// The documents embedded in strings, with their unpaired surrogate escapes replaced: the file's

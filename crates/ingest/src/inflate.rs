@@ -20,10 +20,10 @@ use libdeflate_sys::{
     libdeflate_result_LIBDEFLATE_SUCCESS,
 };
 
-/// The most a file may inflate to: far above any CloudTrail log file (AWS delivers them every few
-/// minutes, a few MB at most), far below what a gzip bomb (1 GiB of blanks in 4.6 MB) asks per
-/// decoding thread. A file past it is damaged, with this reason.
-pub const MAX_INFLATED_BYTES: usize = 256 << 20;
+/// The most a file may inflate to unless the user says otherwise: far above any CloudTrail log file
+/// (AWS delivers them every few minutes, a few MB at most), far below what a gzip bomb (1 GiB of
+/// blanks in 4.6 MB) asks per decoding thread. A file past it is damaged, with this reason.
+pub const DEFAULT_MAX_INFLATED_BYTES: usize = 256 << 20;
 
 /// A libdeflate decompressor; each thread keeps one, as allocating it costs more than a small file.
 struct Decompressor(NonNull<libdeflate_decompressor>);
@@ -51,28 +51,29 @@ thread_local! {
 pub(crate) enum InflateError {
     /// Truncated, corrupt, or not gzip after all: what the decoder said.
     Corrupt(std::io::Error),
-    /// It inflates to more than [`MAX_INFLATED_BYTES`].
+    /// It inflates to more than its limit.
     TooLarge,
 }
 
-/// Inflates every gzip member of `raw`, in order, up to [`MAX_INFLATED_BYTES`].
-pub(crate) fn inflate_gzip(raw: &[u8]) -> Result<Vec<u8>, InflateError> {
+/// Inflates every gzip member of `raw`, in order, up to `limit` bytes
+/// ([`DEFAULT_MAX_INFLATED_BYTES`] unless the user chose another).
+pub(crate) fn inflate_gzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
     let fast = DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Decompressor::new();
         }
-        slot.as_ref().and_then(|d| inflate_members(d, raw))
+        slot.as_ref().and_then(|d| inflate_members(d, raw, limit))
     });
     match fast {
         Some(out) => Ok(out),
-        None => inflate_streaming(raw),
+        None => inflate_streaming(raw, limit),
     }
 }
 
 /// The whole-buffer path; `None` when libdeflate cannot read the input (corrupt, truncated,
 /// trailing bytes) or it would need an implausibly large buffer.
-fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
+fn inflate_members(decompressor: &Decompressor, raw: &[u8], limit: usize) -> Option<Vec<u8>> {
     // The trailer's ISIZE is the last member's length modulo 2^32: exact for one member, and a
     // starting point otherwise.
     let trailer_size = raw
@@ -83,7 +84,7 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
     let guess = trailer_size
         .max(raw.len())
         .min(raw.len().saturating_mul(1032));
-    let mut out: Vec<u8> = Vec::with_capacity(guess.min(MAX_INFLATED_BYTES));
+    let mut out: Vec<u8> = Vec::with_capacity(guess.min(limit));
     let mut input = raw;
     while !input.is_empty() {
         let (mut consumed, mut produced) = (0usize, 0usize);
@@ -109,7 +110,7 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
         } else if result == libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE {
             // The member is inflated again from its start into a larger buffer.
             let wanted = out.capacity().max(1 << 16) * 2;
-            if wanted > MAX_INFLATED_BYTES {
+            if wanted > limit {
                 // Past the cap: the streaming decoder says whether it really is that large.
                 return None;
             }
@@ -122,13 +123,13 @@ fn inflate_members(decompressor: &Decompressor, raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Reads at most one byte past the cap, so memory stays bounded whatever the file claims.
-fn inflate_streaming(raw: &[u8]) -> Result<Vec<u8>, InflateError> {
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(8).min(MAX_INFLATED_BYTES));
+fn inflate_streaming(raw: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(8).min(limit));
     MultiGzDecoder::new(raw)
-        .take(MAX_INFLATED_BYTES as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(InflateError::Corrupt)?;
-    if out.len() > MAX_INFLATED_BYTES {
+    if out.len() > limit {
         return Err(InflateError::TooLarge);
     }
     Ok(out)
@@ -152,7 +153,10 @@ mod tests {
     #[test]
     fn reads_one_member() {
         let text = b"{\"Records\":[]}".repeat(1000);
-        assert_eq!(inflate_gzip(&gzip(&text)).unwrap(), text);
+        assert_eq!(
+            inflate_gzip(&gzip(&text), DEFAULT_MAX_INFLATED_BYTES).unwrap(),
+            text
+        );
     }
 
     #[test]
@@ -163,13 +167,16 @@ mod tests {
         raw.extend(gzip(&last));
         let mut expected = first;
         expected.extend(last);
-        assert_eq!(inflate_gzip(&raw).unwrap(), expected);
+        assert_eq!(
+            inflate_gzip(&raw, DEFAULT_MAX_INFLATED_BYTES).unwrap(),
+            expected
+        );
     }
 
     #[test]
     fn a_truncated_stream_is_an_error_with_a_reason() {
         let raw = gzip(&b"{\"Records\":[]}".repeat(1000));
-        let error = inflate_gzip(&raw[..raw.len() / 2]).unwrap_err();
+        let error = inflate_gzip(&raw[..raw.len() / 2], DEFAULT_MAX_INFLATED_BYTES).unwrap_err();
         assert!(matches!(error, InflateError::Corrupt(ref e) if !e.to_string().is_empty()));
     }
 
@@ -179,10 +186,18 @@ mod tests {
         let member = gzip(&vec![b' '; 1 << 20]);
         let bomb = member.repeat(300);
         assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
-        assert!(matches!(inflate_gzip(&bomb), Err(InflateError::TooLarge)));
+        assert!(matches!(
+            inflate_gzip(&bomb, DEFAULT_MAX_INFLATED_BYTES),
+            Err(InflateError::TooLarge)
+        ));
         // Just under the cap still inflates.
         let under = member.repeat(255);
-        assert_eq!(inflate_gzip(&under).unwrap().len(), 255 << 20);
+        assert_eq!(
+            inflate_gzip(&under, DEFAULT_MAX_INFLATED_BYTES)
+                .unwrap()
+                .len(),
+            255 << 20
+        );
     }
 
     /// Properties of inflating: members split anywhere, streams cut anywhere, bytes changed.
@@ -258,7 +273,7 @@ mod tests {
 
             #[test]
             fn members_split_anywhere_inflate_to_the_whole((data, raw, _) in gzipped()) {
-                prop_assert_eq!(inflate_gzip(&raw).unwrap(), data);
+                prop_assert_eq!(inflate_gzip(&raw, DEFAULT_MAX_INFLATED_BYTES).unwrap(), data);
             }
 
             /// Cut anywhere but between two members (where what is left is a shorter, complete
@@ -266,7 +281,7 @@ mod tests {
             #[test]
             fn a_cut_stream_is_an_error((data, raw, starts) in gzipped(), at in any::<Index>()) {
                 let at = 1 + at.index(raw.len() - 1);
-                let inflated = inflate_gzip(&raw[..at]);
+                let inflated = inflate_gzip(&raw[..at], DEFAULT_MAX_INFLATED_BYTES);
                 if starts.contains(&at) {
                     prop_assert!(data.starts_with(&inflated.unwrap()));
                 } else {
@@ -284,7 +299,7 @@ mod tests {
             ) {
                 let at = at.index(raw.len());
                 raw[at] ^= flip;
-                if let Ok(inflated) = inflate_gzip(&raw) {
+                if let Ok(inflated) = inflate_gzip(&raw, DEFAULT_MAX_INFLATED_BYTES) {
                     prop_assert_eq!(inflated, data, "byte {} ^ {:#x}", at, flip);
                 }
             }
@@ -296,6 +311,6 @@ mod tests {
         let mut raw = gzip(b"{\"Records\":[]}");
         let crc_at = raw.len() - 8;
         raw[crc_at] ^= 0xff;
-        assert!(inflate_gzip(&raw).is_err());
+        assert!(inflate_gzip(&raw, DEFAULT_MAX_INFLATED_BYTES).is_err());
     }
 }

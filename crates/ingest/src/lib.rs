@@ -26,6 +26,7 @@ use std::path::PathBuf;
 
 pub use batch::TrailBatchBuilder;
 pub use decode::{FileDamage, RecordFilter, TextRepairs};
+pub use inflate::DEFAULT_MAX_INFLATED_BYTES;
 pub use path::{NonEventKind, Partition};
 pub use prune::Pruning;
 pub use scan::{
@@ -59,12 +60,18 @@ pub enum IngestError {
     Arrow(#[from] arrow_schema::ArrowError),
 }
 
-/// Reads every record of one file's bytes (gzip or plain) into `builder`. For tests and tools
-/// that hold a file in memory; scans go through [`scan_files`].
+/// Reads every record of one file's bytes (gzip or plain) into `builder`, inflating at most
+/// `max_inflated_bytes` ([`DEFAULT_MAX_INFLATED_BYTES`] unless the user chose another). For
+/// callers that hold a file in memory; scans go through [`scan_files`].
 pub fn decode_file_bytes(
     raw: Vec<u8>,
     partition: &Partition,
+    max_inflated_bytes: usize,
     builder: &mut TrailBatchBuilder,
 ) -> Result<FileOutcome, FileDamage> {
-    scan::decode(raw, partition, RecordFilter::default(), builder)
+    let options = ScanOptions {
+        max_inflated_bytes,
+        ..ScanOptions::default()
+    };
+    scan::decode(raw, partition, &options, builder)
 }

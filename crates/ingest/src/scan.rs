@@ -53,7 +53,7 @@ impl FileOutcomes {
             .count()
     }
 
-    /// Records decoded; records a scan's filter let it skip are not among them.
+    /// Records of the files read, those a scan's filter skipped undecoded among them.
     pub fn records(&self) -> u64 {
         self.files
             .values()
@@ -208,6 +208,8 @@ pub struct ScanOptions {
     pub filter: RecordFilter,
     /// The columns batches hold; fields of the others are not even parsed.
     pub columns: ColumnSet,
+    /// The most a gzip file may inflate to; past it the file is damaged (a gzip bomb).
+    pub max_inflated_bytes: usize,
 }
 
 impl Default for ScanOptions {
@@ -218,6 +220,7 @@ impl Default for ScanOptions {
             progress: None,
             filter: RecordFilter::default(),
             columns: ColumnSet::ALL,
+            max_inflated_bytes: crate::inflate::DEFAULT_MAX_INFLATED_BYTES,
         }
     }
 }
@@ -229,6 +232,10 @@ pub struct Progress {
     pub files_done: AtomicU64,
     /// Bytes as stored (compressed), so that the rate compares with the network or disk.
     pub bytes_done: AtomicU64,
+    /// Files decoded, and the records they hold (those a filter skipped undecoded too), counted
+    /// as each file is done: a scan stopped early (a `LIMIT`) still counts what it read.
+    pub files_read: AtomicU64,
+    pub records_scanned: AtomicU64,
 }
 
 impl Progress {
@@ -277,11 +284,17 @@ where
 pub(crate) fn decode(
     raw: Vec<u8>,
     partition: &Partition,
-    filter: RecordFilter,
+    options: &ScanOptions,
     builder: &mut TrailBatchBuilder,
 ) -> Result<FileOutcome, FileDamage> {
     let columns = builder.columns();
-    let (decoded, repaired) = decode_file(raw, filter, columns, |r| builder.append(r, partition))?;
+    let (decoded, repaired) = decode_file(
+        raw,
+        options.max_inflated_bytes,
+        options.filter,
+        columns,
+        |r| builder.append(r, partition),
+    )?;
     Ok(match decoded {
         Decoded::Records(n) => FileOutcome::Read {
             records: n as u64,
@@ -344,8 +357,16 @@ pub fn scan_source(
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
             }
             let outcome = fetched
-                .and_then(|raw| decode(raw, &file.partition, options.filter, &mut builder))
+                .and_then(|raw| decode(raw, &file.partition, options, &mut builder))
                 .unwrap_or_else(FileOutcome::Damaged);
+            if let (Some(progress), FileOutcome::Read { records, .. }) =
+                (&options.progress, &outcome)
+            {
+                progress.files_read.fetch_add(1, Ordering::Relaxed);
+                progress
+                    .records_scanned
+                    .fetch_add(*records, Ordering::Relaxed);
+            }
             if let (FileOutcome::Damaged(reason), true) = (&outcome, options.strict) {
                 fail(IngestError::Damaged {
                     path: file.path,

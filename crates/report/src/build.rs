@@ -32,6 +32,9 @@ pub struct Request<'a> {
     pub noise: Noise,
     pub suppressions: Suppressions,
     pub fail_on: &'a [fail_on::Rule],
+    /// Whose denials the triage and the denial list read (principal, account, region), matched
+    /// as `ctq denials` and `ctq explain` match them; its window is `window`.
+    pub denials: DenialFilter,
 }
 
 /// A report and the CSV of each saved query that ran, named as in [`QueryTable::csv_file`].
@@ -60,7 +63,12 @@ pub enum BuildError {
 /// verdicts.
 pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built, BuildError> {
     let window = request.window;
-    let events = denial_events(session, &DenialFilter::in_window(&window))
+    let filter = DenialFilter {
+        from: Some(window.from()),
+        to: Some(window.to()),
+        ..request.denials.clone()
+    };
+    let events = denial_events(session, &filter)
         .await
         .map_err(BuildError::Denials)?;
     let mut triage = Triage::new(request.noise, request.suppressions, SAMPLES);
@@ -316,6 +324,7 @@ mod tests {
                 noise: Noise::default(),
                 suppressions: Suppressions::default(),
                 fail_on: &[],
+                denials: DenialFilter::default(),
             },
         )
         .await

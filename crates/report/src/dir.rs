@@ -104,7 +104,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
         let error = write_report_dir(dir.path(), &files("x")).unwrap_err();
-        assert!(error.to_string().contains("not a ctq report"), "{error}");
+        let reason = std::error::Error::source(&error).unwrap().to_string();
+        assert!(reason.contains("not a ctq report"), "{error}: {reason}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
             "precious"

@@ -129,7 +129,7 @@ pub struct QueryTable {
 /// Errors writing a report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: std::path::PathBuf,

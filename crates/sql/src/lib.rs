@@ -30,7 +30,7 @@ pub mod window;
 
 /// The arrow version the results are in, for callers that build or read batches.
 pub use datafusion::arrow;
-pub use session::{QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
+pub use session::{CacheOutcome, QueryResult, SessionOptions, TABLE_NAMES, TrailSession};
 pub use table::{CloudTrailTable, TrailSource};
 pub use window::{Instant, TimeError, TimeWindow};
 
@@ -51,9 +51,20 @@ pub enum SqlError {
     #[error("{}", .0.strip_backtrace())]
     DataFusion(DataFusionError),
     #[error(
-        "there is no table {name} here: the trail is the table cloudtrail (also cloudtrail_logs); to run a query written for another table name, name the trail after it with --table {name} (--lake-table {name} for a CloudTrail Lake event data store)"
+        "there is no table {name} here (the tables are {}); to run a query written for another table name, name the trail after it with --table {name} (--lake-table {name} for a CloudTrail Lake event data store)",
+        tables.join(", ")
     )]
-    UnknownTable { name: String },
+    UnknownTable { name: String, tables: Vec<String> },
+    /// The closest valid name is offered first; the list of valid ones only when none is close.
+    #[error("no column `{name}`; {}", match suggestion {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("the columns here are {}", valid.join(", ")),
+    })]
+    UnknownColumn {
+        name: String,
+        suggestion: Option<String>,
+        valid: Vec<String>,
+    },
     #[error("{name:?} is not a table name: write table, db.table or catalog.db.table")]
     BadTableName { name: String },
     #[error("parameter ${name} is not set; pass --param {name}=VALUE ({expected})")]
@@ -68,9 +79,9 @@ pub enum SqlError {
     },
     #[error("only queries can run here, not statements that change things: {0}")]
     ReadOnly(String),
-    #[error("cannot write results: {0}")]
+    #[error("cannot write results")]
     Io(#[from] std::io::Error),
-    #[error("cannot format results: {0}")]
+    #[error("cannot format results")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error(
         "{store} is not a ctq store (no _ctq/manifest.json); create one with `ctq ingest --source TRAIL --store {store}`"
@@ -84,8 +95,75 @@ pub enum SqlError {
 
 impl From<DataFusionError> for SqlError {
     fn from(error: DataFusionError) -> Self {
-        SqlError::DataFusion(error)
+        unknown_column(&error).unwrap_or(SqlError::DataFusion(error))
     }
+}
+
+/// A query naming a column the table does not have, as [`SqlError::UnknownColumn`]: DataFusion's
+/// own message lists every valid field, and again for each context it is wrapped in.
+fn unknown_column(error: &DataFusionError) -> Option<SqlError> {
+    let mut error = error;
+    loop {
+        match error {
+            DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+                error = inner;
+            }
+            DataFusionError::SchemaError(schema_error, _) => {
+                let datafusion::common::SchemaError::FieldNotFound {
+                    field,
+                    valid_fields,
+                } = schema_error.as_ref()
+                else {
+                    return None;
+                };
+                let mut valid: Vec<String> = Vec::new();
+                for column in valid_fields {
+                    if !valid.contains(&column.name) {
+                        valid.push(column.name.clone());
+                    }
+                }
+                let suggestion = closest(&field.name, &valid).map(str::to_string);
+                return Some(SqlError::UnknownColumn {
+                    name: field.flat_name(),
+                    suggestion,
+                    valid,
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The name in `names` closest to `typed` by edit distance (case aside), if close enough to be a
+/// slip: at most a third of its letters, and at least one, differ.
+fn closest<'a>(typed: &str, names: &'a [String]) -> Option<&'a str> {
+    let typed = typed.to_lowercase();
+    let limit = (typed.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|name| (edit_distance(&typed, &name.to_lowercase()), name))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name.as_str())
+}
+
+/// Levenshtein distance: the insertions, deletions and substitutions of characters that turn `a`
+/// into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl SqlError {

@@ -1,4 +1,4 @@
-//! Writing query results: an aligned table, CSV, a JSON array, or newline-delimited JSON.
+//! Writing query results: an aligned table, CSV, a JSON array, newline-delimited JSON, or Parquet.
 //!
 //! Timestamps with a time zone print as Athena prints them (`2019-10-29 06:52:45.000 UTC`) in the
 //! table and CSV, and as ISO 8601 (`2019-10-29T06:52:45.000Z`) in JSON, where a reader parses them.
@@ -9,6 +9,14 @@
 //! agent can carry escape sequences that retitle the window or clear the screen, an error message
 //! a newline that fakes a row. The table (and [`text_rows`]) therefore show control characters
 //! escaped ([`printable`]); CSV, JSON and NDJSON are for programs and keep every byte.
+//!
+//! On a terminal ([`Terminal`]) the table fits the width: long cells are cut with `…`, and when
+//! the columns cannot all get [`MIN_COLUMN_WIDTH`] cells, each row is printed as a block of
+//! `column | value` lines instead; rows past the terminal's row limit are counted, not printed.
+//! Elsewhere the table is laid out whole, as wide as its widest cells.
+//!
+//! JSON objects keep the query's column order, and a struct's its fields' order. CSV writes a
+//! struct, map or list cell as JSON text, which a reader can parse.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -20,7 +28,9 @@ use datafusion::arrow::datatypes::{
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use serde_json::{Map, Number, Value};
+use datafusion::parquet::arrow::ArrowWriter;
+use serde_json::{Number, Value};
+use unicode_width::UnicodeWidthStr;
 
 use crate::SqlError;
 use crate::functions::ip::{ADDRESS_BYTES, address_text};
@@ -34,6 +44,21 @@ pub enum OutputFormat {
     Csv,
     Json,
     Ndjson,
+    /// A Parquet file, with the result's Arrow types.
+    Parquet,
+}
+
+/// The fewest cells a table column is narrowed to on a terminal; when the columns cannot all
+/// have as many (or their full width, when less), rows are printed as vertical blocks.
+pub const MIN_COLUMN_WIDTH: usize = 8;
+
+/// The terminal a table goes to: how wide it is, and how many rows to print at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// Cells per line.
+    pub width: usize,
+    /// Rows printed; the rest are counted ([`ResultWriter::rows_left_out`]). `None`: all.
+    pub max_rows: Option<usize>,
 }
 
 fn timestamp_millis(array: &dyn Array, row: usize) -> Option<i64> {
@@ -76,21 +101,34 @@ fn ip_address_text(array: &dyn Array, row: usize) -> Option<String> {
 struct CellText<'a> {
     array: &'a dyn Array,
     formatter: ArrayFormatter<'a>,
+    /// Whether struct, map and list cells are JSON text (CSV) rather than Arrow's display form
+    /// (the table).
+    nested_as_json: bool,
 }
 
 impl<'a> CellText<'a> {
-    fn new(array: &'a ArrayRef, options: &'a FormatOptions<'a>) -> Result<Self, SqlError> {
+    fn new(
+        array: &'a ArrayRef,
+        options: &'a FormatOptions<'a>,
+        nested_as_json: bool,
+    ) -> Result<Self, SqlError> {
         Ok(Self {
             array: array.as_ref(),
             formatter: ArrayFormatter::try_new(array.as_ref(), options)?,
+            nested_as_json,
         })
     }
 
-    fn text(&self, row: usize) -> Option<String> {
+    fn text(&self, row: usize) -> Result<Option<String>, SqlError> {
         if self.array.is_null(row) {
-            return None;
+            return Ok(None);
         }
-        match self.array.data_type() {
+        if self.nested_as_json && is_nested(self.array.data_type()) {
+            let mut json = String::new();
+            write_json_value(&mut json, self.array, row)?;
+            return Ok(Some(json));
+        }
+        Ok(match self.array.data_type() {
             DataType::Timestamp(_, Some(_)) => {
                 timestamp_millis(self.array, row).map(athena_timestamp_text)
             }
@@ -101,8 +139,15 @@ impl<'a> CellText<'a> {
             }),
             DataType::FixedSizeBinary(ADDRESS_BYTES) => ip_address_text(self.array, row),
             _ => Some(self.formatter.value(row).to_string()),
-        }
+        })
     }
+}
+
+fn is_nested(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Struct(_) | DataType::Map(_, _) | DataType::List(_) | DataType::LargeList(_)
+    )
 }
 
 /// `text` safe to print on a terminal: each control character (C0, DEL and C1, U+0080 to U+009F)
@@ -157,15 +202,37 @@ pub fn write_results(
     writer.finish(out)
 }
 
+/// Whether `sql`'s outermost query says how many rows it wants (`LIMIT`, `FETCH FIRST`): such a
+/// result is printed whole on a terminal too. SQL that does not parse has none.
+#[must_use]
+pub fn sets_row_limit(sql: &str) -> bool {
+    use datafusion::sql::parser::Statement as DfStatement;
+    use datafusion::sql::sqlparser::ast::Statement;
+    let Ok(DfStatement::Statement(statement)) =
+        crate::dialect::parse_statement(sql, &crate::dialect::RewriteContext::default(), 64)
+    else {
+        return false;
+    };
+    match statement.as_ref() {
+        Statement::Query(query) => query.limit_clause.is_some() || query.fetch.is_some(),
+        _ => false,
+    }
+}
+
 /// Writes a result batch by batch as it arrives. CSV, JSON and NDJSON go out at once, so a large
-/// result never sits in memory; the table needs every row to size its columns and waits for
-/// [`finish`](Self::finish).
+/// result never sits in memory; Parquet goes out a row group at a time; the table needs every row
+/// to size its columns and waits for [`finish`](Self::finish).
 pub struct ResultWriter {
     format: OutputFormat,
     columns: Vec<String>,
     pending: Vec<RecordBatch>,
     rows_written: usize,
     started: bool,
+    terminal: Option<Terminal>,
+    /// Table rows kept so far, and rows past the terminal's limit.
+    rows_kept: usize,
+    rows_left_out: usize,
+    parquet: Option<ArrowWriter<Vec<u8>>>,
 }
 
 impl ResultWriter {
@@ -176,7 +243,24 @@ impl ResultWriter {
             pending: Vec::new(),
             rows_written: 0,
             started: false,
+            terminal: None,
+            rows_kept: 0,
+            rows_left_out: 0,
+            parquet: None,
         }
+    }
+
+    /// Lays a table out for `terminal`: fitted to its width, cut at its row limit. Other formats
+    /// are unchanged.
+    #[must_use]
+    pub fn for_terminal(mut self, terminal: Terminal) -> Self {
+        self.terminal = Some(terminal);
+        self
+    }
+
+    /// Rows of the result the table left out at the terminal's row limit.
+    pub fn rows_left_out(&self) -> usize {
+        self.rows_left_out
     }
 
     fn start(&mut self, out: &mut dyn Write) -> Result<(), SqlError> {
@@ -185,7 +269,7 @@ impl ResultWriter {
             match self.format {
                 OutputFormat::Csv => write_csv_header(out, &self.columns)?,
                 OutputFormat::Json => write!(out, "[")?,
-                OutputFormat::Table | OutputFormat::Ndjson => {}
+                OutputFormat::Table | OutputFormat::Ndjson | OutputFormat::Parquet => {}
             }
         }
         Ok(())
@@ -198,40 +282,91 @@ impl ResultWriter {
     ) -> Result<(), SqlError> {
         self.start(out)?;
         match self.format {
-            OutputFormat::Table => self.pending.push(batch.clone()),
+            OutputFormat::Table => self.keep_for_table(batch),
             OutputFormat::Csv => write_csv_rows(out, batch)?,
             OutputFormat::Json => {
-                for row in json_rows(batch)? {
+                for row in 0..batch.num_rows() {
                     let separator = if self.rows_written == 0 {
                         "\n  "
                     } else {
                         ",\n  "
                     };
-                    write!(out, "{separator}")?;
-                    serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+                    out.write_all(separator.as_bytes())?;
+                    out.write_all(json_row(batch, row)?.as_bytes())?;
                     self.rows_written += 1;
                 }
             }
             OutputFormat::Ndjson => {
-                for row in json_rows(batch)? {
-                    serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+                for row in 0..batch.num_rows() {
+                    out.write_all(json_row(batch, row)?.as_bytes())?;
                     writeln!(out)?;
+                }
+            }
+            OutputFormat::Parquet => {
+                if self.parquet.is_none() {
+                    self.parquet = Some(
+                        ArrowWriter::try_new(Vec::new(), batch.schema(), None)
+                            .map_err(parquet_error)?,
+                    );
+                }
+                if let Some(writer) = &mut self.parquet {
+                    writer.write(batch).map_err(parquet_error)?;
+                    // What the writer has encoded so far goes out; it keeps its own offsets.
+                    out.write_all(&std::mem::take(writer.inner_mut()))?;
                 }
             }
         }
         Ok(())
     }
 
+    /// Keeps `batch` for the table, or the part of it within the terminal's row limit.
+    fn keep_for_table(&mut self, batch: &RecordBatch) {
+        let limit = self.terminal.and_then(|t| t.max_rows).unwrap_or(usize::MAX);
+        let room = limit.saturating_sub(self.rows_kept);
+        let kept = batch.num_rows().min(room);
+        if kept > 0 {
+            self.pending.push(batch.slice(0, kept));
+        }
+        self.rows_kept += kept;
+        self.rows_left_out += batch.num_rows() - kept;
+    }
+
     pub fn finish(mut self, out: &mut dyn Write) -> Result<(), SqlError> {
         self.start(out)?;
         match self.format {
-            OutputFormat::Table => write_table(out, &self.columns, &self.pending)?,
+            OutputFormat::Table => match self.terminal {
+                Some(terminal) => write_fitted(out, &self.columns, &self.pending, terminal.width)?,
+                None => write_table(out, &self.columns, &self.pending)?,
+            },
             OutputFormat::Json if self.rows_written == 0 => writeln!(out, "]")?,
             OutputFormat::Json => writeln!(out, "\n]")?,
             OutputFormat::Csv | OutputFormat::Ndjson => {}
+            OutputFormat::Parquet => {
+                let writer = match self.parquet.take() {
+                    Some(writer) => writer,
+                    // No row came back, so no batch told the types: the columns are text.
+                    None => ArrowWriter::try_new(Vec::new(), text_schema(&self.columns), None)
+                        .map_err(parquet_error)?,
+                };
+                out.write_all(&writer.into_inner().map_err(parquet_error)?)?;
+            }
         }
         Ok(())
     }
+}
+
+fn parquet_error(error: datafusion::parquet::errors::ParquetError) -> SqlError {
+    SqlError::from(datafusion::common::DataFusionError::from(error))
+}
+
+fn text_schema(columns: &[String]) -> datafusion::arrow::datatypes::SchemaRef {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    std::sync::Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(c, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn write_table(
@@ -239,14 +374,154 @@ fn write_table(
     columns: &[String],
     batches: &[RecordBatch],
 ) -> Result<(), SqlError> {
+    let header = columns.iter().map(|c| printable(c).into_owned()).collect();
+    let rows = text_rows(batches)?
+        .into_iter()
+        .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
+        .collect();
+    writeln!(out, "{}", render_table(header, rows))?;
+    Ok(())
+}
+
+fn render_table(header: Vec<String>, rows: Vec<Vec<String>>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset("||--+-++|    ++++++");
     table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    table.set_header(columns.iter().map(|c| comfy_table::Cell::new(printable(c))));
-    for row in text_rows(batches)? {
-        table.add_row(row.into_iter().map(Option::unwrap_or_default));
+    table.set_header(header);
+    for row in rows {
+        table.add_row(row);
     }
-    writeln!(out, "{table}")?;
+    table
+}
+
+/// Cells a table line takes besides its cells' text: `| ` before the first, ` | ` between two,
+/// ` |` after the last.
+fn table_frame(columns: usize) -> usize {
+    3 * columns + 1
+}
+
+/// The table within `width` cells: each column its full width while they fit, else the widest
+/// narrowed to an equal share of what is left, their cells cut with `…`. When the columns cannot
+/// all get [`MIN_COLUMN_WIDTH`], each row is a vertical block instead.
+fn write_fitted(
+    out: &mut dyn Write,
+    columns: &[String],
+    batches: &[RecordBatch],
+    width: usize,
+) -> Result<(), SqlError> {
+    let header: Vec<String> = columns.iter().map(|c| printable(c).into_owned()).collect();
+    let rows: Vec<Vec<String>> = text_rows(batches)?
+        .into_iter()
+        .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
+        .collect();
+    let natural: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|row| row[i].width())
+                .chain([header[i].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let Some(widths) = fit_widths(&natural, width.saturating_sub(table_frame(header.len()))) else {
+        return write_vertical(out, &header, &rows, width);
+    };
+    let cut = |cells: Vec<String>| -> Vec<String> {
+        cells
+            .into_iter()
+            .zip(&widths)
+            .map(|(cell, &w)| truncate(&cell, w).into_owned())
+            .collect()
+    };
+    let rows = rows.into_iter().map(cut).collect();
+    writeln!(out, "{}", render_table(cut(header), rows))?;
+    Ok(())
+}
+
+/// Column widths within `room` cells: every column its `natural` width if they fit, else the
+/// fair share of a water level, where columns narrower than the level keep their width. `None`
+/// when not every column can have [`MIN_COLUMN_WIDTH`] (or its natural width, when less).
+fn fit_widths(natural: &[usize], room: usize) -> Option<Vec<usize>> {
+    let least: usize = natural.iter().map(|&w| w.min(MIN_COLUMN_WIDTH)).sum();
+    if least > room {
+        return None;
+    }
+    if natural.iter().sum::<usize>() <= room {
+        return Some(natural.to_vec());
+    }
+    let mut order: Vec<usize> = (0..natural.len()).collect();
+    order.sort_by_key(|&i| natural[i]);
+    let mut widths = natural.to_vec();
+    let mut left = room;
+    for (placed, &i) in order.iter().enumerate() {
+        let share = left / (natural.len() - placed);
+        widths[i] = natural[i].min(share);
+        left -= widths[i];
+    }
+    // Cells the shares' rounding left over go to the widest columns still cut.
+    for &i in order.iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let more = (natural[i] - widths[i]).min(left);
+        widths[i] += more;
+        left -= more;
+    }
+    Some(widths)
+}
+
+/// `text` in at most `width` cells: cut, with `…` as its last cell, when longer.
+fn truncate(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    if width > 0 {
+        cut.push('…');
+    }
+    Cow::Owned(cut)
+}
+
+/// Each row as a block, as psql's expanded display prints it: a `-[ RECORD n ]` line, then one
+/// `column | value` line per column, values cut to the width.
+fn write_vertical(
+    out: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+    width: usize,
+) -> Result<(), SqlError> {
+    if rows.is_empty() {
+        writeln!(out, "(no rows)")?;
+        return Ok(());
+    }
+    let name_width = header
+        .iter()
+        .map(|n| n.width())
+        .max()
+        .unwrap_or(0)
+        .min((width / 2).max(MIN_COLUMN_WIDTH));
+    let value_width = width.saturating_sub(name_width + 3).max(MIN_COLUMN_WIDTH);
+    for (n, row) in rows.iter().enumerate() {
+        let label = format!("-[ RECORD {} ]", n + 1);
+        let rule = (name_width + 1).saturating_sub(label.width());
+        let rest = value_width.min(width.saturating_sub(name_width + 2));
+        writeln!(out, "{label}{}+{}", "-".repeat(rule), "-".repeat(rest))?;
+        for (name, value) in header.iter().zip(row) {
+            let name = truncate(name, name_width);
+            let pad = name_width - name.width();
+            let value = truncate(value, value_width);
+            writeln!(out, "{name}{} | {value}", " ".repeat(pad)).map_err(SqlError::from)?;
+        }
+    }
     Ok(())
 }
 
@@ -260,20 +535,17 @@ pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, Sq
         let cells = batch
             .columns()
             .iter()
-            .map(|c| CellText::new(c, &options))
+            .map(|c| CellText::new(c, &options, false))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            rows.push(
-                cells
-                    .iter()
-                    .map(|c| {
-                        c.text(row).map(|text| match printable(&text) {
-                            Cow::Borrowed(_) => text,
-                            Cow::Owned(escaped) => escaped,
-                        })
-                    })
-                    .collect(),
-            );
+            let mut texts = Vec::with_capacity(cells.len());
+            for cell in &cells {
+                texts.push(cell.text(row)?.map(|text| match printable(&text) {
+                    Cow::Borrowed(_) => text,
+                    Cow::Owned(escaped) => escaped,
+                }));
+            }
+            rows.push(texts);
         }
     }
     Ok(rows)
@@ -290,45 +562,110 @@ fn write_csv_header(out: &mut dyn Write, columns: &[String]) -> Result<(), SqlEr
 }
 
 /// CSV quoted as jq's `@csv` quotes: strings always in double quotes (inner quotes doubled),
-/// numbers and booleans bare, NULL empty. The header row is quoted like strings.
+/// numbers and booleans bare, NULL empty, structs, maps and lists as quoted JSON text. The header
+/// row is quoted like strings.
 fn write_csv_rows(out: &mut dyn Write, batch: &RecordBatch) -> Result<(), SqlError> {
     let options = format_options();
     let cells = batch
         .columns()
         .iter()
-        .map(|c| CellText::new(c, &options))
+        .map(|c| CellText::new(c, &options, true))
         .collect::<Result<Vec<_>, _>>()?;
     for row in 0..batch.num_rows() {
-        let fields: Vec<String> = cells
-            .iter()
-            .map(|cell| match cell.text(row) {
+        let mut fields = Vec::with_capacity(cells.len());
+        for cell in &cells {
+            fields.push(match cell.text(row)? {
                 None => String::new(),
                 Some(text) if is_numeric(cell.array.data_type()) => text,
                 Some(text) => csv_quote(&text),
-            })
-            .collect();
+            });
+        }
         writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
 }
 
-fn json_rows(batch: &RecordBatch) -> Result<Vec<Value>, SqlError> {
-    let schema = batch.schema();
-    (0..batch.num_rows())
-        .map(|row| {
-            let mut object = Map::new();
-            for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                object.insert(field.name().clone(), json_value(column.as_ref(), row)?);
-            }
-            Ok(Value::Object(object))
-        })
-        .collect()
+/// One row as a JSON object, its keys in the result's column order.
+fn json_row(batch: &RecordBatch, row: usize) -> Result<String, SqlError> {
+    let mut text = String::from("{");
+    for (i, (field, column)) in batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .enumerate()
+    {
+        if i > 0 {
+            text.push(',');
+        }
+        push_json_string(&mut text, field.name());
+        text.push(':');
+        write_json_value(&mut text, column.as_ref(), row)?;
+    }
+    text.push('}');
+    Ok(text)
 }
 
-fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
+fn push_json_string(text: &mut String, s: &str) {
+    text.push_str(&Value::String(s.to_string()).to_string());
+}
+
+/// Appends a cell as JSON text: objects (structs, maps) keep their fields' order.
+fn write_json_value(text: &mut String, array: &dyn Array, row: usize) -> Result<(), SqlError> {
     if array.is_null(row) {
-        return Ok(Value::Null);
+        text.push_str("null");
+        return Ok(());
     }
+    match array.data_type() {
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            text.push('{');
+            for (i, (field, child)) in fields.iter().zip(s.columns()).enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                push_json_string(text, field.name());
+                text.push(':');
+                write_json_value(text, child.as_ref(), row)?;
+            }
+            text.push('}');
+        }
+        DataType::List(_) | DataType::LargeList(_) => {
+            let items = match array.data_type() {
+                DataType::List(_) => array.as_list::<i32>().value(row),
+                _ => array.as_list::<i64>().value(row),
+            };
+            text.push('[');
+            for i in 0..items.len() {
+                if i > 0 {
+                    text.push(',');
+                }
+                write_json_value(text, items.as_ref(), i)?;
+            }
+            text.push(']');
+        }
+        DataType::Map(_, _) => {
+            let entries = array.as_map().value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            let key_text = ArrayFormatter::try_new(keys.as_ref(), &FormatOptions::default())?;
+            text.push('{');
+            for i in 0..entries.len() {
+                if i > 0 {
+                    text.push(',');
+                }
+                push_json_string(text, &key_text.value(i).to_string());
+                text.push(':');
+                write_json_value(text, values.as_ref(), i)?;
+            }
+            text.push('}');
+        }
+        _ => text.push_str(&json_scalar(array, row)?.to_string()),
+    }
+    Ok(())
+}
+
+/// A cell that is neither a struct, a map nor a list, as a JSON value.
+fn json_scalar(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
     macro_rules! int {
         ($t:ty) => {
             Value::from(array.as_primitive::<$t>().value(row))
@@ -357,43 +694,6 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value, SqlError> {
         ),
         DataType::FixedSizeBinary(ADDRESS_BYTES) => {
             ip_address_text(array, row).map_or(Value::Null, Value::String)
-        }
-        DataType::Struct(fields) => {
-            let s = array.as_struct();
-            let mut object = Map::new();
-            for (field, child) in fields.iter().zip(s.columns()) {
-                object.insert(field.name().clone(), json_value(child.as_ref(), row)?);
-            }
-            Value::Object(object)
-        }
-        DataType::List(_) => {
-            let items = array.as_list::<i32>().value(row);
-            Value::Array(
-                (0..items.len())
-                    .map(|i| json_value(items.as_ref(), i))
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        DataType::LargeList(_) => {
-            let items = array.as_list::<i64>().value(row);
-            Value::Array(
-                (0..items.len())
-                    .map(|i| json_value(items.as_ref(), i))
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        DataType::Map(_, _) => {
-            let entries = array.as_map().value(row);
-            let (keys, values) = (entries.column(0), entries.column(1));
-            let key_text = ArrayFormatter::try_new(keys.as_ref(), &FormatOptions::default())?;
-            let mut object = Map::new();
-            for i in 0..entries.len() {
-                object.insert(
-                    key_text.value(i).to_string(),
-                    json_value(values.as_ref(), i)?,
-                );
-            }
-            Value::Object(object)
         }
         _ => {
             let options = FormatOptions::default();

@@ -529,8 +529,14 @@ mod tests {
         use datafusion::common::tree_node::TreeNode;
         use datafusion::logical_expr::LogicalPlan;
         let ctx = datafusion::prelude::SessionContext::new();
-        let table =
-            crate::CloudTrailTable::new(Vec::new(), false, 0, std::sync::Arc::default(), None);
+        let table = crate::CloudTrailTable::new(
+            Vec::new(),
+            false,
+            usize::MAX,
+            0,
+            std::sync::Arc::default(),
+            None,
+        );
         ctx.register_table("cloudtrail", std::sync::Arc::new(table))
             .unwrap();
         for sql in [

@@ -35,6 +35,8 @@ pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
 pub struct SessionOptions {
     /// Fail a query at the first damaged file instead of skipping it.
     pub strict: bool,
+    /// The most a gzip file may inflate to; past it the file is damaged (a gzip bomb).
+    pub max_inflated_bytes: usize,
     /// More names for the table, so a query pasted from elsewhere runs unchanged: `t`, `db.t`,
     /// `"db"."t"` or `catalog.db.t`, as the query writes it.
     pub extra_table_names: Vec<String>,
@@ -54,6 +56,7 @@ impl Default for SessionOptions {
     fn default() -> Self {
         Self {
             strict: false,
+            max_inflated_bytes: ctq_ingest::DEFAULT_MAX_INFLATED_BYTES,
             extra_table_names: Vec::new(),
             lake_table_names: Vec::new(),
             delivery_slack_ms: ctq_ingest::prune::DEFAULT_DELIVERY_SLACK_MS,
@@ -123,6 +126,7 @@ impl TrailSession {
         let table = Arc::new(CloudTrailTable::new(
             trail_sources,
             options.strict,
+            options.max_inflated_bytes,
             options.delivery_slack_ms,
             outcomes.clone(),
             options.progress.clone(),
@@ -310,6 +314,7 @@ impl TrailSession {
             if is_query && !self.ctx.table_exist(reference.clone()).unwrap_or(false) {
                 return Err(SqlError::UnknownTable {
                     name: reference.to_string(),
+                    tables: self.table_names(),
                 });
             }
         }
@@ -318,8 +323,13 @@ impl TrailSession {
 
     async fn prepare(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame, SqlError> {
         let plan = self.plan(sql).await?;
+        // A view only names a query, in this session's memory; every other statement is refused.
+        let is_create_view = matches!(
+            &plan,
+            LogicalPlan::Ddl(datafusion::logical_expr::DdlStatement::CreateView(_))
+        );
         SQLOptions::new()
-            .with_allow_ddl(false)
+            .with_allow_ddl(is_create_view)
             .with_allow_dml(false)
             .with_allow_statements(false)
             .verify_plan(&plan)
@@ -364,6 +374,164 @@ impl TrailSession {
             plan.with_param_values(ParamValues::from(values))?
         };
         Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+}
+
+/// What [`TrailSession::cache_in_memory`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// The table's rows are held in memory; later queries read them, not the trail.
+    Cached {
+        rows: usize,
+        bytes: usize,
+        /// Files read to fill the cache.
+        files: usize,
+    },
+    /// The rows would take more than the budget: nothing is kept and queries read the trail.
+    OverBudget { budget_bytes: usize },
+}
+
+impl TrailSession {
+    /// Reads the whole table once into Arrow batches held in memory and registers them in its
+    /// place, under every name it had (the Lake views are rebuilt over them), so that each later
+    /// query costs only DataFusion's work. When the batches pass `budget_bytes` the read stops,
+    /// what was read is dropped and the table stays as it was. Call it before creating views of
+    /// your own: a view made earlier keeps reading the trail.
+    pub async fn cache_in_memory(&mut self, budget_bytes: usize) -> Result<CacheOutcome, SqlError> {
+        use datafusion::datasource::MemTable;
+        use futures::StreamExt;
+
+        let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
+        let files_before = self.file_outcomes().files_read();
+        let frame = self.ctx.read_table(trail.clone())?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let mut stream = frame.execute_stream().await?;
+        let mut batches = Vec::new();
+        let (mut rows, mut bytes) = (0, 0);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            bytes += batch.get_array_memory_size();
+            if bytes > budget_bytes {
+                return Ok(CacheOutcome::OverBudget { budget_bytes });
+            }
+            batches.push(batch);
+        }
+        drop(stream);
+        // One partition per core, so that a query over memory still runs in parallel.
+        let partitions = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut split: Vec<Vec<RecordBatch>> =
+            vec![Vec::new(); partitions.min(batches.len()).max(1)];
+        let count = split.len();
+        for (i, batch) in batches.into_iter().enumerate() {
+            split[i % count].push(batch);
+        }
+        let memory: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, split)?);
+        let mut replaced = Vec::new();
+        for catalog_name in self.ctx.catalog_names() {
+            let Some(catalog) = self.ctx.catalog(&catalog_name) else {
+                continue;
+            };
+            for schema_name in catalog.schema_names() {
+                let Some(schema) = catalog.schema(&schema_name) else {
+                    continue;
+                };
+                for table_name in schema.table_names() {
+                    let Some(table) = schema.table(&table_name).await? else {
+                        continue;
+                    };
+                    let replacement = if Arc::ptr_eq(&table, &trail) {
+                        memory.clone()
+                    } else if table.table_type() == datafusion::logical_expr::TableType::View {
+                        // The only views before the user's are the Lake ones, over the trail.
+                        Arc::new(crate::lake::lake_view(&self.ctx, memory.clone())?)
+                    } else {
+                        continue;
+                    };
+                    replaced.push((
+                        TableReference::full(
+                            catalog_name.as_str(),
+                            schema_name.as_str(),
+                            table_name.as_str(),
+                        ),
+                        replacement,
+                    ));
+                }
+            }
+        }
+        for (name, table) in replaced {
+            self.ctx.deregister_table(name.clone())?;
+            self.ctx.register_table(name, table)?;
+        }
+        Ok(CacheOutcome::Cached {
+            rows,
+            bytes,
+            files: self
+                .file_outcomes()
+                .files_read()
+                .saturating_sub(files_before),
+        })
+    }
+
+    /// The names of the tables and views the session knows, as a query may write them unqualified
+    /// in the default schema, qualified elsewhere; for completion.
+    pub fn table_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        let defaults = &state.config().options().catalog;
+        let mut names = Vec::new();
+        for catalog_name in self.ctx.catalog_names() {
+            let Some(catalog) = self.ctx.catalog(&catalog_name) else {
+                continue;
+            };
+            for schema_name in catalog.schema_names() {
+                if schema_name == "information_schema" {
+                    continue;
+                }
+                let Some(schema) = catalog.schema(&schema_name) else {
+                    continue;
+                };
+                for table in schema.table_names() {
+                    names.push(
+                        if catalog_name == defaults.default_catalog
+                            && schema_name == defaults.default_schema
+                        {
+                            table
+                        } else if catalog_name == defaults.default_catalog {
+                            format!("{schema_name}.{table}")
+                        } else {
+                            format!("{catalog_name}.{schema_name}.{table}")
+                        },
+                    );
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The columns of `table` (a name as [`table_names`](Self::table_names) gives it); `None` for
+    /// a table the session does not know.
+    pub async fn table_schema(
+        &self,
+        table: &str,
+    ) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+        Some(self.ctx.table_provider(table).await.ok()?.schema())
+    }
+
+    /// The names of the SQL functions the session knows: DataFusion's and ctq's.
+    pub fn function_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        let mut names: Vec<String> = state
+            .scalar_functions()
+            .keys()
+            .chain(state.aggregate_functions().keys())
+            .chain(state.window_functions().keys())
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 }
 

@@ -35,6 +35,8 @@ pub enum TrailSource {
 pub struct CloudTrailTable {
     sources: Arc<Vec<TrailSource>>,
     strict: bool,
+    /// The most a gzip file may inflate to.
+    max_inflated_bytes: usize,
     delivery_slack_ms: i64,
     report: Arc<Mutex<FileOutcomes>>,
     progress: Option<Arc<Progress>>,
@@ -46,6 +48,7 @@ impl CloudTrailTable {
     pub fn new(
         sources: Vec<TrailSource>,
         strict: bool,
+        max_inflated_bytes: usize,
         delivery_slack_ms: i64,
         report: Arc<Mutex<FileOutcomes>>,
         progress: Option<Arc<Progress>>,
@@ -53,6 +56,7 @@ impl CloudTrailTable {
         Self {
             sources: Arc::new(sources),
             strict,
+            max_inflated_bytes,
             delivery_slack_ms,
             report,
             progress,
@@ -70,6 +74,7 @@ struct TrailScan {
     pruning: Pruning,
     filter: RecordFilter,
     strict: bool,
+    max_inflated_bytes: usize,
     report: Arc<Mutex<FileOutcomes>>,
     progress: Option<Arc<Progress>>,
 }
@@ -114,6 +119,7 @@ impl TableProvider for CloudTrailTable {
                 needs_error_code: needs_error_code(filters),
             },
             strict: self.strict,
+            max_inflated_bytes: self.max_inflated_bytes,
             report: self.report.clone(),
             progress: self.progress.clone(),
         });
@@ -223,6 +229,7 @@ impl PartitionStream for TrailScan {
             progress: self.progress.clone(),
             filter: self.filter,
             columns: self.columns,
+            max_inflated_bytes: self.max_inflated_bytes,
         };
         // A few batches per decoding thread in flight: enough to keep every core busy while the
         // plan consumes, small enough that memory does not grow with the trail.

@@ -68,7 +68,7 @@ pub enum StoreError {
     Ingest(#[from] ctq_ingest::IngestError),
     #[error(transparent)]
     S3(#[from] ctq_s3::S3Error),
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,

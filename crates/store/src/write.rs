@@ -43,6 +43,8 @@ pub struct IngestOptions {
     /// How closely the store's data files are checked before the run; a file that fails is
     /// repaired by reading its sources again.
     pub check: DataFileCheck,
+    /// The most a gzip source file may inflate to; past it the file is damaged (a gzip bomb).
+    pub max_inflated_bytes: usize,
     /// Remove data files the store cannot account for, and drop the rows of damaged data files
     /// whose sources are no longer in the trail, instead of refusing to.
     pub force: bool,
@@ -56,6 +58,7 @@ impl Default for IngestOptions {
             files_per_commit: 512,
             row_group_rows: 32 * 1024,
             check: DataFileCheck::Listing,
+            max_inflated_bytes: ctq_ingest::DEFAULT_MAX_INFLATED_BYTES,
             force: false,
         }
     }
@@ -341,7 +344,7 @@ fn apply(
         plan.to_read.chunks(batch_size).collect()
     };
     for (index, batch) in batches.into_iter().enumerate() {
-        let decoded = decode_sources(batch, read_chunk, options.strict)?;
+        let decoded = decode_sources(batch, read_chunk, options)?;
         report.damaged.extend(decoded.damaged);
         report.repaired_text.extend(decoded.repaired_text);
         manifest.sources.extend(decoded.entries);
@@ -377,14 +380,14 @@ struct Decoded {
 fn decode_sources(
     sources: &[SourceFile],
     read_chunk: &ReadChunk,
-    strict: bool,
+    options: &IngestOptions,
 ) -> Result<Decoded, StoreError> {
     let files: Vec<TrailFile> = sources.iter().map(|s| s.file.clone()).collect();
     let raw = read_chunk(&files);
     let outcomes: Vec<Result<(Option<RecordBatch>, TextRepairs), String>> = raw
         .into_par_iter()
         .zip(files.par_iter())
-        .map(|(bytes, file)| decode(bytes?, file))
+        .map(|(bytes, file)| decode(bytes?, file, options.max_inflated_bytes))
         .collect();
     let mut decoded = Decoded {
         entries: Vec::with_capacity(sources.len()),
@@ -409,7 +412,7 @@ fn decode_sources(
             Ok((None, _)) => (SourceStatus::NotEvents, None),
             Err(reason) => {
                 let path = source.file.path.clone();
-                if strict {
+                if options.strict {
                     return Err(StoreError::Damaged { path, reason });
                 }
                 decoded.damaged.push((path, reason.clone()));
@@ -547,9 +550,13 @@ fn local_version(path: &Path) -> Result<Version, StoreError> {
 
 /// One source file's records as one batch, with the repairs its text needed; `None` for a file of
 /// no events; `Err` the reason it is damaged.
-fn decode(raw: Vec<u8>, file: &TrailFile) -> Result<(Option<RecordBatch>, TextRepairs), String> {
+fn decode(
+    raw: Vec<u8>,
+    file: &TrailFile,
+    max_inflated_bytes: usize,
+) -> Result<(Option<RecordBatch>, TextRepairs), String> {
     let mut builder = TrailBatchBuilder::new();
-    match ctq_ingest::decode_file_bytes(raw, &file.partition, &mut builder) {
+    match ctq_ingest::decode_file_bytes(raw, &file.partition, max_inflated_bytes, &mut builder) {
         Ok(FileOutcome::Read { repaired, .. }) => builder
             .finish()
             .map(|batch| (Some(batch), repaired))
@@ -1132,7 +1139,7 @@ mod tests {
         let mut sources = trail.sources();
         sources.push(SourceFile::for_test("/t/unreadable", 3));
         let read = |chunk: &[TrailFile]| trail.read(chunk);
-        let decoded = decode_sources(&sources, &read, false).unwrap();
+        let decoded = decode_sources(&sources, &read, &IngestOptions::default()).unwrap();
 
         let status: BTreeMap<&str, (SourceStatus, bool, u64)> = decoded
             .entries
@@ -1159,7 +1166,14 @@ mod tests {
         );
         assert!(decoded.damaged[1].1.contains("cannot read"));
 
-        match decode_sources(&sources, &read, true) {
+        match decode_sources(
+            &sources,
+            &read,
+            &IngestOptions {
+                strict: true,
+                ..IngestOptions::default()
+            },
+        ) {
             Err(StoreError::Damaged { path, .. }) => assert_eq!(path, Path::new("/t/broken")),
             other => panic!("strict decoding went on: {other:?}"),
         }

@@ -7,7 +7,6 @@ use ctq_denial::triage::{Noise, Triage};
 use ctq_ingest::Progress;
 use ctq_report::explain::{Scope, explain_json, explain_text};
 use ctq_sql::Instant;
-use ctq_sql::canned::DenialFilter;
 use ctq_sql::events::denial_events;
 
 use crate::args::{ExplainArgs, ExplainFormat};
@@ -15,18 +14,14 @@ use crate::commands::{Outcome, Sink, load_suppressions};
 use crate::paths::check_output;
 use crate::progress::ProgressLine;
 use crate::session::open_session;
-use crate::summary::print_scan_summary;
-use crate::window::open_window;
+use crate::summary::{explain_no_rows, print_scan_summary};
+use crate::window::{denial_filter, open_window};
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     check_output("--output", args.output.as_deref(), &args.source)?;
     let suppressions = load_suppressions(args.suppress.as_ref())?;
     let (from, to) = open_window(&args.window, Instant::now())?;
-    let filter = DenialFilter {
-        principal: args.principal.clone(),
-        from,
-        to,
-    };
+    let filter = denial_filter(&args.scope, from, to);
 
     let counters = Arc::new(Progress::default());
     let session = open_session(&args.source, &counters).await?;
@@ -48,7 +43,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let scope = Scope {
         from,
         to,
-        principal: args.principal.as_deref(),
+        principal: args.scope.principal.as_deref(),
     };
     let text = match args.format {
         ExplainFormat::Report => explain_text(&scope, &groups, &excluded),
@@ -72,6 +67,9 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
             return Err(e).context("cannot write the explanation");
         }
     }
-    print_scan_summary(&session, groups.len(), args.quiet);
+    print_scan_summary(&session, &counters, events.len(), args.quiet);
+    if events.is_empty() {
+        explain_no_rows(&session, &counters, &filter, &args.source).await;
+    }
     Ok(Outcome::after_scan(&session))
 }

@@ -10,7 +10,7 @@ use ctq_store::{
 
 use crate::args::IngestArgs;
 use crate::commands::Outcome;
-use crate::session::s3_options;
+use crate::session::{mib_to_bytes, s3_options};
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
     let options = IngestOptions {
@@ -23,6 +23,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
             DataFileCheck::Listing
         },
         force: args.force,
+        max_inflated_bytes: mib_to_bytes(args.max_inflated_mib),
         ..IngestOptions::default()
     };
     let started = std::time::Instant::now();

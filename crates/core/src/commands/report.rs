@@ -17,7 +17,7 @@ use crate::commands::{Outcome, load_suppressions};
 use crate::paths::check_output;
 use crate::progress::ProgressLine;
 use crate::session::open_session;
-use crate::window::report_window;
+use crate::window::{denial_filter, report_window};
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
@@ -46,6 +46,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         },
         suppressions,
         fail_on: &args.fail_on,
+        denials: denial_filter(&args.scope, None, None),
     };
     let built = build(&session, request).await?;
     drop(progress);

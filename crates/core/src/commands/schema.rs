@@ -6,7 +6,7 @@ use ctq_ingest::{PATH_COLUMNS, athena_type_name, cloudtrail_schema};
 use ctq_sql::arrow::array::{RecordBatch, StringArray};
 
 use crate::args::SchemaArgs;
-use crate::commands::{Outcome, write_rows};
+use crate::commands::{Outcome, write_rows_cut};
 
 pub async fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
     let schema = cloudtrail_schema();
@@ -32,6 +32,13 @@ pub async fn run(args: SchemaArgs) -> anyhow::Result<Outcome> {
         ("from", Arc::new(StringArray::from(origin)) as _),
     ])?;
     let columns = vec!["column".into(), "type".into(), "from".into()];
-    write_rows(&args.output, columns, futures::stream::iter([Ok(batch)])).await?;
+    // Every column, however many: the schema is not a query result to page through.
+    write_rows_cut(
+        &args.output,
+        columns,
+        false,
+        futures::stream::iter([Ok(batch)]),
+    )
+    .await?;
     Ok(Outcome::Clean)
 }

@@ -1,8 +1,12 @@
 //! Whole runs of the `ctq` binary: one snapshot per saved query, exit statuses, error messages.
 
 mod cli;
+mod cli_polish;
 mod control_chars;
 mod explain;
+mod output;
+mod principal;
+mod limits;
 mod report;
 mod s3;
 mod saved_queries;

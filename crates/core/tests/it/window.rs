@@ -110,3 +110,37 @@ fn an_age_back_to_the_first_years_still_reads_the_trail() {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(stdout(&run).lines().count() > 10, "{}", stdout(&run));
 }
+
+#[test]
+fn an_empty_window_says_what_the_sources_hold() {
+    for command in ["denials", "explain"] {
+        let output = ctq(&[command, "--from", "2024-01-01", "--source", "sample-logs"]);
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        let err = stderr(&output);
+        assert!(
+            err.contains(
+                "no records from 2024-01-01T00:00:00.000Z on; the sources hold files delivered between 2019-10-28T"
+            ),
+            "{command}: {err}"
+        );
+        assert!(err.contains("and 2019-10-30T"), "{command}: {err}");
+    }
+}
+
+#[test]
+fn since_is_a_window_of_every_command_and_excludes_from() {
+    let output = ctq(&["denials", "--since", "1d", "--source", "sample-logs"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stderr(&output).contains("no records from "));
+    let output = ctq(&[
+        "explain",
+        "--since",
+        "1d",
+        "--from",
+        "2019-10-29T00:00:00Z",
+        "--source",
+        "sample-logs",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--since"));
+}
