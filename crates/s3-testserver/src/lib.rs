@@ -185,6 +185,11 @@ impl TestS3 {
         std::fs::write(path, bytes).unwrap();
     }
 
+    /// The object `key` as s3s-fs keeps it, if there is one.
+    pub fn read(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.root.path().join(bucket).join(key)).ok()
+    }
+
     /// Creates an empty bucket.
     pub fn create_bucket(&self, bucket: &str) {
         std::fs::create_dir_all(self.root.path().join(bucket)).unwrap();

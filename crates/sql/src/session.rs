@@ -169,9 +169,7 @@ impl TrailSession {
                     let Some(manifest) =
                         Box::pin(bucket.get_if_exists(ctq_store::Manifest::NAME)).await?
                     else {
-                        return Err(SqlError::NotAStore {
-                            store: store.to_string(),
-                        });
+                        return Err(no_manifest(&store, &Box::pin(bucket.list_all()).await?));
                     };
                     let prefix = location.prefix.trim_end_matches('/');
                     (
@@ -535,6 +533,25 @@ impl TrailSession {
     }
 }
 
+/// The error for a store without a manifest holding `present`: one that lost it, when it holds
+/// data files, or not a store at all.
+fn no_manifest(store: &StoreLocation, present: &[(String, u64)]) -> SqlError {
+    let data_files = present
+        .iter()
+        .filter(|(name, _)| ctq_store::Store::is_data_file(name))
+        .count();
+    if data_files > 0 {
+        SqlError::Store(ctq_store::StoreError::ManifestLost {
+            store: store.to_string(),
+            data_files,
+        })
+    } else {
+        SqlError::NotAStore {
+            store: store.to_string(),
+        }
+    }
+}
+
 /// How a data file of `store` is named to the user: its path or URL.
 fn store_file_path(store: &StoreLocation, name: &str) -> std::path::PathBuf {
     match store {
@@ -556,9 +573,9 @@ fn read_local_manifest(
             &manifest,
             &store.to_string(),
         )?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SqlError::NotAStore {
-            store: store.to_string(),
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(no_manifest(store, &ctq_store::list_local(path)?))
+        }
         Err(source) => Err(SqlError::Store(ctq_store::StoreError::Io {
             action: "read",
             path: ctq_store::Manifest::path(path),

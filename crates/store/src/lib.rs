@@ -116,7 +116,7 @@ pub enum StoreError {
     )]
     Unwalkable { path: PathBuf, reason: String },
     #[error(
-        "the store {store} holds {data_files} data files but no manifest (_ctq/manifest.json), so ingest cannot tell what they hold and will not remove them; rebuild the manifest from them with `ctq ingest --store {store} --rebuild-manifest`, or discard them with --force"
+        "the store {store} holds {data_files} data files but no manifest (_ctq/manifest.json), without which neither queries nor ingest can tell what they hold (ingest will not remove them); rebuild the manifest from them with `ctq ingest --store {store} --rebuild-manifest`, or discard them with --force"
     )]
     ManifestLost { store: String, data_files: usize },
     #[error(

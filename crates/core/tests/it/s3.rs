@@ -283,7 +283,7 @@ async fn a_killed_ingest_into_s3_run_again_ends_with_every_record_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_on_s3_loses_files_no_manifest_lists_and_refuses_a_foreign_prefix() {
+async fn a_store_on_s3_drops_unlisted_files_repairs_damaged_ones_and_refuses_a_foreign_prefix() {
     let server = TestS3::start().await;
     server.create_bucket("lake");
     server.put_tree("lake", "", &repo().join("sample-logs"));
@@ -306,6 +306,34 @@ async fn a_store_on_s3_loses_files_no_manifest_lists_and_refuses_a_foreign_prefi
         stderr(&again).contains("1 leftover files removed"),
         "{}",
         stderr(&again)
+    );
+    assert_eq!(store_rows(&server, STORE_ROWS, store).await, before);
+
+    // A data object cut short: queries name it and count the rest (exit 3), ingest replaces it.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&server.read("lake", "store/_ctq/manifest.json").unwrap()).unwrap();
+    let name = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let key = format!("store/{name}");
+    let object = server.read("lake", &key).unwrap();
+    server.put("lake", &key, &object[..object.len() / 2]);
+    let damaged = ctq_with_s3(&server, &["query", "-q", STORE_ROWS, "--store", store]).await;
+    assert_eq!(damaged.status.code(), Some(3), "{}", stderr(&damaged));
+    assert!(
+        stderr(&damaged).contains(&format!("s3://lake/{key}")),
+        "{}",
+        stderr(&damaged)
+    );
+    let repaired = ctq_with_s3(&server, &ingest).await;
+    assert!(
+        stderr(&repaired).contains("repaired data file"),
+        "{}",
+        stderr(&repaired)
     );
     assert_eq!(store_rows(&server, STORE_ROWS, store).await, before);
 
