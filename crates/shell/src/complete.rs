@@ -207,7 +207,11 @@ mod tests {
             )
         );
         // Saved-query names are not offered in SQL, nor table names after .run.
-        assert!(c.candidates("SELECT errors-in", 16).1.is_empty());
+        assert!(
+            !c.candidates("SELECT errors-in", 16)
+                .1
+                .contains(&"errors-in-window".to_string())
+        );
         assert!(c.candidates(".run cloud", 10).1.is_empty());
     }
 }

@@ -300,10 +300,11 @@ impl Shell {
         }
         if self.timer {
             let files = self.progress.files_done.load(Ordering::Relaxed) - files_before;
+            let rows = result.row_count();
             eprintln!(
-                "Run time: {:.3} s, {} rows, {files} files decoded",
+                "Run time: {:.3} s, {rows} {}, {files} files decoded",
                 started.elapsed().as_secs_f64(),
-                result.row_count()
+                if rows == 1 { "row" } else { "rows" }
             );
         }
         Ok(())

@@ -322,7 +322,11 @@ mod tests {
             for (name, _) in &params {
                 assert!(sql.contains(&format!("${name}")), "{name} not in {sql}");
             }
-            assert!(params.iter().any(|(_, v)| v == "arn:aws:iam::123456789012:role/r"));
+            assert!(
+                params
+                    .iter()
+                    .any(|(_, v)| v == "arn:aws:iam::123456789012:role/r")
+            );
         }
         let (sql, params) = filter.principals_query(10);
         assert!(!sql.contains("$principal") && params.len() == 2);
@@ -351,14 +355,25 @@ mod tests {
     #[test]
     fn a_glob_escapes_everything_but_its_stars() {
         let matcher = PrincipalMatcher::new("arn:aws:sts::*:assumed-role/a_b%/*");
-        assert_eq!(matcher.arn_patterns, ["arn:aws:sts::%:assumed-role/a\\_b\\%/%"]);
+        assert_eq!(
+            matcher.arn_patterns,
+            ["arn:aws:sts::%:assumed-role/a\\_b\\%/%"]
+        );
     }
 
     #[test]
     fn a_bare_name_matches_users_roles_and_sessions_of_that_name() {
         let matcher = PrincipalMatcher::new("Admin");
-        assert!(matcher.arn_patterns.contains(&"%:assumed-role/Admin/%".to_string()));
+        assert!(
+            matcher
+                .arn_patterns
+                .contains(&"%:assumed-role/Admin/%".to_string())
+        );
         assert!(matcher.arn_patterns.contains(&"%:user/Admin".to_string()));
-        assert!(matcher.issuer_patterns.contains(&"%:role/Admin".to_string()));
+        assert!(
+            matcher
+                .issuer_patterns
+                .contains(&"%:role/Admin".to_string())
+        );
     }
 }

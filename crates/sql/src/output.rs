@@ -513,13 +513,14 @@ fn write_vertical(
     for (n, row) in rows.iter().enumerate() {
         let label = format!("-[ RECORD {} ]", n + 1);
         let rule = (name_width + 1).saturating_sub(label.width());
-        let rest = value_width.min(width.saturating_sub(name_width + 2));
+        let rest = value_width.min(width.saturating_sub(label.width() + rule + 1));
         writeln!(out, "{label}{}+{}", "-".repeat(rule), "-".repeat(rest))?;
         for (name, value) in header.iter().zip(row) {
             let name = truncate(name, name_width);
             let pad = name_width - name.width();
             let value = truncate(value, value_width);
-            writeln!(out, "{name}{} | {value}", " ".repeat(pad)).map_err(SqlError::from)?;
+            let line = format!("{name}{} | {value}", " ".repeat(pad));
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
     Ok(())

@@ -66,7 +66,11 @@ pub async fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
     if !args.quiet && outcomes.damaged().next().is_some() {
         eprintln!(
             "ctq: {} skipped (exit status 3)",
-            plural(outcomes.damaged().count() as u64, "damaged file", "damaged files")
+            plural(
+                outcomes.damaged().count() as u64,
+                "damaged file",
+                "damaged files"
+            )
         );
     }
     Ok(Outcome::after_scan(&session))

@@ -40,7 +40,7 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    assert!(first.starts_with("eventversion,"), "{first}");
+    assert!(first.contains("eventversion"), "{first}");
     // The reader is dropped here, closing the pipe, as `head -1` does.
     let output = child.wait_with_output().unwrap();
     let err = stderr(&output);
@@ -286,5 +286,7 @@ fn a_time_without_a_zone_is_utc_wherever_ctq_runs() {
     );
     assert_eq!(zoneless, with_zone);
     let help = stdout(&ctq(&["denials", "--help"]));
-    assert!(help.contains("a time without a zone is UTC"), "{help}");
+    // Help is wrapped to the width: compare words, not lines.
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("a time without a zone is UTC"), "{help}");
 }

@@ -10,6 +10,7 @@ mod limits;
 mod report;
 mod s3;
 mod saved_queries;
+mod shell;
 mod store;
 mod store_repair;
 mod support;

@@ -111,11 +111,11 @@ fn account_and_region_filters_narrow_the_denials() {
     assert!(none.is_empty());
 }
 
-#[test]
-fn the_report_reads_only_the_principal_asked_for() {
+/// `ctq report`'s summary.json over the sample trail's days, with `args` added.
+fn report_summary(args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let output = ctq(&[
+    let mut all = vec![
         "report",
         "--source",
         "sample-logs",
@@ -123,17 +123,25 @@ fn the_report_reads_only_the_principal_asked_for() {
         "2019-10-28T00:00:00Z",
         "--to",
         "2019-10-31T00:00:00Z",
-        "--principal",
-        ROLE,
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    all.extend_from_slice(args);
+    let output = ctq(&all);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let text = summary.to_string();
-    assert!(text.contains("assumed-role/Deployer/"), "{text}");
-    assert!(!text.contains("user/username"), "{text}");
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_report_triages_only_the_principal_asked_for() {
+    let everyone = report_summary(&[]);
+    let deployer = report_summary(&["--principal", ROLE]);
+    // The role's two sessions, and fewer denials than every principal's.
+    assert_eq!(deployer["principals"], 2, "{deployer}");
+    assert!(
+        deployer["denials"].as_u64().unwrap() < everyone["denials"].as_u64().unwrap(),
+        "{deployer}\n{everyone}"
+    );
 }
 
 #[test]
@@ -142,7 +150,10 @@ fn the_summary_counts_every_record_of_the_files_read() {
     let output = ctq(&["denials", "--source", "sample-logs"]);
     let err = stderr(&output);
     // The denial query skips records without an error code undecoded; they were still read.
-    assert!(err.contains(&format!(", {records} records scanned")), "{err}");
+    assert!(
+        err.contains(&format!(", {records} records scanned")),
+        "{err}"
+    );
 
     let output = ctq(&[
         "query",

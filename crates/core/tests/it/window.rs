@@ -144,3 +144,20 @@ fn since_is_a_window_of_every_command_and_excludes_from() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--since"));
 }
+
+#[test]
+fn info_says_what_the_sources_hold() {
+    let output = ctq(&["info", "--source", "sample-logs"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let records = ctq_testkit::sample_records().len();
+    for line in [
+        "delivered: 2019-10-28T23:13:00.000Z to 2019-10-30T01:12:00.000Z".to_string(),
+        "files:     35 read, 2 skipped (not events), 0 damaged".to_string(),
+        format!("records:   {records}"),
+        "accounts:  2".to_string(),
+        "regions:   3".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+    }
+}

@@ -79,8 +79,8 @@ fn csv_and_json_keep_control_characters_byte_for_byte() {
     let ndjson = written(OutputFormat::Ndjson);
     assert_eq!(
         ndjson,
-        "{\"errormessage\":\"denied\\n| fake | row |\",\"useragent\":\"\\u001b]0;pwned\\u0007curl\\u001b[2J\"}\n\
-         {\"errormessage\":null,\"useragent\":\"aws-cli/2\"}\n"
+        "{\"useragent\":\"\\u001b]0;pwned\\u0007curl\\u001b[2J\",\"errormessage\":\"denied\\n| fake | row |\"}\n\
+         {\"useragent\":\"aws-cli/2\",\"errormessage\":null}\n"
     );
     let json: serde_json::Value = serde_json::from_str(&written(OutputFormat::Json)).unwrap();
     assert_eq!(json[0]["useragent"], AGENT);
