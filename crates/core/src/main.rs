@@ -57,8 +57,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the error is in what was typed rather than in the run: a time that is not one (`1day`)
-/// or that no trail can hold, an empty window, an output that would overwrite or land among the input.
+/// Whether the error is in what was typed rather than in the run: a time no trail can hold, an
+/// empty window, an output that would overwrite or land among the input.
 fn is_usage_error(error: &anyhow::Error) -> bool {
     window::is_usage_error(error)
         || error
@@ -67,12 +67,6 @@ fn is_usage_error(error: &anyhow::Error) -> bool {
         || error
             .chain()
             .any(|cause| cause.downcast_ref::<sink::UnwrittenFormat>().is_some())
-        || error.chain().any(|cause| {
-            matches!(
-                cause.downcast_ref::<ctq_sql::TimeError>(),
-                Some(ctq_sql::TimeError::Unreadable { .. })
-            )
-        })
 }
 
 /// The error and its causes, `: `-separated, each said once: a cause whose text its parent's

@@ -6,16 +6,13 @@ use ctq_sql::{Instant, TimeError, TimeWindow};
 
 use crate::args::{DenialScopeArgs, ReportArgs, WindowArgs};
 
-/// Whether the error is in the times typed rather than in the run: a time no trail can hold, or
-/// a window with `--from` not before `--to`. The exit status is then 2, as for clap's usage
-/// errors.
+/// Whether the error is in the times typed rather than in the run: a time that does not read as
+/// one, a time no trail can hold, or a window with `--from` not before `--to`. The exit status is
+/// then 2, as for clap's usage errors.
 pub fn is_usage_error(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<TimeError>(),
-            Some(TimeError::OutOfRange { .. } | TimeError::EmptyWindow { .. })
-        )
-    })
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<TimeError>().is_some())
 }
 
 fn resolve(text: &str, flag: &str, now: Instant) -> anyhow::Result<Instant> {

@@ -330,12 +330,8 @@ impl Shell {
                 self.print(&text)?;
             }
             DotCommand::Tables => {
-                let text: String = self
-                    .session
-                    .table_names()
-                    .iter()
-                    .map(|t| format!("{t}\n"))
-                    .collect();
+                let mut text = self.session.table_names().join("\n");
+                text.push('\n');
                 self.print(&text)?;
             }
             DotCommand::Schema(table) => {
@@ -349,10 +345,10 @@ impl Shell {
                     .map(|f| (f.name().clone(), f.data_type().to_string()))
                     .collect();
                 let width = columns.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
-                let text: String = columns
-                    .iter()
-                    .map(|(column, ty)| format!("{column:width$}  {ty}\n"))
-                    .collect();
+                let mut text = String::new();
+                for (column, ty) in &columns {
+                    let _ = writeln!(text, "{column:width$}  {ty}");
+                }
                 self.print(&text)?;
             }
             DotCommand::Queries => {

@@ -2,7 +2,7 @@
 
 use crate::commands::Outcome;
 
-pub fn run() -> anyhow::Result<Outcome> {
+pub fn run() -> Outcome {
     let mut queries = ctq_sql::saved::bundled();
     queries.sort_by(|a, b| a.name.cmp(&b.name));
     for query in &queries {
@@ -14,5 +14,5 @@ pub fn run() -> anyhow::Result<Outcome> {
         );
     }
     println!("\nRun one with `ctq query NAME --source TRAIL --param NAME=VALUE ...`.");
-    Ok(Outcome::Clean)
+    Outcome::Clean
 }

@@ -184,7 +184,7 @@ fn errors_say_what_to_do_next() {
         "--from",
         "last tuesday",
     ]);
-    assert_eq!(bad_time.status.code(), Some(1));
+    assert_eq!(bad_time.status.code(), Some(2), "a usage error");
     assert!(stderr(&bad_time).contains("24h"), "{}", stderr(&bad_time));
 
     let bad_sql = ctq(&[

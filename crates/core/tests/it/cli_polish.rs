@@ -199,27 +199,6 @@ fn the_version_names_the_commit_and_the_build_date() {
 }
 
 #[test]
-fn a_time_that_is_not_one_is_a_usage_error() {
-    for args in [
-        &[
-            "report",
-            "-s",
-            "sample-logs",
-            "--since",
-            "1day",
-            "--out",
-            "unused",
-        ][..],
-        &["denials", "-s", "sample-logs", "--from", "1day"][..],
-    ] {
-        let output = ctq(args);
-        let err = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{err}");
-        assert!(err.contains("\"1day\""), "{err}");
-    }
-}
-
-#[test]
 fn cluster_with_a_source_is_refused_not_ignored() {
     let output = ctq(&[
         "query",

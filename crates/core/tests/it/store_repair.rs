@@ -223,7 +223,10 @@ fn a_lost_manifest_does_not_delete_the_archive_and_is_rebuilt_from_the_data_file
     );
     let (code, _, err) = stored.count(&[]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("--rebuild-manifest"), "a query says so too: {err}");
+    assert!(
+        err.contains("--rebuild-manifest"),
+        "a query says so too: {err}"
+    );
 
     let rebuilt = ctq(&["ingest", "--store", stored.store(), "--rebuild-manifest"]);
     assert_eq!(rebuilt.status.code(), Some(0), "{}", stderr(&rebuilt));

@@ -76,7 +76,7 @@ fn an_age_reaching_before_year_zero_is_a_usage_error() {
 }
 
 #[test]
-fn an_unreadable_time_stays_an_error_of_the_run() {
+fn an_unreadable_time_is_a_usage_error() {
     let run = ctq(&[
         "report",
         "--since",
@@ -86,7 +86,7 @@ fn an_unreadable_time_stays_an_error_of_the_run() {
         "--out",
         "/nonexistent/r",
     ]);
-    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(
         stderr(&run).contains("--since: invalid time \"a while\""),
         "{}",
