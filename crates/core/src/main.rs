@@ -47,7 +47,11 @@ fn main() -> ExitCode {
         // Unix filter: quietly, and without calling it a failure.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ctq: error: {}", error_text(&error));
+            // Errors name files, and file names come from the data: control characters in them
+            // print escaped, as everywhere else; line breaks of a message stay.
+            let text = error_text(&error);
+            let lines: Vec<_> = text.lines().map(ctq_sql::output::printable).collect();
+            eprintln!("ctq: error: {}", lines.join("\n"));
             if is_usage_error(&error) {
                 ExitCode::from(EXIT_USAGE)
             } else {

@@ -62,7 +62,7 @@ pub async fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
             printable(&reason.to_string())
         )?;
     }
-    print!("{out}");
+    std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())?;
     if !args.quiet && outcomes.damaged().next().is_some() {
         eprintln!(
             "ctq: {} skipped (exit status 3)",

@@ -52,7 +52,7 @@ impl Outcome {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Query(args) => query::run(args).await,
-        Command::Queries => Ok(queries::run()),
+        Command::Queries => queries::run(),
         Command::Shell(args) => shell::run(args).await,
         Command::Denials(args) => denials::run(args).await,
         Command::Explain(args) => explain::run(args).await,

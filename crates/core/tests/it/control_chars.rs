@@ -91,3 +91,28 @@ fn a_damaged_file_whose_name_holds_an_escape_is_named_escaped() {
         ),
     );
 }
+
+#[test]
+fn a_strict_error_naming_a_file_whose_name_holds_an_escape_prints_it_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad\u{1b}]0;pwned\u{7}.json.gz",
+        b"not gzip at all",
+    );
+    let output = ctq(&[
+        "query",
+        "SELECT count(*) FROM cloudtrail",
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(!output.stderr.contains(&0x1b), "{:?}", stderr(&output));
+    assert!(!output.stderr.contains(&0x07), "{:?}", stderr(&output));
+    assert!(
+        stderr(&output).contains("bad\\x1b]0;pwned\\x07.json.gz"),
+        "{}",
+        stderr(&output)
+    );
+}
