@@ -132,13 +132,13 @@ pub(crate) fn decode_file(
         repairs.invalid_utf8 = invalid_utf8;
         repaired.as_str()
     };
-    let decoded = decode_records(text, filter, wanted, &mut repairs, sink)?;
+    let decoded = decode_records(text, filter, wanted, max_inflated_bytes, &mut repairs, sink)?;
     Ok((decoded, repairs))
 }
 
 /// `text` with each invalid UTF-8 sequence replaced with U+FFFD, as `String::from_utf8_lossy`
 /// does, and how many there were.
-fn replace_invalid_utf8(text: Vec<u8>) -> (String, u64) {
+pub(crate) fn replace_invalid_utf8(text: Vec<u8>) -> (String, u64) {
     let error = match String::from_utf8(text) {
         Ok(text) => return (text, 0),
         Err(error) => error,
@@ -166,7 +166,7 @@ const REPLACEMENT_ESCAPE: &str = r"\uFFFD";
 /// Replaces each `\uXXXX` escape of a UTF-16 surrogate that is not half of a high-low pair with
 /// `\uFFFD` (the same length, so in place), and returns how many. serde_json refuses such escapes
 /// in the strings it deserializes and passes them in the ones it skips.
-fn replace_lone_surrogate_escapes(text: &mut [u8]) -> u64 {
+pub(crate) fn replace_lone_surrogate_escapes(text: &mut [u8]) -> u64 {
     let mut replaced = 0;
     for at in lone_surrogate_escapes(text) {
         text[at..at + REPLACEMENT_ESCAPE.len()].copy_from_slice(REPLACEMENT_ESCAPE.as_bytes());
@@ -221,11 +221,11 @@ fn lone_surrogate_escapes(text: &[u8]) -> Vec<usize> {
     found
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads a file and inflates it when it is gzip (by content, whatever its name). Every gzip
 /// member is read: concatenated members are one valid gzip stream.
-fn read_bytes(raw: Vec<u8>, max_inflated_bytes: usize) -> Result<Vec<u8>, FileDamage> {
+pub(crate) fn read_bytes(raw: Vec<u8>, max_inflated_bytes: usize) -> Result<Vec<u8>, FileDamage> {
     if raw.is_empty() {
         return Err(FileDamage::Empty);
     }
@@ -310,14 +310,43 @@ enum Shape {
     LookupStream,
     RecordStream,
     RecordArray,
+    /// A CloudWatch Logs export task's file: `<ISO-8601 time> <record>` per line.
+    CwlExport,
+    /// CloudWatch Logs subscription messages, concatenated as Firehose delivers them.
+    CwlSubscription,
+    /// Lambda's CloudWatch Logs events: `{"awslogs":{"data":"<base64 of gzip>"}}`.
+    LambdaSubscription,
+    /// EventBridge events one after the other (per line or one per file), the record in `detail`.
+    EventBridgeStream,
+    /// A JSON array of EventBridge events.
+    EventBridgeArray,
+    /// CloudTrail Lake query results (`aws cloudtrail get-query-results`).
+    LakeResults,
     NonEvent(NonEventKind),
+}
+
+/// The keys of the first element of a JSON array, `None` when it has no object first.
+fn first_element_keys(array: &str) -> Option<Vec<String>> {
+    let inner = array.trim_ascii_start().strip_prefix('[')?;
+    let mut stream = serde_json::Deserializer::from_str(inner).into_iter::<TopLevelKeys>();
+    stream.next()?.ok().map(|keys| keys.keys)
 }
 
 fn shape_of(text: &str) -> Result<Shape, FileDamage> {
     let trimmed = text.trim_ascii_start();
     match trimmed.as_bytes().first() {
-        Some(b'[') => return Ok(Shape::RecordArray),
+        Some(b'[') => {
+            let keys = first_element_keys(trimmed).unwrap_or_default();
+            return Ok(if keys.iter().any(|key| key == "detail-type") {
+                Shape::EventBridgeArray
+            } else {
+                Shape::RecordArray
+            });
+        }
         Some(b'{') => {}
+        Some(b'0'..=b'9') if crate::shapes::is_cwl_export_line(trimmed) => {
+            return Ok(Shape::CwlExport);
+        }
         Some(_) => {
             return Err(FileDamage::NotCloudTrail(
                 "expected a JSON object such as {\"Records\": [...]}".into(),
@@ -341,6 +370,14 @@ fn shape_of(text: &str) -> Result<Shape, FileDamage> {
         Ok(Shape::Envelope)
     } else if has("CloudTrailEvent") {
         Ok(Shape::LookupStream)
+    } else if has("messageType") && has("logEvents") || has("messageType") && has("owner") {
+        Ok(Shape::CwlSubscription)
+    } else if has("awslogs") {
+        Ok(Shape::LambdaSubscription)
+    } else if has("detail-type") {
+        Ok(Shape::EventBridgeStream)
+    } else if has("QueryResultRows") {
+        Ok(Shape::LakeResults)
     } else if has("digestStartTime") || has("digestPublicKeyFingerprint") {
         Ok(Shape::NonEvent(NonEventKind::Digest))
     } else if has("eventTime") || has("eventName") || has("eventVersion") {
@@ -378,6 +415,7 @@ fn decode_records(
     text: &str,
     filter: RecordFilter,
     wanted: ColumnSet,
+    max_inflated_bytes: usize,
     repairs: &mut TextRepairs,
     sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
@@ -386,12 +424,15 @@ fn decode_records(
     } else {
         wanted
     };
-    with_wanted_columns(wanted, || decode_filtered(text, filter, repairs, sink))
+    with_wanted_columns(wanted, || {
+        decode_filtered(text, filter, max_inflated_bytes, repairs, sink)
+    })
 }
 
 fn decode_filtered(
     text: &str,
     filter: RecordFilter,
+    max_inflated_bytes: usize,
     repairs: &mut TextRepairs,
     mut sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
@@ -399,7 +440,9 @@ fn decode_filtered(
     if filter.needs_error_code && first_key(text.as_bytes()) == Some(b"Records") {
         return decode_records_with_error_code(text, sink);
     }
-    match decode_shape(text, repairs, &mut |record: &Record<'_>| {
+    match decode_shape(text, max_inflated_bytes, repairs, &mut |record: &Record<
+        '_,
+    >| {
         if !filter.needs_error_code || record.error_code.0.is_some() {
             sink(record);
         }
@@ -506,7 +549,7 @@ fn decode_records_with_error_code_checked(
 
 /// The documents embedded in strings, with their unpaired surrogate escapes replaced: the file's
 /// `\\uD800` unescapes to an embedded `\uD800`, which the file's repair did not see.
-fn repair_embedded<'a, S: Into<Cow<'a, str>>>(
+pub(crate) fn repair_embedded<'a, S: Into<Cow<'a, str>>>(
     documents: Vec<S>,
     repairs: &mut TextRepairs,
 ) -> Vec<Cow<'a, str>> {
@@ -529,13 +572,19 @@ fn repair_embedded<'a, S: Into<Cow<'a, str>>>(
 }
 
 fn parse_embedded<S: AsRef<str>>(strings: &[S]) -> Result<Vec<Record<'_>>, FileDamage> {
+    parse_embedded_as(strings, "a CloudTrailEvent string")
+}
+
+/// Records parsed from JSON documents held in strings; `what` names such a string in the damage.
+pub(crate) fn parse_embedded_as<'a, S: AsRef<str>>(
+    strings: &'a [S],
+    what: &str,
+) -> Result<Vec<Record<'a>>, FileDamage> {
     strings
         .iter()
         .map(|s| serde_json::from_str::<Record>(s.as_ref()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            FileDamage::NotCloudTrail(format!("a CloudTrailEvent string is not a record: {e}"))
-        })
+        .map_err(|e| FileDamage::NotCloudTrail(format!("{what} is not a record: {e}")))
 }
 
 /// The AWS documentation shows lookup-events output with each `CloudTrailEvent` string laid out
@@ -592,10 +641,37 @@ fn repair_cli_v1_lookup_events(text: &str) -> Option<Vec<String>> {
 
 fn decode_shape(
     text: &str,
+    max_inflated_bytes: usize,
     repairs: &mut TextRepairs,
     mut sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
+    fn hand_on(records: &[Record<'_>], sink: &mut impl FnMut(&Record<'_>)) -> Decoded {
+        records.iter().for_each(sink);
+        Decoded::Records(records.len())
+    }
     match shape_of(text)? {
+        Shape::CwlExport => Ok(hand_on(
+            &crate::shapes::cwl_export_records(text)?,
+            &mut sink,
+        )),
+        Shape::EventBridgeStream => Ok(hand_on(
+            &crate::shapes::eventbridge_stream_records(text)?,
+            &mut sink,
+        )),
+        Shape::EventBridgeArray => Ok(hand_on(
+            &crate::shapes::eventbridge_array_records(text)?,
+            &mut sink,
+        )),
+        Shape::CwlSubscription => {
+            crate::shapes::subscription_records(text, repairs, &mut sink).map(Decoded::Records)
+        }
+        Shape::LakeResults => {
+            crate::shapes::lake_records(text, repairs, &mut sink).map(Decoded::Records)
+        }
+        Shape::LambdaSubscription => {
+            crate::shapes::lambda_records(text, max_inflated_bytes, repairs, &mut sink)
+                .map(Decoded::Records)
+        }
         Shape::LookupStream => {
             let events = serde_json::Deserializer::from_str(text)
                 .into_iter::<LookupEvent>()

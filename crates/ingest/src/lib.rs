@@ -4,7 +4,8 @@
 //! `cloudtrail` schema: finding trail files under folders ([`discover`]), recognising what the
 //! S3 key layout says about each ([`path`]), inflating gzip (multi-member included), recognising
 //! the shapes a trail comes in (`{"Records":[...]}` files, `aws cloudtrail lookup-events` output,
-//! newline-delimited records, a JSON array of records), and decoding files in parallel into
+//! newline-delimited records, a JSON array of records, and records that went through CloudWatch
+//! Logs, EventBridge or CloudTrail Lake), and decoding files in parallel into
 //! batches ([`scan_files`]) while reporting every file that is skipped or damaged.
 //!
 //! It does not know about SQL, query planning or output formats: the `ctq-sql` crate puts a table
@@ -19,6 +20,7 @@ pub mod prune;
 mod record;
 mod scan;
 mod schema;
+mod shapes;
 mod structural;
 pub mod time;
 

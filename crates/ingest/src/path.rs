@@ -62,6 +62,30 @@ impl NonEventKind {
     }
 }
 
+/// Whether `name` is the name Firehose gives the objects it delivers to S3 with no extension:
+/// `<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<id>`. Such objects may hold CloudWatch Logs
+/// subscription data; what they hold is decided by their content.
+pub fn is_firehose_object_name(name: &str) -> bool {
+    // `-YYYY-MM-DD-HH-MM-SS-`: a hyphen, then six numbers of 4, 2, 2, 2, 2, 2 digits each
+    // followed by a hyphen.
+    const STAMP: [usize; 6] = [4, 2, 2, 2, 2, 2];
+    if name.contains('.') {
+        return false;
+    }
+    let bytes = name.as_bytes();
+    let stamp_len = STAMP.iter().map(|n| n + 1).sum::<usize>() + 1;
+    bytes.windows(stamp_len).any(|window| {
+        let mut at = 1;
+        window[0] == b'-'
+            && STAMP.iter().all(|&digits| {
+                let ok = window[at..at + digits].iter().all(u8::is_ascii_digit)
+                    && window[at + digits] == b'-';
+                at += digits + 1;
+                ok
+            })
+    })
+}
+
 /// What the path of a file says: its partition, or that it is not an event file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathInfo {
@@ -226,6 +250,16 @@ mod tests {
             classify_path("x/123456789012_CloudTrail-Insight_us-east-1_20191029T0655Z_a.json.gz"),
             PathInfo::NonEvent(NonEventKind::Insight)
         );
+    }
+
+    #[test]
+    fn recognises_firehose_object_names() {
+        assert!(is_firehose_object_name(
+            "trail-logs-1-2026-11-29-10-15-00-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+        ));
+        assert!(!is_firehose_object_name("Makefile"));
+        assert!(!is_firehose_object_name("notes-2026-11-29"));
+        assert!(!is_firehose_object_name("x-1-2026-11-29-10-15-00-id.txt"));
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn looks_like_trail_file(name: &str) -> bool {
     [".json", ".gz", ".jsonl", ".ndjson", ".txt"]
         .iter()
         .any(|ext| name.ends_with(ext))
+        || crate::path::is_firehose_object_name(name)
 }
 
 fn classify_file(path: PathBuf, pruning: &Pruning, discovery: &mut Discovery) {

@@ -137,6 +137,12 @@ fn glob_to_like(glob: &str) -> String {
         .join("%")
 }
 
+/// Who made a call, for display: the ARN, else for an IAM Identity Center user (whose records have
+/// no ARN, only `onBehalfOf`) `<identityStoreArn>/user/<userId>`, which names the user as the
+/// identity store does.
+const PRINCIPAL: &str = "coalesce(useridentity.arn, CASE WHEN useridentity.onbehalfof.userid IS NOT NULL \
+     THEN concat(useridentity.onbehalfof.identitystorearn, '/user/', useridentity.onbehalfof.userid) END)";
+
 /// The condition every denial query shares: access-denied and unauthorized error codes.
 const DENIED: [&str; 2] = [
     "errorcode IS NOT NULL",
@@ -176,7 +182,7 @@ impl DenialFilter {
         filters.extend(self.conditions(false));
         (
             format!(
-                "SELECT coalesce(useridentity.arn, useridentity.invokedby) AS principal, \
+                "SELECT coalesce({PRINCIPAL}, useridentity.invokedby) AS principal, \
                  count(*) AS denials\n\
                  FROM cloudtrail\n\
                  WHERE {}\n\
@@ -248,7 +254,7 @@ pub fn denials_sql(by_arn: bool, from: bool, to: bool) -> String {
 
 fn denials_sql_with(filters: &[String]) -> String {
     format!(
-        "SELECT from_iso8601_timestamp(eventtime) AS \"Time\", useridentity.arn AS \"Identity ARN\", \
+        "SELECT from_iso8601_timestamp(eventtime) AS \"Time\", {PRINCIPAL} AS \"Identity ARN\", \
          eventid AS \"Event ID\", eventsource AS \"Service\", eventname AS \"Action\", \
          errorcode AS \"Error\", errormessage AS \"Message\"\n\
          FROM cloudtrail\n\
@@ -262,7 +268,7 @@ fn denials_sql_with(filters: &[String]) -> String {
 fn explain_sql(filters: &[String]) -> String {
     format!(
         "SELECT eventtime, eventid, eventsource, eventname, errorcode, errormessage, \
-         useridentity.type AS identity_type, useridentity.arn AS principal_arn, \
+         useridentity.type AS identity_type, {PRINCIPAL} AS principal_arn, \
          useridentity.invokedby AS invoked_by, \
          useridentity.sessioncontext.sessionissuer.arn AS session_issuer_arn, \
          sourceipaddress, useragent, requestparameters, \

@@ -142,6 +142,21 @@ pub fn record(event_id: &str, error_code: Option<&str>) -> Value {
     r
 }
 
+/// A denied record of an IAM Identity Center user: no ARN, who it was in `onBehalfOf`.
+pub fn identity_center_record(event_id: &str) -> Value {
+    let mut r = record(event_id, Some("AccessDenied"));
+    r["userIdentity"] = json!({
+        "type": "IdentityCenterUser",
+        "accountId": "123456789012",
+        "onBehalfOf": {
+            "userId": "94482488-3041-7026-18f3-2d4b5d1e5a7c",
+            "identityStoreArn": "arn:aws:identitystore::123456789012:identitystore/d-1234567890"
+        },
+        "credentialId": "EXAMPLEVZzYUOmgNbexample"
+    });
+    r
+}
+
 /// A CloudTrail log file's text: `{"Records":[...]}`.
 pub fn records_file(records: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&json!({ "Records": records })).unwrap()

@@ -4,6 +4,7 @@ mod cli;
 mod cli_polish;
 mod control_chars;
 mod explain;
+mod inputs;
 mod limits;
 mod output;
 mod principal;

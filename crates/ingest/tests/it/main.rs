@@ -1,6 +1,7 @@
 //! Integration tests of the reader: every input shape, every kind of damage, and real trails.
 
 mod damage;
+mod more_shapes;
 mod path_columns;
 mod projection;
 mod properties;
