@@ -118,6 +118,21 @@ pub(crate) fn decode_file(
     wanted: ColumnSet,
     sink: impl FnMut(&Record<'_>),
 ) -> Result<(Decoded, TextRepairs), FileDamage> {
+    if crate::ocsf::is_parquet(&raw) {
+        // Security Lake's OCSF rows, read back into a trail file's text: valid Unicode by
+        // construction.
+        let text = crate::ocsf::records_text(raw)?;
+        let mut repairs = TextRepairs::NONE;
+        let decoded = decode_records(
+            &text,
+            filter,
+            wanted,
+            max_inflated_bytes,
+            &mut repairs,
+            sink,
+        )?;
+        return Ok((decoded, repairs));
+    }
     let mut bytes = read_bytes(raw, max_inflated_bytes)?;
     let mut repairs = TextRepairs {
         invalid_utf8: 0,

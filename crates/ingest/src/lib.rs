@@ -15,6 +15,7 @@
 mod batch;
 mod decode;
 mod inflate;
+mod ocsf;
 pub mod path;
 pub mod prune;
 mod record;

@@ -105,8 +105,9 @@ pub struct Discovery {
 /// File names a folder walk treats as possible trail files. Files named on the command line are
 /// read whatever their name.
 pub fn looks_like_trail_file(name: &str) -> bool {
-    // `.txt`: `aws cloudtrail lookup-events` output is often saved under that name.
-    [".json", ".gz", ".jsonl", ".ndjson", ".txt"]
+    // `.txt`: `aws cloudtrail lookup-events` output is often saved under that name. `.parquet`:
+    // Security Lake's OCSF copies of a trail.
+    [".json", ".gz", ".jsonl", ".ndjson", ".txt", ".parquet"]
         .iter()
         .any(|ext| name.ends_with(ext))
         || crate::path::is_firehose_object_name(name)

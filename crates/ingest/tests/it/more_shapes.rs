@@ -410,3 +410,171 @@ fn text_unpacked_from_a_lambda_event_is_repaired_as_a_file_is() {
         [Some("denied \u{FFFD}".into())]
     );
 }
+
+/// A Security Lake OCSF API Activity Parquet file (source version 2) of `records`: the columns
+/// Security Lake fills from a CloudTrail record, with `time` in epoch milliseconds.
+fn ocsf_parquet(records: &[Value]) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray};
+    use arrow_schema::Field;
+
+    let strings = |pointer: &str| -> ArrayRef {
+        Arc::new(
+            records
+                .iter()
+                .map(|r| r.pointer(pointer).map(|v| v.as_str().unwrap().to_owned()))
+                .collect::<StringArray>(),
+        )
+    };
+    let json_texts = |pointer: &str| -> ArrayRef {
+        Arc::new(
+            records
+                .iter()
+                .map(|r| r.pointer(pointer).map(Value::to_string))
+                .collect::<StringArray>(),
+        )
+    };
+    let object = |fields: Vec<(&str, ArrayRef)>| -> ArrayRef {
+        Arc::new(StructArray::from(
+            fields
+                .into_iter()
+                .map(|(name, array)| {
+                    (
+                        Arc::new(Field::new(name, array.data_type().clone(), true)),
+                        array,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ))
+    };
+    // 2019-10-29T06:41:48.123Z: the milliseconds CloudTrail's times do not show.
+    let time: ArrayRef = Arc::new(Int64Array::from(vec![1_572_331_308_123; records.len()]));
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "class_uid",
+            Arc::new(Int32Array::from(vec![6003; records.len()])),
+        ),
+        ("time", time),
+        (
+            "actor",
+            object(vec![(
+                "user",
+                object(vec![
+                    ("uid", strings("/userIdentity/arn")),
+                    ("uid_alt", strings("/userIdentity/principalId")),
+                    ("type", strings("/userIdentity/type")),
+                    (
+                        "account",
+                        object(vec![("uid", strings("/userIdentity/accountId"))]),
+                    ),
+                ]),
+            )]),
+        ),
+        (
+            "api",
+            object(vec![
+                ("operation", strings("/eventName")),
+                ("service", object(vec![("name", strings("/eventSource"))])),
+                (
+                    "request",
+                    object(vec![("data", json_texts("/requestParameters"))]),
+                ),
+                (
+                    "response",
+                    object(vec![
+                        ("error", strings("/errorCode")),
+                        ("message", strings("/errorMessage")),
+                    ]),
+                ),
+            ]),
+        ),
+        ("cloud", object(vec![("region", strings("/awsRegion"))])),
+        (
+            "metadata",
+            object(vec![
+                ("uid", strings("/eventID")),
+                ("event_code", strings("/eventType")),
+                (
+                    "product",
+                    object(vec![("version", strings("/eventVersion"))]),
+                ),
+            ]),
+        ),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        columns.into_iter().map(|(_, array)| array).collect(),
+    )
+    .unwrap();
+    parquet_bytes(&batch)
+}
+
+fn parquet_bytes(batch: &arrow_array::RecordBatch) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+    bytes
+}
+
+#[test]
+fn security_lake_ocsf_parquet_reads_like_the_trail() {
+    let records = trail_records();
+    let trail = tempfile::tempdir().unwrap();
+    write(trail.path(), "trail.json", &records_file(&records));
+    let lake = tempfile::tempdir().unwrap();
+    write(
+        lake.path(),
+        "aws/CLOUD_TRAIL_MGMT/2.0/region=us-east-1/accountId=123456789012/eventDay=20191029/part-1.gz.parquet",
+        &ocsf_parquet(&records),
+    );
+    let (expected, got) = (scan(&[trail.path().into()]), scan(&[lake.path().into()]));
+    assert_eq!(got.report.damaged().count(), 0, "{:?}", got.report);
+    assert_eq!(got.rows(), 3);
+    for column in [
+        "eventid",
+        "useridentity.arn",
+        "useridentity.principalid",
+        "useridentity.type",
+        "useridentity.accountid",
+        "eventname",
+        "eventsource",
+        "errorcode",
+        "errormessage",
+        "awsregion",
+        "eventtime",
+        "eventtype",
+        "eventversion",
+        "requestparameters",
+    ] {
+        assert_eq!(got.strings(column), expected.strings(column), "{column}");
+    }
+    assert_eq!(
+        got.strings("eventtime")[0].as_deref(),
+        Some("2019-10-29T06:41:48Z")
+    );
+}
+
+#[test]
+fn a_parquet_file_that_is_not_ocsf_is_named() {
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let batch = arrow_array::RecordBatch::try_from_iter([(
+        "bucket",
+        Arc::new(arrow_array::StringArray::from(vec!["b"])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    write(dir.path(), "other.parquet", &parquet_bytes(&batch));
+    assert_damaged(
+        dir.path(),
+        "other.parquet",
+        "not a CloudTrail log: a Parquet file without OCSF API Activity columns",
+    );
+}
