@@ -131,7 +131,7 @@ fn classify(path: &str, is_file: bool) -> PathInfo {
     }
     // The last AWSLogs component wins, so a local copy under a folder named AWSLogs still works.
     let Some(start) = components.iter().rposition(|c| *c == "AWSLogs") else {
-        return PathInfo::Events(Partition::default());
+        return PathInfo::Events(security_lake_partition(&components, is_file));
     };
     let mut rest = &components[start + 1..];
     if rest.first().is_some_and(|c| c.starts_with("o-")) {
@@ -166,6 +166,33 @@ fn classify(path: &str, is_file: bool) -> PathInfo {
     PathInfo::Events(partition)
 }
 
+/// Amazon Security Lake's Hive folders (`…/region=<region>/accountId=<account>/eventDay=YYYYMMDD/`):
+/// the event's region, account and day, read into the same path columns so that the same filters
+/// prune them. Folders only: a file's own name is never one of them.
+fn security_lake_partition(components: &[&str], is_file: bool) -> Partition {
+    let folders = if is_file {
+        &components[..components.len().saturating_sub(1)]
+    } else {
+        components
+    };
+    let mut partition = Partition::default();
+    for folder in folders {
+        if let Some(region) = folder.strip_prefix("region=").filter(|r| !r.is_empty()) {
+            partition.region = Some(region.to_string());
+        } else if let Some(account) = folder
+            .strip_prefix("accountId=")
+            .filter(|a| is_account_id(a))
+        {
+            partition.account = Some(account.to_string());
+        } else if let Some(day) = folder.strip_prefix("eventDay=").filter(|d| is_digits(d, 8)) {
+            partition.year = Some(day[..4].to_string());
+            partition.month = Some(day[4..6].to_string());
+            partition.day = Some(day[6..].to_string());
+        }
+    }
+    partition
+}
+
 /// The delivery time stamped in a CloudTrail file name (`..._20191029T0655Z_...`), as
 /// milliseconds since the Unix epoch. Files hold events from before this time.
 pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
@@ -197,6 +224,36 @@ pub fn delivery_time_from_name(file_name: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_security_lake_folders() {
+        let info = classify_path(
+            "lake/aws/CLOUD_TRAIL_MGMT/2.0/region=eu-west-1/accountId=123456789012/eventDay=20240301/part-1.gz.parquet",
+        );
+        assert_eq!(
+            info,
+            PathInfo::Events(Partition {
+                account: Some("123456789012".into()),
+                region: Some("eu-west-1".into()),
+                year: Some("2024".into()),
+                month: Some("03".into()),
+                day: Some("01".into()),
+            })
+        );
+        // A folder that stops part way fixes what it names.
+        assert_eq!(
+            classify_folder("aws/CLOUD_TRAIL_MGMT/2.0/region=eu-west-1"),
+            PathInfo::Events(Partition {
+                region: Some("eu-west-1".into()),
+                ..Partition::default()
+            })
+        );
+        // Not a day: left open.
+        assert_eq!(
+            classify_folder("x/eventDay=2024"),
+            PathInfo::Events(Partition::default())
+        );
+    }
 
     #[test]
     fn reads_the_s3_layout() {

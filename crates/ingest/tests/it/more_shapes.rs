@@ -578,3 +578,47 @@ fn a_parquet_file_that_is_not_ocsf_is_named() {
         "not a CloudTrail log: a Parquet file without OCSF API Activity columns",
     );
 }
+
+#[test]
+fn security_lake_folders_prune_by_region_account_and_day() {
+    let records = trail_records();
+    let lake = tempfile::tempdir().unwrap();
+    for folder in [
+        "region=us-east-1/accountId=123456789012/eventDay=20191029",
+        "region=us-east-1/accountId=123456789012/eventDay=20191101",
+        "region=eu-west-1/accountId=123456789012/eventDay=20191029",
+        "region=us-east-1/accountId=210987654321/eventDay=20191029",
+    ] {
+        write(
+            lake.path(),
+            &format!("aws/CLOUD_TRAIL_MGMT/2.0/{folder}/part-1.gz.parquet"),
+            &ocsf_parquet(&records),
+        );
+    }
+    let kept = |pruning: &ctq_ingest::Pruning| -> Vec<String> {
+        let discovery = ctq_ingest::discover(&[lake.path().to_path_buf()], pruning).unwrap();
+        let mut folders: Vec<String> = discovery
+            .files
+            .iter()
+            .map(|f| {
+                let path = f.path.strip_prefix(lake.path()).unwrap();
+                let folders: Vec<_> = path.iter().map(|c| c.to_string_lossy()).collect();
+                folders[3..6].join("/")
+            })
+            .collect();
+        folders.sort();
+        folders
+    };
+    assert_eq!(kept(&ctq_ingest::Pruning::default()).len(), 4);
+    let day = ctq_ingest::Pruning {
+        start_ms: Some(1_572_307_200_000), // 2019-10-29T00:00:00Z
+        end_ms: Some(1_572_393_600_000),   // 2019-10-30T00:00:00Z
+        regions: Some(["us-east-1".to_string()].into()),
+        accounts: Some(["123456789012".to_string()].into()),
+        ..ctq_ingest::Pruning::default()
+    };
+    assert_eq!(
+        kept(&day),
+        ["region=us-east-1/accountId=123456789012/eventDay=20191029"]
+    );
+}
