@@ -221,3 +221,147 @@ pub fn sample_records() -> Vec<Value> {
     }
     records
 }
+
+/// A Security Lake OCSF API Activity Parquet file (source version 2) of `records`: the columns
+/// Security Lake fills from a CloudTrail record, with `time` in epoch milliseconds.
+pub fn ocsf_parquet(records: &[Value]) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray};
+    use arrow_schema::Field;
+
+    let strings = |pointer: &str| -> ArrayRef {
+        Arc::new(
+            records
+                .iter()
+                .map(|r| r.pointer(pointer).map(|v| v.as_str().unwrap().to_owned()))
+                .collect::<StringArray>(),
+        )
+    };
+    let json_texts = |pointer: &str| -> ArrayRef {
+        Arc::new(
+            records
+                .iter()
+                .map(|r| r.pointer(pointer).map(Value::to_string))
+                .collect::<StringArray>(),
+        )
+    };
+    let object = |fields: Vec<(&str, ArrayRef)>| -> ArrayRef {
+        Arc::new(StructArray::from(
+            fields
+                .into_iter()
+                .map(|(name, array)| {
+                    (
+                        Arc::new(Field::new(name, array.data_type().clone(), true)),
+                        array,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ))
+    };
+    // 2019-10-29T06:41:48.123Z: the milliseconds CloudTrail's times do not show.
+    let time: ArrayRef = Arc::new(Int64Array::from(vec![1_572_331_308_123; records.len()]));
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "class_uid",
+            Arc::new(Int32Array::from(vec![6003; records.len()])),
+        ),
+        ("time", time),
+        (
+            "actor",
+            object(vec![(
+                "user",
+                object(vec![
+                    ("uid", strings("/userIdentity/arn")),
+                    ("uid_alt", strings("/userIdentity/principalId")),
+                    ("type", strings("/userIdentity/type")),
+                    (
+                        "account",
+                        object(vec![("uid", strings("/userIdentity/accountId"))]),
+                    ),
+                ]),
+            )]),
+        ),
+        (
+            "api",
+            object(vec![
+                ("operation", strings("/eventName")),
+                ("service", object(vec![("name", strings("/eventSource"))])),
+                (
+                    "request",
+                    object(vec![("data", json_texts("/requestParameters"))]),
+                ),
+                (
+                    "response",
+                    object(vec![
+                        ("error", strings("/errorCode")),
+                        ("message", strings("/errorMessage")),
+                    ]),
+                ),
+            ]),
+        ),
+        ("cloud", object(vec![("region", strings("/awsRegion"))])),
+        (
+            "metadata",
+            object(vec![
+                ("uid", strings("/eventID")),
+                ("event_code", strings("/eventType")),
+                (
+                    "product",
+                    object(vec![("version", strings("/eventVersion"))]),
+                ),
+            ]),
+        ),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        columns.into_iter().map(|(_, array)| array).collect(),
+    )
+    .unwrap();
+    parquet_bytes(&batch)
+}
+
+/// `batch` as the bytes of a Parquet file.
+pub fn parquet_bytes(batch: &arrow_array::RecordBatch) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+    bytes
+}
+
+/// One row of `aws cloudtrail get-query-results` output for `record`: single-key objects, with
+/// `userIdentity` as JSON text, or only its ARN as `userIdentity.arn` when `arn_column`.
+pub fn lake_row(record: &Value, arn_column: bool) -> Value {
+    let mut row = vec![
+        json!({"eventID": record["eventID"]}),
+        json!({"eventTime": "2019-10-29 06:41:48.000"}),
+        json!({"eventSource": record["eventSource"]}),
+        json!({"eventName": record["eventName"]}),
+    ];
+    if arn_column {
+        row.push(json!({"userIdentity.arn": record["userIdentity"]["arn"]}));
+    } else {
+        row.push(json!({"userIdentity": record["userIdentity"].to_string()}));
+    }
+    if let Some(code) = record.get("errorCode") {
+        row.push(json!({"errorCode": code}));
+    }
+    Value::Array(row)
+}
+
+/// `aws cloudtrail get-query-results` output holding `records`.
+pub fn lake_query_results(records: &[Value]) -> Vec<u8> {
+    json!({
+        "QueryStatus": "FINISHED",
+        "QueryStatistics": {"ResultsCount": records.len(), "TotalResultsCount": records.len()},
+        "QueryResultRows": records.iter().map(|r| lake_row(r, false)).collect::<Vec<_>>()
+    })
+    .to_string()
+    .into_bytes()
+}

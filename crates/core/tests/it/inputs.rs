@@ -53,6 +53,38 @@ fn query(source: &str) -> String {
     stdout(&output)
 }
 
+/// The sample trail as Security Lake keeps it, in OCSF Parquet, queries like the trail on what
+/// OCSF carries.
+#[test]
+fn security_lake_parquet_queries_like_the_trail() {
+    let records = sample_records();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "aws/CLOUD_TRAIL_MGMT/2.0/region=us-east-1/accountId=123456789012/eventDay=20191029/part-1.gz.parquet",
+        &ctq_testkit::ocsf_parquet(&records),
+    );
+    assert_eq!(
+        query(dir.path().to_str().unwrap()),
+        query(sample_logs().to_str().unwrap())
+    );
+}
+
+/// The sample trail as CloudTrail Lake query results saved by `get-query-results`.
+#[test]
+fn lake_query_results_query_like_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "results.json",
+        &ctq_testkit::lake_query_results(&sample_records()),
+    );
+    assert_eq!(
+        query(dir.path().to_str().unwrap()),
+        query(sample_logs().to_str().unwrap())
+    );
+}
+
 #[test]
 fn a_folder_of_every_shape_queries_like_the_trail() {
     let records = sample_records();

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use ctq_ingest::FileDamage;
+use ctq_testkit::{lake_row, ocsf_parquet, parquet_bytes};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -310,23 +311,6 @@ fn every_shape_mixed_in_one_folder_reads_every_record_once() {
 /// A CloudTrail Lake result row of `record`: each column a single-key object, objects as JSON
 /// text, times as Lake writes them, a null column left out; `userIdentity.arn` selected alone when
 /// `arn_column`.
-fn lake_row(record: &Value, arn_column: bool) -> Value {
-    let mut row = vec![
-        json!({"eventID": record["eventID"]}),
-        json!({"eventTime": "2019-10-29 06:41:48.000"}),
-        json!({"eventSource": record["eventSource"]}),
-        json!({"eventName": record["eventName"]}),
-    ];
-    if arn_column {
-        row.push(json!({"userIdentity.arn": record["userIdentity"]["arn"]}));
-    } else {
-        row.push(json!({"userIdentity": record["userIdentity"].to_string()}));
-    }
-    if let Some(code) = record.get("errorCode") {
-        row.push(json!({"errorCode": code}));
-    }
-    Value::Array(row)
-}
 
 #[test]
 fn cloudtrail_lake_results_read_like_the_trail() {
@@ -409,118 +393,6 @@ fn text_unpacked_from_a_lambda_event_is_repaired_as_a_file_is() {
         scanned.strings("errormessage"),
         [Some("denied \u{FFFD}".into())]
     );
-}
-
-/// A Security Lake OCSF API Activity Parquet file (source version 2) of `records`: the columns
-/// Security Lake fills from a CloudTrail record, with `time` in epoch milliseconds.
-fn ocsf_parquet(records: &[Value]) -> Vec<u8> {
-    use std::sync::Arc;
-
-    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray};
-    use arrow_schema::Field;
-
-    let strings = |pointer: &str| -> ArrayRef {
-        Arc::new(
-            records
-                .iter()
-                .map(|r| r.pointer(pointer).map(|v| v.as_str().unwrap().to_owned()))
-                .collect::<StringArray>(),
-        )
-    };
-    let json_texts = |pointer: &str| -> ArrayRef {
-        Arc::new(
-            records
-                .iter()
-                .map(|r| r.pointer(pointer).map(Value::to_string))
-                .collect::<StringArray>(),
-        )
-    };
-    let object = |fields: Vec<(&str, ArrayRef)>| -> ArrayRef {
-        Arc::new(StructArray::from(
-            fields
-                .into_iter()
-                .map(|(name, array)| {
-                    (
-                        Arc::new(Field::new(name, array.data_type().clone(), true)),
-                        array,
-                    )
-                })
-                .collect::<Vec<_>>(),
-        ))
-    };
-    // 2019-10-29T06:41:48.123Z: the milliseconds CloudTrail's times do not show.
-    let time: ArrayRef = Arc::new(Int64Array::from(vec![1_572_331_308_123; records.len()]));
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        (
-            "class_uid",
-            Arc::new(Int32Array::from(vec![6003; records.len()])),
-        ),
-        ("time", time),
-        (
-            "actor",
-            object(vec![(
-                "user",
-                object(vec![
-                    ("uid", strings("/userIdentity/arn")),
-                    ("uid_alt", strings("/userIdentity/principalId")),
-                    ("type", strings("/userIdentity/type")),
-                    (
-                        "account",
-                        object(vec![("uid", strings("/userIdentity/accountId"))]),
-                    ),
-                ]),
-            )]),
-        ),
-        (
-            "api",
-            object(vec![
-                ("operation", strings("/eventName")),
-                ("service", object(vec![("name", strings("/eventSource"))])),
-                (
-                    "request",
-                    object(vec![("data", json_texts("/requestParameters"))]),
-                ),
-                (
-                    "response",
-                    object(vec![
-                        ("error", strings("/errorCode")),
-                        ("message", strings("/errorMessage")),
-                    ]),
-                ),
-            ]),
-        ),
-        ("cloud", object(vec![("region", strings("/awsRegion"))])),
-        (
-            "metadata",
-            object(vec![
-                ("uid", strings("/eventID")),
-                ("event_code", strings("/eventType")),
-                (
-                    "product",
-                    object(vec![("version", strings("/eventVersion"))]),
-                ),
-            ]),
-        ),
-    ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-        .collect();
-    let batch = RecordBatch::try_new(
-        Arc::new(arrow_schema::Schema::new(fields)),
-        columns.into_iter().map(|(_, array)| array).collect(),
-    )
-    .unwrap();
-    parquet_bytes(&batch)
-}
-
-fn parquet_bytes(batch: &arrow_array::RecordBatch) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
-    writer.write(batch).unwrap();
-    writer.close().unwrap();
-    bytes
 }
 
 #[test]
