@@ -211,21 +211,6 @@ mod tests {
 
         use super::super::*;
 
-        /// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would
-        /// override it), else `default`. Unoptimized, proptest's default ChaCha generator costs
-        /// more than the properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
-        fn config(default: u32) -> ProptestConfig {
-            let cases = std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|cases| cases.parse().ok())
-                .unwrap_or(default);
-            let mut config = ProptestConfig::with_cases(cases);
-            if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
-                config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
-            }
-            config
-        }
-
         fn member(data: &[u8], level: u32) -> Vec<u8> {
             let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level));
             encoder.write_all(data).unwrap();
@@ -269,7 +254,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config(1000))]
+            #![proptest_config(ctq_testkit::proptest_config(1000))]
 
             #[test]
             fn members_split_anywhere_inflate_to_the_whole((data, raw, _) in gzipped()) {

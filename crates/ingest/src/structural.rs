@@ -706,25 +706,9 @@ mod tests {
         use std::fmt::Write;
 
         use proptest::prelude::*;
-        use proptest::sample::Index;
         use serde_json::value::RawValue;
 
         use super::super::*;
-
-        /// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would
-        /// override it), else `default`. Unoptimized, proptest's default ChaCha generator costs
-        /// more than the properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
-        fn config(default: u32) -> ProptestConfig {
-            let cases = std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|cases| cases.parse().ok())
-                .unwrap_or(default);
-            let mut config = ProptestConfig::with_cases(cases);
-            if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
-                config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
-            }
-            config
-        }
 
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
@@ -964,46 +948,6 @@ mod tests {
                 .prop_map(|(records, ws, indent)| envelope(&records, &ws, indent))
         }
 
-        /// One edit of a text: what damage in transit or by hand does.
-        #[derive(Debug, Clone)]
-        enum Edit {
-            Delete(Index),
-            Insert(Index, u8),
-            Replace(Index, u8),
-            Truncate(Index),
-        }
-
-        fn damage_byte() -> impl Strategy<Value = u8> {
-            prop_oneof![
-                3 => prop::sample::select(b"\"\\{}[],: \n\t\x0c0123456789.-+eEtrufalsn\x00\x1f\x7f".to_vec()),
-                1 => any::<u8>(),
-            ]
-        }
-
-        fn edit() -> impl Strategy<Value = Edit> {
-            prop_oneof![
-                3 => any::<Index>().prop_map(Edit::Delete),
-                3 => (any::<Index>(), damage_byte()).prop_map(|(at, b)| Edit::Insert(at, b)),
-                3 => (any::<Index>(), damage_byte()).prop_map(|(at, b)| Edit::Replace(at, b)),
-                1 => any::<Index>().prop_map(Edit::Truncate),
-            ]
-        }
-
-        fn apply(text: &mut Vec<u8>, edit: &Edit) {
-            match edit {
-                Edit::Delete(at) if !text.is_empty() => {
-                    text.remove(at.index(text.len()));
-                }
-                Edit::Insert(at, byte) => text.insert(at.index(text.len() + 1), *byte),
-                Edit::Replace(at, byte) if !text.is_empty() => {
-                    let at = at.index(text.len());
-                    text[at] = *byte;
-                }
-                Edit::Truncate(at) => text.truncate(at.index(text.len() + 1)),
-                _ => {}
-            }
-        }
-
         /// The splitter's answer on `text`, checked against serde_json's and the portable
         /// classifier's.
         fn check(text: &[u8]) -> Result<Option<Vec<Range<usize>>>, TestCaseError> {
@@ -1030,7 +974,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config(2000))]
+            #![proptest_config(ctq_testkit::proptest_config(2000))]
 
             #[test]
             fn finds_exactly_the_records_serde_json_finds(
@@ -1043,10 +987,10 @@ mod tests {
             #[test]
             fn damage_is_delimited_as_serde_json_reads_it_or_declined(
                 (mut text, _) in generated_envelope(),
-                edits in prop::collection::vec(edit(), 1..4),
+                edits in prop::collection::vec(ctq_testkit::byte_edit(), 1..4),
             ) {
                 for edit in &edits {
-                    apply(&mut text, edit);
+                    ctq_testkit::apply_edit(&mut text, edit);
                 }
                 check(&text)?;
             }

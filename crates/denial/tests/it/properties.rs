@@ -8,21 +8,6 @@
 use ctq_denial::{Decision, PolicyType, parse_message};
 use proptest::prelude::*;
 
-/// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would override
-/// it), else `default`. Unoptimized, proptest's default ChaCha generator costs more than the
-/// properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default);
-    let mut config = ProptestConfig::with_cases(cases);
-    if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
-        config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
-    }
-    config
-}
-
 /// Pieces of the message forms AWS writes, and characters that are not ASCII (some change length
 /// when case-folded, some are whitespace).
 const FRAGMENTS: &[&str] = &[
@@ -260,7 +245,7 @@ fn collapsed(text: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(config(3000))]
+    #![proptest_config(ctq_testkit::proptest_config(3000))]
 
     /// No panic, whatever the text; every part read is text the message holds.
     #[test]

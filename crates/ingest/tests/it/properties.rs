@@ -12,23 +12,7 @@ use chrono::{DateTime, NaiveDate};
 use ctq_ingest::time::parse_iso8601_millis;
 use ctq_ingest::{FileOutcome, Partition, RecordFilter, ScanOptions, TrailFile, scan_source};
 use proptest::prelude::*;
-use proptest::sample::Index;
 use serde_json::{Value, json};
-
-/// Cases per property: `PROPTEST_CASES` when set (an explicit count in the config would override
-/// it), else `default`. Unoptimized, proptest's default ChaCha generator costs more than the
-/// properties; XorShift unless `PROPTEST_RNG_ALGORITHM` says otherwise.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default);
-    let mut config = ProptestConfig::with_cases(cases);
-    if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
-        config.rng_algorithm = proptest::test_runner::RngAlgorithm::XorShift;
-    }
-    config
-}
 
 // --- The errorCode filter ---
 
@@ -117,43 +101,6 @@ fn trail_file() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-/// One edit of a file: what damage in transit or by hand does.
-#[derive(Debug, Clone)]
-enum Edit {
-    Delete(Index),
-    Insert(Index, u8),
-    Replace(Index, u8),
-    Truncate(Index),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let byte = prop_oneof![
-        3 => prop::sample::select(b"\"\\{}[],: \n\x0c0123456789.-eEtrufalsn\x00\x7f".to_vec()),
-        1 => any::<u8>(),
-    ];
-    prop_oneof![
-        3 => any::<Index>().prop_map(Edit::Delete),
-        3 => (any::<Index>(), byte.clone()).prop_map(|(at, b)| Edit::Insert(at, b)),
-        3 => (any::<Index>(), byte).prop_map(|(at, b)| Edit::Replace(at, b)),
-        1 => any::<Index>().prop_map(Edit::Truncate),
-    ]
-}
-
-fn apply(text: &mut Vec<u8>, edit: &Edit) {
-    match edit {
-        Edit::Delete(at) if !text.is_empty() => {
-            text.remove(at.index(text.len()));
-        }
-        Edit::Insert(at, byte) => text.insert(at.index(text.len() + 1), *byte),
-        Edit::Replace(at, byte) if !text.is_empty() => {
-            let at = at.index(text.len());
-            text[at] = *byte;
-        }
-        Edit::Truncate(at) => text.truncate(at.index(text.len() + 1)),
-        _ => {}
-    }
-}
-
 /// What a scan makes of one file: `None` when it is damaged, else the event ids of its records
 /// with an error code, in file order.
 fn verdict(file: &[u8], filter: RecordFilter) -> Option<Vec<Option<String>>> {
@@ -221,7 +168,7 @@ fn the_filter_agrees(file: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(1000))]
+    #![proptest_config(ctq_testkit::proptest_config(1000))]
 
     /// A file decodes to the same records with an error code whether the scan skips the others
     /// or parses them all.
@@ -236,10 +183,10 @@ proptest! {
     #[test]
     fn a_damaged_file_is_damaged_whatever_the_filter(
         mut file in trail_file(),
-        edits in prop::collection::vec(edit(), 1..4),
+        edits in prop::collection::vec(ctq_testkit::byte_edit(), 1..4),
     ) {
         for edit in &edits {
-            apply(&mut file, edit);
+            ctq_testkit::apply_edit(&mut file, edit);
         }
         the_filter_agrees(&file)?;
     }
@@ -440,7 +387,7 @@ fn timestamp_like() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(2000))]
+    #![proptest_config(ctq_testkit::proptest_config(2000))]
 
     #[test]
     fn iso8601_times_round_trip(instant in instant(), form in form()) {
