@@ -195,6 +195,17 @@ impl DenialFilter {
         )
     }
 
+    /// The filters of this scope (window, account, region, principal) as SQL conditions over the
+    /// `cloudtrail` table, and their parameters, for a query that reads every record in scope,
+    /// denied or not (`ctq hunt`).
+    pub fn scope_conditions(&self) -> (Vec<String>, Vec<(String, String)>) {
+        (self.conditions(true), self.params(true))
+    }
+
+    /// The expression naming the principal of a record, as every canned query names it: the
+    /// caller's ARN, or an Identity Center user acting through a service.
+    pub const PRINCIPAL_EXPR: &'static str = PRINCIPAL;
+
     fn matcher(&self) -> Option<PrincipalMatcher> {
         self.principal.as_deref().map(PrincipalMatcher::new)
     }

@@ -375,6 +375,23 @@ impl TrailSession {
     }
 }
 
+/// `batches` as a table in memory, in one partition per core so that a query over it still runs
+/// in parallel.
+fn memory_table(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<Arc<datafusion::datasource::MemTable>, SqlError> {
+    let partitions = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len()).max(1)];
+    let count = split.len();
+    for (i, batch) in batches.into_iter().enumerate() {
+        split[i % count].push(batch);
+    }
+    Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+        schema, split,
+    )?))
+}
+
 /// What [`TrailSession::cache_in_memory`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
@@ -396,7 +413,6 @@ impl TrailSession {
     /// what was read is dropped and the table stays as it was. Call it before creating views of
     /// your own: a view made earlier keeps reading the trail.
     pub async fn cache_in_memory(&mut self, budget_bytes: usize) -> Result<CacheOutcome, SqlError> {
-        use datafusion::datasource::MemTable;
         use futures::StreamExt;
 
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
@@ -416,15 +432,7 @@ impl TrailSession {
             batches.push(batch);
         }
         drop(stream);
-        // One partition per core, so that a query over memory still runs in parallel.
-        let partitions = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut split: Vec<Vec<RecordBatch>> =
-            vec![Vec::new(); partitions.min(batches.len()).max(1)];
-        let count = split.len();
-        for (i, batch) in batches.into_iter().enumerate() {
-            split[i % count].push(batch);
-        }
-        let memory: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema, split)?);
+        let memory: Arc<dyn TableProvider> = memory_table(schema, batches)?;
         let mut replaced = Vec::new();
         for catalog_name in self.ctx.catalog_names() {
             let Some(catalog) = self.ctx.catalog(&catalog_name) else {
@@ -469,6 +477,20 @@ impl TrailSession {
                 .files_read()
                 .saturating_sub(files_before),
         })
+    }
+
+    /// Registers `batches` as a table named `name` held in memory, replacing any table of that
+    /// name: what a command derives from the trail once and then queries many times.
+    pub fn register_batches(
+        &self,
+        name: &str,
+        schema: datafusion::arrow::datatypes::SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(), SqlError> {
+        let table = memory_table(schema, batches)?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, table)?;
+        Ok(())
     }
 
     /// The names of the tables and views the session knows, as a query may write them unqualified

@@ -1,0 +1,137 @@
+//! `hunt_events`: every record of the window, denied or not, with the few fields the rules read,
+//! read from the trail once and held in memory for all of them.
+
+use ctq_denial::parse_message;
+use ctq_denial::triage::Suppressions;
+use ctq_sql::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use ctq_sql::arrow::compute::{cast, filter_record_batch};
+use ctq_sql::arrow::datatypes::DataType;
+use ctq_sql::canned::DenialFilter;
+use ctq_sql::{SqlError, TrailSession};
+
+/// The name the rules read the window's events under.
+pub const TABLE: &str = "hunt_events";
+
+/// The columns of `hunt_events`, as `docs/hunt.md` lists them for rule writers.
+fn events_sql(conditions: &[String]) -> String {
+    let principal = DenialFilter::PRINCIPAL_EXPR;
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join("\n  AND "))
+    };
+    // Request parameters are read only where a rule needs them (S3 bucket names, the role an
+    // AssumeRole asked for) and only for failed calls: parsing every S3 data event's JSON would
+    // cost more than the rest of the hunt.
+    format!(
+        "SELECT eventtime AS event_time,
+       CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS event_s,
+       eventid AS event_id,
+       eventsource AS event_source,
+       eventname AS event_name,
+       concat(split_part(eventsource, '.', 1), ':', eventname) AS action,
+       errorcode AS error_code,
+       errormessage AS error_message,
+       error_class(errorcode, errormessage, eventname) = 'denial' AS denied,
+       coalesce({principal}, useridentity.invokedby) AS principal,
+       useridentity.type AS principal_type,
+       useridentity.sessioncontext.sessionissuer.arn AS issuer,
+       useridentity.accesskeyid AS access_key,
+       recipientaccountid AS account,
+       awsregion AS region,
+       sourceipaddress AS source_ip,
+       useragent AS user_agent,
+       CASE WHEN errorcode IS NOT NULL AND eventsource = 's3.amazonaws.com'
+            THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
+       CASE WHEN errorcode IS NOT NULL AND eventsource = 'sts.amazonaws.com'
+            THEN json_extract_scalar(requestparameters, '$.roleArn') END AS role_arn
+FROM cloudtrail
+{filter}"
+    )
+}
+
+/// What reading the window left in memory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loaded {
+    /// Events in `hunt_events`.
+    pub events: usize,
+    /// Denials left out by the suppressions.
+    pub suppressed: usize,
+}
+
+/// Reads every record `scope` selects into the session's `hunt_events` table, without the
+/// denials `suppressions` match, and returns its batches for the evidence of findings.
+pub async fn load(
+    session: &TrailSession,
+    scope: &DenialFilter,
+    suppressions: &Suppressions,
+) -> Result<(Vec<RecordBatch>, Loaded), SqlError> {
+    let (conditions, params) = scope.scope_conditions();
+    let result = session.query(&events_sql(&conditions), &params).await?;
+    let mut loaded = Loaded::default();
+    let mut batches = Vec::with_capacity(result.batches.len());
+    let mut schema = None;
+    for batch in result.batches {
+        schema.get_or_insert_with(|| batch.schema());
+        let batch = if suppressions.is_empty() {
+            batch
+        } else {
+            let keep = unsuppressed(&batch, suppressions)?;
+            let kept = filter_record_batch(&batch, &keep)?;
+            loaded.suppressed += batch.num_rows() - kept.num_rows();
+            kept
+        };
+        loaded.events += batch.num_rows();
+        batches.push(batch);
+    }
+    let schema = match schema {
+        Some(schema) => schema,
+        // No rows: the plan's schema, from a query that reads nothing.
+        None => {
+            let empty = session
+                .query(
+                    &format!("SELECT * FROM ({}) LIMIT 0", events_sql(&["false".into()])),
+                    &[],
+                )
+                .await?;
+            match empty.batches.first() {
+                Some(batch) => batch.schema(),
+                None => return Err(SqlError::MissingColumn { name: TABLE.into() }),
+            }
+        }
+    };
+    session.register_batches(TABLE, schema, batches.clone())?;
+    Ok((batches, loaded))
+}
+
+/// The rows of `batch` no suppression matches: a suppression (PRINCIPAL ACTION RESOURCE, as for
+/// `ctq explain`) removes denials, never successful calls.
+fn unsuppressed(batch: &RecordBatch, suppressions: &Suppressions) -> Result<BooleanArray, SqlError> {
+    let text = |name: &str| -> Result<StringArray, SqlError> {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| SqlError::MissingColumn { name: name.into() })?;
+        Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+    };
+    let denied = batch
+        .column_by_name("denied")
+        .and_then(|c| c.as_boolean_opt().cloned())
+        .ok_or_else(|| SqlError::MissingColumn {
+            name: "denied".into(),
+        })?;
+    let (principal, action, message) = (text("principal")?, text("action")?, text("error_message")?);
+    fn cell(array: &StringArray, row: usize) -> &str {
+        if array.is_valid(row) { array.value(row) } else { "" }
+    }
+    Ok((0..batch.num_rows())
+        .map(|row| {
+            if !(denied.is_valid(row) && denied.value(row)) {
+                return Some(true);
+            }
+            let denial = parse_message(cell(&message, row));
+            let action = denial.action.as_deref().unwrap_or(cell(&action, row));
+            let resource = denial.resource.as_deref().unwrap_or("");
+            Some(!suppressions.matches(cell(&principal, row), action, resource))
+        })
+        .collect())
+}

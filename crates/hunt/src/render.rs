@@ -1,0 +1,106 @@
+//! A hunt's findings as text for a terminal, or as the JSON of `ctq hunt --format json`.
+//!
+//! The text shows control characters of trail fields escaped ([`printable`]); the JSON keeps
+//! them as they were.
+
+use std::fmt::Write as _;
+
+use ctq_sql::Instant;
+use ctq_sql::output::printable;
+
+use crate::Hunt;
+
+/// Values of a list shown before "(+N more)".
+const SHOWN: usize = 6;
+
+/// The terminal view: a header, then one block per finding, most severe first.
+pub fn findings_text(hunt: &Hunt, from: Option<Instant>, to: Option<Instant>) -> String {
+    let mut out = String::new();
+    let count = hunt.findings.len();
+    let _ = writeln!(
+        out,
+        "{} {}, {} ({} rules over {} events{})",
+        count,
+        if count == 1 { "finding" } else { "findings" },
+        span(from, to),
+        hunt.rules.len(),
+        hunt.events,
+        if hunt.suppressed > 0 {
+            format!(", {} suppressed denials left out", hunt.suppressed)
+        } else {
+            String::new()
+        }
+    );
+    for (index, finding) in hunt.findings.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n[{}] {} {}  {}",
+            index + 1,
+            finding.severity.as_str().to_ascii_uppercase(),
+            finding.rule,
+            printable(&finding.principal)
+        );
+        let mut field = |name: &str, value: &str| {
+            if !value.is_empty() {
+                let _ = writeln!(out, "    {name:<10} {}", printable(value));
+            }
+        };
+        field("what", &finding.detail);
+        if let Some(issuer) = &finding.issuer {
+            field("issuer", issuer);
+        }
+        let seen = if finding.first_seen == finding.last_seen {
+            finding.first_seen.clone()
+        } else {
+            format!("{} to {}", finding.first_seen, finding.last_seen)
+        };
+        field(
+            "seen",
+            &format!("{seen}, {} events ({} denied)", finding.events, finding.denied),
+        );
+        field("actions", &list(&finding.actions));
+        field("regions", &list(&finding.regions));
+        field("source ip", &list(&finding.source_ips));
+        field("agent", &list(&finding.user_agents));
+        field("key", &list(&finding.access_keys));
+        field("events", &finding.sample_event_ids.join(", "));
+        field("next step", &finding.next_step);
+    }
+    out
+}
+
+fn span(from: Option<Instant>, to: Option<Instant>) -> String {
+    match (from, to) {
+        (None, None) => "the whole trail".to_string(),
+        (from, to) => format!(
+            "{} to {}",
+            from.map_or("the beginning".to_string(), |t| t.to_string()),
+            to.map_or("the end".to_string(), |t| t.to_string())
+        ),
+    }
+}
+
+fn list(values: &[String]) -> String {
+    let mut text = values
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if values.len() > SHOWN {
+        let _ = write!(text, " (+{} more)", values.len() - SHOWN);
+    }
+    text
+}
+
+/// `{"window":…,"rules":[…],"events":N,"findings":[{"rule","severity","principal",…}]}`.
+pub fn findings_json(hunt: &Hunt, from: Option<Instant>, to: Option<Instant>) -> serde_json::Value {
+    let text = |t: Option<Instant>| t.map(|t| t.to_string());
+    serde_json::json!({
+        "window": { "from": text(from), "to": text(to) },
+        "rules": hunt.rules,
+        "events": hunt.events,
+        "suppressed": hunt.suppressed,
+        "findings": hunt.findings,
+    })
+}

@@ -1,0 +1,29 @@
+-- Offensive tooling: calls, some of them denied, made with the user agent of an attack tool or
+-- an attack distribution (Kali, Parrot, Pentoo, Pacu, TruffleHog, ScoutSuite, CloudFox,
+-- enumerate-iam, WeirdAAL, Stratus Red Team).
+--
+-- id: offensive-tooling
+-- severity: high
+-- source: Panther AWS.CloudTrail.UserAgent (Kali/Parrot/Pentoo), GuardDuty PenTest:IAMUser/KaliLinux, ParrotLinux, PentooLinux
+-- false positives: a sanctioned penetration test or audit (ScoutSuite and CloudFox are used by defenders too); confirm with the security team and suppress the principal for the test's dates. A user agent is set by the caller: its absence proves nothing.
+-- next: Ask whether a test was scheduled; if not, the credentials are in an attacker's hands: deactivate them and review what the same principal did successfully.
+-- Parameters:
+--   $min_denials  1  denied calls made with such a user agent
+SELECT principal,
+       array_agg(event_id) AS event_ids,
+       concat(count(*), ' calls (', sum(CASE WHEN denied THEN 1 ELSE 0 END),
+              ' denied) with user agent ', max(user_agent)) AS detail
+FROM hunt_events
+WHERE principal IS NOT NULL
+  AND (   lower(user_agent) LIKE '%kali%'
+       OR lower(user_agent) LIKE '%parrot%'
+       OR lower(user_agent) LIKE '%pentoo%'
+       OR lower(user_agent) LIKE '%pacu%'
+       OR lower(user_agent) LIKE '%trufflehog%'
+       OR lower(user_agent) LIKE '%scoutsuite%'
+       OR lower(user_agent) LIKE '%cloudfox%'
+       OR lower(user_agent) LIKE '%enumerate-iam%'
+       OR lower(user_agent) LIKE '%weirdaal%'
+       OR lower(user_agent) LIKE '%stratus-red-team%')
+GROUP BY principal, user_agent
+HAVING sum(CASE WHEN denied THEN 1 ELSE 0 END) >= CAST($min_denials AS BIGINT)
