@@ -1,5 +1,7 @@
 -- Role-assumption spray: one principal is denied sts:AssumeRole on many roles, or on roles of
--- several other accounts, as an attacker tries every role name it has guessed or found.
+-- several other accounts, as an attacker tries every role name it has guessed or found. Roles it
+-- assumed in the end are left out: a tool retrying a new role until IAM has propagated its trust
+-- policy is not spraying.
 --
 -- id: assume-role-spray
 -- severity: high
@@ -15,6 +17,11 @@ WITH p AS (
          CAST($min_roles AS BIGINT) AS min_roles,
          CAST($min_foreign_accounts AS BIGINT) AS min_foreign
 ),
+assumed AS (
+  SELECT DISTINCT principal, role_arn
+  FROM hunt_events
+  WHERE error_code IS NULL AND event_source = 'sts.amazonaws.com' AND role_arn IS NOT NULL
+),
 tries AS (
   SELECT e.principal, h.half, (e.event_s + h.half * p.window_s / 2) / p.window_s AS slot,
          e.event_id, e.account,
@@ -22,14 +29,20 @@ tries AS (
   FROM hunt_events e CROSS JOIN p CROSS JOIN (VALUES (0), (1)) AS h(half)
   WHERE e.denied AND e.principal IS NOT NULL
     AND e.event_source = 'sts.amazonaws.com' AND e.event_name LIKE 'AssumeRole%'
+),
+unassumed AS (
+  SELECT t.*
+  FROM tries t
+  LEFT JOIN assumed a ON a.principal = t.principal AND a.role_arn = t.role
+  WHERE a.role_arn IS NULL
 )
 SELECT t.principal,
        array_agg(t.event_id) AS event_ids,
-       concat(count(DISTINCT t.role), ' roles denied, ',
+       concat(count(DISTINCT t.role), ' roles denied and never assumed, ',
               count(DISTINCT CASE WHEN split_part(t.role, ':', 5) <> t.account
                                   THEN split_part(t.role, ':', 5) END),
               ' other accounts among them') AS detail
-FROM tries t CROSS JOIN p
+FROM unassumed t CROSS JOIN p
 GROUP BY t.principal, t.half, t.slot
 HAVING count(DISTINCT t.role) >= max(p.min_roles)
     OR count(DISTINCT CASE WHEN split_part(t.role, ':', 5) <> t.account

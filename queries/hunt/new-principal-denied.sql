@@ -1,5 +1,6 @@
 -- A newcomer refused: a principal that first appears well into the window and whose first calls
--- are all denied, as when a stolen or newly created credential is tried out.
+-- are all denied, as when a stolen or newly created credential is tried out. A role's sessions
+-- count as the role: a new session of a role in daily use is not new.
 --
 -- id: new-principal-denied
 -- severity: medium
@@ -17,16 +18,16 @@ start AS (
   SELECT min(event_s) AS first_s FROM hunt_events
 ),
 ranked AS (
-  SELECT principal, event_id, denied, event_s,
-         row_number() OVER (PARTITION BY principal ORDER BY event_s, event_id) AS n,
-         min(event_s) OVER (PARTITION BY principal) AS principal_first_s
+  SELECT coalesce(issuer, principal) AS principal, event_id, denied, event_s,
+         row_number() OVER (PARTITION BY coalesce(issuer, principal) ORDER BY event_s, event_id) AS n,
+         min(event_s) OVER (PARTITION BY coalesce(issuer, principal)) AS principal_first_s
   FROM hunt_events
   WHERE principal IS NOT NULL
 )
 SELECT r.principal,
        array_agg(r.event_id) AS event_ids,
-       concat('first seen ', max(r.principal_first_s) - max(s.first_s),
-              ' s after the window''s first event; its first ', count(*),
+       concat('first seen ', (max(r.principal_first_s) - max(s.first_s)) / 3600,
+              ' hours after the window''s first event; its first ', count(*),
               ' calls were all denied') AS detail
 FROM ranked r CROSS JOIN p CROSS JOIN start s
 WHERE r.n <= p.first_calls

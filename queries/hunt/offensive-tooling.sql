@@ -11,8 +11,8 @@
 --   $min_denials  1  denied calls made with such a user agent
 SELECT principal,
        array_agg(event_id) AS event_ids,
-       concat(count(*), ' calls (', sum(CASE WHEN denied THEN 1 ELSE 0 END),
-              ' denied) with user agent ', max(user_agent)) AS detail
+       concat(count(*), ' calls, ', sum(CASE WHEN denied THEN 1 ELSE 0 END),
+              ' denied, with the user agent of an attack tool: ', max(user_agent)) AS detail
 FROM hunt_events
 WHERE principal IS NOT NULL
   AND (   lower(user_agent) LIKE '%kali%'
@@ -25,5 +25,6 @@ WHERE principal IS NOT NULL
        OR lower(user_agent) LIKE '%enumerate-iam%'
        OR lower(user_agent) LIKE '%weirdaal%'
        OR lower(user_agent) LIKE '%stratus-red-team%')
-GROUP BY principal, user_agent
+-- One finding per principal and day, whatever the tool's version string.
+GROUP BY principal, event_s / 86400
 HAVING sum(CASE WHEN denied THEN 1 ELSE 0 END) >= CAST($min_denials AS BIGINT)

@@ -17,7 +17,7 @@ const DEFAULT_MAX_INFLATED_MIB: u64 = (ctq_ingest::DEFAULT_MAX_INFLATED_BYTES >>
         `aws cloudtrail lookup-events` output, or newline-delimited records) from local folders or \
         S3, or a Parquet store written by `ctq ingest`, and runs Athena-compatible SQL over them as \
         the table `cloudtrail`, locally or on a Ballista cluster.",
-    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr); 4 (ctq report) a --fail-on threshold was crossed."
+    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 success, but damaged input files were skipped (see stderr); 4 a --fail-on threshold was crossed (ctq report, ctq hunt)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +38,9 @@ pub enum Command {
     /// Explain a window's denials: grouped by principal, action, resource and cause, each with
     /// the next step to take.
     Explain(ExplainArgs),
+    /// Hunt for intrusions told by denials: reconnaissance bursts, leaked keys probing, role
+    /// sprays, bucket guessing, attack tools, new sources. Rules are SQL in queries/hunt/.
+    Hunt(HuntArgs),
     /// Print the columns of the `cloudtrail` table and their types.
     Schema(SchemaArgs),
     /// Convert a trail into a Parquet store that later queries read with --store; a re-run adds
@@ -256,7 +259,19 @@ pub struct ExplainArgs {
     /// Event IDs shown per group.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub samples: usize,
-    /// `report` for people, `json` for programs.
+    /// What a group has in common: principal, action, resource (folded to what a person grants,
+    /// such as an S3 bucket and prefix), cause, account; comma-separated, in any order.
+    #[arg(long, value_name = "DIM,...", value_delimiter = ',', default_value = "principal,action,resource,cause")]
+    pub group_by: Vec<ctq_denial::triage::Dimension>,
+    /// Show only the N largest groups (the report shows 20 unless told; 0 shows all).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Only denials by these kinds of policy: scp, rcp, boundary, session, identity, resource,
+    /// vpce, trust (a role's trust policy). Repeatable or comma-separated.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub cause: Vec<ctq_denial::triage::CauseKind>,
+    /// `report` for people, `json` for programs, `csv` for a table of the groups (tickets,
+    /// spreadsheets).
     #[arg(long, value_enum, default_value_t = ExplainFormat::Report)]
     pub format: ExplainFormat,
     /// Write the explanation to this file instead of standard output.
@@ -295,9 +310,10 @@ pub struct ReportArgs {
     /// A value for another $name placeholder of the queries, bound as a typed value. Repeatable.
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
-    /// Exit with status 4 when this is crossed: any, explicit-deny, damaged, denials>N or
-    /// principal>N (more than N denials for one principal). Repeatable; see docs/cron.md.
-    #[arg(long = "fail-on", value_name = "RULE")]
+    /// Exit with status 4 when this is crossed: any, explicit-deny, damaged, denials>N,
+    /// principal>N (more than N denials for one principal), no-data (no event in the window),
+    /// min-files=N or min-records=N (fewer read). Comma-separated or repeated; see docs/cron.md.
+    #[arg(long = "fail-on", value_name = "RULE", value_delimiter = ',')]
     pub fail_on: Vec<ctq_report::fail_on::Rule>,
     /// Leave out of the triage denials of calls made by AWS services and console page loads.
     #[arg(long)]
@@ -313,6 +329,56 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub scope: DenialScopeArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Run the .sql rules of this folder instead of the bundled ones (queries/hunt/); see
+    /// docs/hunt.md for what a rule file holds.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Run only this rule (by id). Repeatable.
+    #[arg(long = "rule", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Set a rule threshold, such as min_actions=15 (every rule declaring it takes the value).
+    /// Repeatable; `ctq queries` lists the rules and their thresholds.
+    #[arg(long = "threshold", short = 't', value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub thresholds: Vec<(String, String)>,
+    /// A file of (principal, action, resource) patterns whose denials no rule sees; the same
+    /// file as `ctq explain --suppress`.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// `report` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = HuntFormat::Report)]
+    pub format: HuntFormat,
+    /// Exit with status 4 when there is a finding of this severity or above.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<HuntSeverity>,
+    /// Write the findings to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print no summary of files read on standard error; warnings about damaged files remain.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HuntFormat {
+    Report,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HuntSeverity {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Args)]
 pub struct InfoArgs {
     /// Print nothing on standard error but errors and damaged files.
     #[arg(long, short = 'q')]
@@ -325,6 +391,7 @@ pub struct InfoArgs {
 pub enum ExplainFormat {
     Report,
     Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,10 @@ pub struct Context<'a> {
     pub session_issuer_arn: Option<&'a str>,
     /// `requestParameters` as raw JSON text.
     pub request_parameters: Option<&'a str>,
+    /// `userIdentity.type`: `AWSService` for a service calling on the account's behalf.
+    pub identity_type: Option<&'a str>,
+    /// `userIdentity.invokedBy`: the service that made the call, such as `config.amazonaws.com`.
+    pub invoked_by: Option<&'a str>,
 }
 
 /// A diagnosis and the next step.
@@ -42,10 +46,15 @@ pub struct Advice {
 pub fn advise(denial: &Denial, code: &str, context: &Context) -> Advice {
     let facts = Facts::new(denial, code, context);
     // The kind of policy that decided comes first: an explicit deny in an SCP cannot be lifted by
-    // the Allow the action-specific advice would suggest.
-    let mut advice = organization_or_session(&facts)
+    // the Allow the action-specific advice would suggest. A service calling on the account's
+    // behalf has no session to re-assume nor a policy of its own: its advice names its role.
+    let mut advice = facts
+        .is_service()
+        .then(|| service_call(&facts))
+        .flatten()
+        .or_else(|| organization_or_session(&facts))
         .map(|mut advice| {
-            if facts.is_action("iam:PassRole") {
+            if facts.is_action("iam:PassRole") && !facts.is_service() {
                 advice.next_step.push_str(&format!(
                     " It also needs iam:PassRole on {} passed to {}.",
                     facts.passed_role(),
@@ -63,12 +72,44 @@ pub fn advise(denial: &Denial, code: &str, context: &Context) -> Advice {
                 .then(|| assume_role(&facts))
         })
         .unwrap_or_else(|| by_policy(&facts));
-    if denial.encoded_message.is_some() && !advice.next_step.contains("decode-authorization") {
-        advice.next_step.push_str(
-            " The encoded message in the event decodes with `aws sts decode-authorization-message` for the full context.",
-        );
+    if let Some(message) = &denial.encoded_message
+        && !advice.next_step.contains("decode-authorization")
+    {
+        advice.next_step.push_str(&format!(
+            " For the full context decode the event's encoded message (needs sts:DecodeAuthorizationMessage): {}",
+            decode_command(message)
+        ));
     }
     advice
+}
+
+/// The command that decodes EC2's encoded authorization message, with the message in full.
+fn decode_command(message: &str) -> String {
+    format!(
+        "`aws sts decode-authorization-message --encoded-message {message} --query DecodedMessage --output text`"
+    )
+}
+
+/// `a` or `an` before a phrase, by the sound of its first word: `an identity-based policy`,
+/// `a VPC endpoint policy`, `an SCP`.
+pub fn with_article(phrase: &str) -> String {
+    let word = phrase.split([' ', '-']).next().unwrap_or_default();
+    let acronym = word.len() > 1
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let first = word.chars().next().unwrap_or('x');
+    let lower = word.to_ascii_lowercase();
+    let vowel_sound = if acronym {
+        // Letters whose names start with a vowel sound: "an SCP", "an RCP", "an IAM role".
+        "AEFHILMNORSX".contains(first)
+    } else {
+        "aeiou".contains(first.to_ascii_lowercase())
+            && !["uni", "use", "usu", "uti", "one", "eu"]
+                .iter()
+                .any(|p| lower.starts_with(p))
+    };
+    format!("{} {phrase}", if vowel_sound { "an" } else { "a" })
 }
 
 /// What the advice texts refer to, with the fallbacks they read best with.
@@ -87,8 +128,130 @@ impl<'a> Facts<'a> {
             code,
             context,
             action: denial.action.as_deref(),
-            principal: denial.principal.as_deref().or(context.principal_arn),
+            principal: denial
+                .principal
+                .as_deref()
+                .or(context.principal_arn)
+                .or(context.invoked_by),
         }
+    }
+
+    /// Whether an AWS service made the call on the account's behalf.
+    fn is_service(&self) -> bool {
+        self.context.identity_type == Some("AWSService")
+            || self.calling_service().is_some()
+            || self
+                .principal
+                .is_some_and(|p| !p.starts_with("arn:") && p.ends_with(".amazonaws.com"))
+    }
+
+    /// The service that made the call: `invokedBy`, else a service principal's own name.
+    fn calling_service(&self) -> Option<&str> {
+        self.context.invoked_by.filter(|s| !s.is_empty()).or(self
+            .principal
+            .filter(|p| !p.starts_with("arn:") && p.ends_with(".amazonaws.com")))
+    }
+
+    /// `requestParameters` as JSON, when it is an object.
+    fn request(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::from_str(self.context.request_parameters?).ok()? {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// The ARN of the resource the request names, built from its parameters (`userName` of an
+    /// IAM call is the user `arn:aws:iam::<account>:user/<name>`), when the record says enough.
+    fn requested_resource(&self) -> Option<String> {
+        let request = self.request()?;
+        let text = |key: &str| request.get(key)?.as_str().filter(|v| !v.is_empty());
+        let (partition, account) = self.partition_and_account();
+        let service = self
+            .context
+            .event_source
+            .map_or("", |s| s.split('.').next().unwrap_or(s));
+        let in_account = |service: &str, region: &str, name: &str| {
+            account.map(|account| format!("arn:{partition}:{service}:{region}:{account}:{name}"))
+        };
+        let arn_value = [
+            "roleArn",
+            "policyArn",
+            "topicArn",
+            "secretId",
+            "keyId",
+            "functionName",
+        ]
+        .into_iter()
+        .filter_map(text)
+        .find(|v| v.starts_with("arn:"));
+        if let Some(arn) = arn_value {
+            return Some(arn.to_owned());
+        }
+        match service {
+            "iam" => [
+                ("userName", "user"),
+                ("roleName", "role"),
+                ("groupName", "group"),
+                ("instanceProfileName", "instance-profile"),
+            ]
+            .into_iter()
+            .find_map(|(key, kind)| in_account("iam", "", &format!("{kind}/{}", text(key)?))),
+            "s3" => {
+                let bucket = text("bucketName")?;
+                let object = self
+                    .context
+                    .event_name
+                    .is_some_and(|n| n.contains("Object"));
+                match text("key") {
+                    Some(key) if object => Some(format!("arn:{partition}:s3:::{bucket}/{key}")),
+                    _ => Some(format!("arn:{partition}:s3:::{bucket}")),
+                }
+            }
+            // Secret ARNs end in six random characters the request does not carry.
+            "secretsmanager" => in_account(
+                "secretsmanager",
+                "*",
+                &format!("secret:{}-??????", text("secretId")?),
+            ),
+            "ssm" => {
+                let name = text("name")?;
+                let name = name.strip_prefix('/').unwrap_or(name);
+                in_account("ssm", "*", &format!("parameter/{name}"))
+            }
+            "dynamodb" => in_account("dynamodb", "*", &format!("table/{}", text("tableName")?)),
+            "lambda" => in_account(
+                "lambda",
+                "*",
+                &format!("function:{}", text("functionName")?),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The resource for a draft policy and whether it is exact: the denied resource's ARN, else
+    /// the one the request names, else `*`.
+    fn draft_target(&self) -> (String, bool) {
+        match draft_resource(self.resource()) {
+            (resource, true) if resource != "*" => (resource.to_owned(), true),
+            (resource, exact) => self
+                .requested_resource()
+                .map_or_else(|| (resource.to_owned(), exact), |built| (built, true)),
+        }
+    }
+
+    /// The partition and account of the caller, from its ARN or its role's.
+    fn partition_and_account(&self) -> (&str, Option<&str>) {
+        let arn = self
+            .principal
+            .filter(|p| p.starts_with("arn:"))
+            .or(self.context.session_issuer_arn)
+            .unwrap_or_default();
+        let mut parts = arn.split(':');
+        let partition = parts.nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+        let account = parts
+            .nth(2)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        (partition, account)
     }
 
     fn is_action(&self, action: &str) -> bool {
@@ -211,9 +374,9 @@ fn organization_or_session(f: &Facts) -> Option<Advice> {
     let advice = match (policy_type, f.denial.transitive_through) {
         (inner, Some(through)) => Advice {
             cause: format!(
-                "An explicit deny in a {} applied transitively through a {} blocks {action}{on} for {principal}.",
-                inner.describe(),
-                through.describe(),
+                "An explicit deny in {} applied transitively through {} blocks {action}{on} for {principal}.",
+                with_article(inner.describe()),
+                with_article(through.describe()),
             ),
             next_step: format!(
                 "No IAM policy in this account can override it: {organization} must change the {}{} that applies it, or the {} itself must allow {action}.",
@@ -316,6 +479,54 @@ fn organization_or_session(f: &Facts) -> Option<Advice> {
     Some(advice)
 }
 
+/// A call an AWS service made on the account's behalf: no one re-assumes anything, the fix is in
+/// the role the service uses or in the policy of the resource it reached. `None` for a denial by
+/// the organization's policies, whose advice holds for services too.
+fn service_call(f: &Facts) -> Option<Advice> {
+    let organization = matches!(
+        f.denial.policy_type,
+        Some(PolicyType::ServiceControlPolicy | PolicyType::ResourceControlPolicy)
+    ) || f.denial.transitive_through.is_some();
+    if organization {
+        return None;
+    }
+    let service = f.calling_service().unwrap_or("an AWS service");
+    let (action, on) = (f.action(), f.on_resource());
+    let role = f
+        .principal
+        .filter(|p| p.contains(":assumed-role/") || p.contains(":role/"))
+        .map_or_else(
+            || format!("the role {service} uses in this account (its service-linked role, or the role configured for it)"),
+            |_| format!("the role it used, {}", f.holder()),
+        );
+    let cause = format!(
+        "{service}, calling on the account's behalf, was denied {action}{on}: {}.",
+        crate::triage::cause_summary(f.denial)
+    );
+    let next_step = match f.denial.policy_type {
+        Some(PolicyType::ResourceBased | PolicyType::RoleTrustPolicy) => format!(
+            "Allow {service} (or {role}) to {action} in the policy of {} (bucket, key, queue, topic or role trust policy), with aws:SourceAccount or aws:SourceArn conditions for the service.",
+            f.resource_name()
+        ),
+        Some(PolicyType::VpcEndpointPolicy) => format!(
+            "Change the VPC endpoint policy{} to allow {action} for {service} and {role}.",
+            f.policy_arn()
+        ),
+        Some(PolicyType::PermissionsBoundary) => format!(
+            "Change the permissions boundary{} attached to {role} so that it allows {action}.",
+            f.policy_arn()
+        ),
+        _ => format!(
+            "Check which role {service} uses and that it may {action}{on}: {role}. A service-linked role's policy is AWS's own, so then look at the resource's policy (bucket policy, KMS key policy) and the service's settings for this account."
+        ),
+    };
+    Some(Advice {
+        cause,
+        next_step,
+        draft_policy: None,
+    })
+}
+
 fn pass_role(f: &Facts) -> Advice {
     let (role, service, holder) = (f.passed_role(), f.service(), f.holder());
     let cause = format!(
@@ -336,7 +547,7 @@ fn pass_role(f: &Facts) -> Advice {
         };
     }
     let condition = f.context.event_source.filter(|s| !s.is_empty());
-    let (resource, exact) = draft_resource(f.resource());
+    let (resource, exact) = f.draft_target();
     Advice {
         cause,
         next_step: format!(
@@ -347,7 +558,7 @@ fn pass_role(f: &Facts) -> Advice {
                 format!("; replace \"*\" with the ARN of {role}")
             }
         ),
-        draft_policy: Some(draft("iam:PassRole", resource, condition)),
+        draft_policy: Some(draft("iam:PassRole", &resource, condition)),
     }
 }
 
@@ -473,7 +684,10 @@ fn by_policy(f: &Facts) -> Advice {
                 },
                 f.action()
             ),
-            next_step: "Decode the encoded message in the event with `aws sts decode-authorization-message --encoded-message <message>` (needs sts:DecodeAuthorizationMessage) to see the action, resource and the policy that decided.".to_owned(),
+            next_step: format!(
+                "Decode the event's encoded message to see the action, resource and the policy that decided (needs sts:DecodeAuthorizationMessage): {}",
+                decode_command(f.denial.encoded_message.as_deref().unwrap_or_default())
+            ),
             draft_policy: None,
         },
         _ => Advice {
@@ -497,7 +711,7 @@ fn by_policy(f: &Facts) -> Advice {
 /// The usual fix: an Allow for exactly this action in the principal's own policy.
 fn identity_allow(f: &Facts, stated: bool) -> Advice {
     let (action, principal, on, holder) = (f.action(), f.principal(), f.on_resource(), f.holder());
-    let (resource, exact) = draft_resource(f.resource());
+    let (resource, exact) = f.draft_target();
     let cause = if stated {
         format!("No identity-based policy of {holder} allows {action}{on}.")
     } else {
@@ -519,7 +733,7 @@ fn identity_allow(f: &Facts, stated: bool) -> Advice {
     Advice {
         cause,
         next_step,
-        draft_policy: f.action.map(|a| draft(a, resource, None)),
+        draft_policy: f.action.map(|a| draft(a, &resource, None)),
     }
 }
 
@@ -603,6 +817,8 @@ mod tests {
             principal_arn: Some(SESSION),
             session_issuer_arn: Some(ISSUER),
             request_parameters: None,
+            identity_type: Some("AssumedRole"),
+            invoked_by: None,
         }
     }
 
@@ -864,7 +1080,12 @@ mod tests {
             advice.next_step.contains("decode-authorization-message"),
             "{advice:?}"
         );
-        assert!(!advice.next_step.contains("QmxvYg-xyz"), "{advice:?}");
+        assert!(
+            advice.next_step.contains(
+                "`aws sts decode-authorization-message --encoded-message QmxvYg-xyz --query DecodedMessage --output text`"
+            ),
+            "{advice:?}"
+        );
         assert!(advice.cause.contains("RunInstances"), "{advice:?}");
 
         let with_sentence = advise(
@@ -928,6 +1149,150 @@ mod tests {
                 .contains("arn:aws:iam::123456789012:role/Deployer"),
             "{advice:?}"
         );
+    }
+
+    #[test]
+    fn articles_follow_the_next_word() {
+        assert_eq!(
+            with_article("identity-based policy"),
+            "an identity-based policy"
+        );
+        assert_eq!(
+            with_article("resource-based policy"),
+            "a resource-based policy"
+        );
+        assert_eq!(with_article("VPC endpoint policy"), "a VPC endpoint policy");
+        assert_eq!(with_article("SCP"), "an SCP");
+        assert_eq!(with_article("user"), "a user");
+        assert_eq!(
+            crate::triage::cause_summary(&parse_message(
+                "User: a is not authorized to perform: s3:GetObject with an explicit deny in an identity-based policy"
+            )),
+            "explicit deny in an identity-based policy"
+        );
+        let transitive = advise(
+            &parse_message(
+                "User: a is not authorized to perform: s3:GetObject with an explicit deny in an identity-based policy transitively through a service control policy",
+            ),
+            "AccessDenied",
+            &Context::default(),
+        );
+        assert!(
+            transitive
+                .cause
+                .contains("in an identity-based policy applied"),
+            "{transitive:?}"
+        );
+        assert!(!transitive.cause.contains(" a identity"), "{transitive:?}");
+    }
+
+    #[test]
+    fn a_service_principal_is_told_which_service_and_role() {
+        for verdict in [
+            "because no session policy allows the s3:PutObject action",
+            "because no identity-based policy allows the s3:PutObject action",
+            "with an explicit deny in a resource-based policy",
+            "",
+        ] {
+            let denial = parse_message(&format!(
+                "User: arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForConfig/session is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::config-bucket/AWSLogs/x {verdict}"
+            ));
+            let context = Context {
+                event_source: Some("s3.amazonaws.com"),
+                event_name: Some("PutObject"),
+                identity_type: Some("AWSService"),
+                invoked_by: Some("config.amazonaws.com"),
+                ..Context::default()
+            };
+            let advice = advise(&denial, "AccessDenied", &context);
+            let text = format!("{} {}", advice.cause, advice.next_step);
+            assert!(!text.contains("Re-assume"), "{verdict}: {advice:?}");
+            assert!(
+                text.contains("config.amazonaws.com"),
+                "{verdict}: {advice:?}"
+            );
+            assert!(
+                text.contains("arn:aws:iam::123456789012:role/AWSServiceRoleForConfig"),
+                "{verdict}: {advice:?}"
+            );
+        }
+        // Without an ARN the service names itself, and the advice says what to look at.
+        let advice = advise(
+            &parse_message("Access Denied"),
+            "AccessDenied",
+            &Context {
+                event_source: Some("s3.amazonaws.com"),
+                event_name: Some("GetObject"),
+                identity_type: Some("AWSService"),
+                invoked_by: Some("cloudtrail.amazonaws.com"),
+                ..Context::default()
+            },
+        );
+        assert!(
+            advice.cause.starts_with("cloudtrail.amazonaws.com"),
+            "{advice:?}"
+        );
+        assert!(
+            advice.next_step.contains("service-linked role"),
+            "{advice:?}"
+        );
+        assert!(advice.next_step.contains("bucket policy"), "{advice:?}");
+    }
+
+    #[test]
+    fn the_draft_names_the_resource_the_request_names() {
+        let user = "arn:aws:iam::123456789012:user/bob";
+        for (source, name, request, expected) in [
+            (
+                "iam.amazonaws.com",
+                "GetUserPolicy",
+                r#"{"userName":"bob","policyName":"p"}"#,
+                user,
+            ),
+            (
+                "iam.amazonaws.com",
+                "ListAttachedUserPolicies",
+                r#"{"userName":"bob"}"#,
+                user,
+            ),
+            (
+                "iam.amazonaws.com",
+                "GetRole",
+                r#"{"roleName":"Deployer"}"#,
+                "arn:aws:iam::123456789012:role/Deployer",
+            ),
+            (
+                "s3.amazonaws.com",
+                "GetBucketPolicy",
+                r#"{"bucketName":"b","Host":"b.s3"}"#,
+                "arn:aws:s3:::b",
+            ),
+            (
+                "s3.amazonaws.com",
+                "GetObject",
+                r#"{"bucketName":"b","key":"k/1"}"#,
+                "arn:aws:s3:::b/k/1",
+            ),
+            (
+                "secretsmanager.amazonaws.com",
+                "GetSecretValue",
+                r#"{"secretId":"db"}"#,
+                "arn:aws:secretsmanager:*:123456789012:secret:db-??????",
+            ),
+        ] {
+            let action = format!("{}:{name}", source.split('.').next().unwrap());
+            let denial = parse_message(&format!(
+                "User: {SESSION} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
+            ));
+            let context = Context {
+                request_parameters: Some(request),
+                ..session_context(source, name)
+            };
+            let advice = advise(&denial, "AccessDenied", &context);
+            let statement = statement(advice.draft_policy.as_deref().unwrap());
+            assert_eq!(statement["Resource"], expected, "{name}: {advice:?}");
+            assert!(!advice.next_step.contains("Replace"), "{name}: {advice:?}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::advice::{Advice, Context, advise};
+use crate::advice::{Advice, Context, advise, with_article};
 use crate::{Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
 
 /// The parts of one CloudTrail record the triage reads.
@@ -78,15 +78,24 @@ impl Event {
     }
 }
 
-/// What a group of denials has in common: who, what, on what, and why.
+/// What a group of denials has in common: the values of the [`GroupBy`] dimensions, `None` for
+/// the dimensions left out.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct GroupKey {
-    principal: String,
-    action: String,
+    principal: Option<String>,
+    action: Option<String>,
+    /// Keyed on, an unnamed resource or account is the empty string.
     resource: Option<String>,
+    cause: Option<CauseKey>,
+    account: Option<String>,
+}
+
+/// Why a request was refused, without the policy ARN: an organization has a handful of SCPs, and
+/// one cause is one fix even when its denials name different statements' policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct CauseKey {
     decision: DecisionOrder,
     policy_type: Option<PolicyType>,
-    policy_arn: Option<String>,
     transitive_through: Option<PolicyType>,
 }
 
@@ -104,21 +113,38 @@ impl From<Decision> for DecisionOrder {
     }
 }
 
-/// Denials that share principal, action, resource and cause.
+/// Denials that share the values of the [`GroupBy`] dimensions; by default principal, action,
+/// folded resource and cause.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Group {
+    /// The principal, or `(N principals)` when the group is not keyed on it and holds several.
     pub principal: String,
+    /// The account of the principal (else of the resource), when the ARNs name one.
+    pub account: Option<String>,
+    /// The action, or `(N actions)` when the group is not keyed on it and holds several.
     pub action: String,
+    /// The resource folded to what a person grants ([`fold_resource`]), or `(N resources)`.
     pub resource: Option<String>,
     pub decision: Decision,
     pub policy_type: Option<PolicyType>,
+    /// The denying policy named by the earliest event.
     pub policy_arn: Option<String>,
+    /// Every denying policy the group's messages named, at most [`SAMPLE_VALUES`].
+    pub policy_arns: Vec<String>,
     pub transitive_through: Option<PolicyType>,
-    /// One line naming the cause, such as `explicit deny in a service control policy (SCP)`.
+    /// One line naming the cause, such as `explicit deny in a service control policy (SCP)`, or
+    /// `(N causes)`.
     pub cause_summary: String,
     pub count: u64,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    /// How many distinct values of each dimension the group holds.
+    pub distinct: Distinct,
+    /// A few of the exact resources folded into [`Group::resource`], smallest first.
+    pub sample_resources: Vec<String>,
+    /// The dimensions whose values differ inside the group: its advice is then that of its
+    /// earliest event only.
+    pub mixed: Vec<Dimension>,
     pub error_codes: BTreeSet<String>,
     pub services: BTreeSet<String>,
     pub source_ips: BTreeSet<String>,
@@ -134,6 +160,251 @@ pub struct Group {
     /// (time, event ID) of the earliest events seen so far, trimmed as it grows.
     #[serde(skip)]
     samples: Vec<(Option<String>, String)>,
+    #[serde(skip)]
+    seen: Seen,
+}
+
+/// Exact resources and policy ARNs shown per group.
+pub const SAMPLE_VALUES: usize = 3;
+
+/// Counts of distinct values inside a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Distinct {
+    pub principals: u64,
+    pub actions: u64,
+    /// Exact resources, before folding.
+    pub resources: u64,
+    pub causes: u64,
+    pub accounts: u64,
+    pub policy_arns: u64,
+}
+
+/// The values a group has seen, to count them at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Seen {
+    principals: BTreeSet<String>,
+    actions: BTreeSet<String>,
+    resources: BTreeSet<String>,
+    folded: BTreeSet<String>,
+    causes: BTreeSet<String>,
+    accounts: BTreeSet<String>,
+    policy_arns: BTreeSet<String>,
+}
+
+/// A dimension denials can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    Principal,
+    Action,
+    Resource,
+    Cause,
+    Account,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Principal,
+        Dimension::Action,
+        Dimension::Resource,
+        Dimension::Cause,
+        Dimension::Account,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Dimension::Principal => "principal",
+            Dimension::Action => "action",
+            Dimension::Resource => "resource",
+            Dimension::Cause => "cause",
+            Dimension::Account => "account",
+        }
+    }
+}
+
+/// A name on the command line that is none of the accepted ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name:?} is not one of {expected}")]
+pub struct UnknownName {
+    pub name: String,
+    pub expected: String,
+}
+
+fn parse_name<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: impl Fn(&T) -> &'static str,
+) -> Result<T, UnknownName> {
+    let text = text.trim();
+    all.iter()
+        .find(|v| name(v).eq_ignore_ascii_case(text))
+        .copied()
+        .ok_or_else(|| UnknownName {
+            name: text.to_owned(),
+            expected: all.iter().map(&name).collect::<Vec<_>>().join(", "),
+        })
+}
+
+impl std::str::FromStr for Dimension {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_name(s, &Dimension::ALL, Dimension::as_str)
+    }
+}
+
+/// The dimensions groups are keyed on, in the order given, each once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct GroupBy(Vec<Dimension>);
+
+impl Default for GroupBy {
+    /// Principal, action, folded resource and cause.
+    fn default() -> Self {
+        GroupBy(vec![
+            Dimension::Principal,
+            Dimension::Action,
+            Dimension::Resource,
+            Dimension::Cause,
+        ])
+    }
+}
+
+impl GroupBy {
+    /// The dimensions without repeats; none gives the default.
+    pub fn new(dimensions: impl IntoIterator<Item = Dimension>) -> Self {
+        let mut kept = Vec::new();
+        for dimension in dimensions {
+            if !kept.contains(&dimension) {
+                kept.push(dimension);
+            }
+        }
+        if kept.is_empty() {
+            return GroupBy::default();
+        }
+        GroupBy(kept)
+    }
+
+    pub fn has(&self, dimension: Dimension) -> bool {
+        self.0.contains(&dimension)
+    }
+
+    pub fn dimensions(&self) -> &[Dimension] {
+        &self.0
+    }
+}
+
+/// The kinds of policy `--cause` selects, as a person names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CauseKind {
+    Scp,
+    Rcp,
+    Boundary,
+    Session,
+    Identity,
+    Resource,
+    Vpce,
+    /// A role's trust policy, including the resource-based denials of `sts:AssumeRole*`.
+    Trust,
+}
+
+impl CauseKind {
+    pub const ALL: [CauseKind; 8] = [
+        CauseKind::Scp,
+        CauseKind::Rcp,
+        CauseKind::Boundary,
+        CauseKind::Session,
+        CauseKind::Identity,
+        CauseKind::Resource,
+        CauseKind::Vpce,
+        CauseKind::Trust,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CauseKind::Scp => "scp",
+            CauseKind::Rcp => "rcp",
+            CauseKind::Boundary => "boundary",
+            CauseKind::Session => "session",
+            CauseKind::Identity => "identity",
+            CauseKind::Resource => "resource",
+            CauseKind::Vpce => "vpce",
+            CauseKind::Trust => "trust",
+        }
+    }
+
+    /// The kind of a policy type, for the action denied (a resource policy refusing
+    /// `sts:AssumeRole` is the role's trust policy).
+    fn of(policy_type: PolicyType, action: &str) -> CauseKind {
+        let assume = action
+            .get(..14)
+            .is_some_and(|a| a.eq_ignore_ascii_case("sts:AssumeRole"));
+        match policy_type {
+            PolicyType::ServiceControlPolicy => CauseKind::Scp,
+            PolicyType::ResourceControlPolicy => CauseKind::Rcp,
+            PolicyType::PermissionsBoundary => CauseKind::Boundary,
+            PolicyType::SessionPolicy => CauseKind::Session,
+            PolicyType::IdentityBased => CauseKind::Identity,
+            PolicyType::ResourceBased if assume => CauseKind::Trust,
+            PolicyType::ResourceBased => CauseKind::Resource,
+            PolicyType::VpcEndpointPolicy => CauseKind::Vpce,
+            PolicyType::RoleTrustPolicy => CauseKind::Trust,
+        }
+    }
+
+    /// Every kind a denial counts under: the deciding policy's, and the one it was applied
+    /// through. A `VpceAccessDenied` without a stated type is the endpoint's policy.
+    pub fn of_denial(denial: &Denial, action: &str, error_code: &str) -> Vec<CauseKind> {
+        let mut kinds: Vec<CauseKind> = [denial.policy_type, denial.transitive_through]
+            .into_iter()
+            .flatten()
+            .map(|t| CauseKind::of(t, action))
+            .collect();
+        if kinds.is_empty() && crate::contains_ignore_case(error_code, "vpceaccessdenied") {
+            kinds.push(CauseKind::Vpce);
+        }
+        kinds
+    }
+}
+
+impl std::str::FromStr for CauseKind {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_name(s, &CauseKind::ALL, CauseKind::as_str)
+    }
+}
+
+/// What one principal was denied, for the summary that heads the report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PrincipalSummary {
+    pub principal: String,
+    pub denials: u64,
+    /// Distinct actions denied.
+    pub actions: u64,
+    /// Short cause labels ([`cause_label`]) with their counts, most frequent first.
+    pub causes: Vec<CauseCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CauseCount {
+    pub cause: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Default)]
+struct PrincipalTally {
+    denials: u64,
+    actions: BTreeSet<String>,
+    causes: BTreeMap<String, u64>,
+}
+
+/// The triage's result: the groups (most frequent first), what was left out, and the summary
+/// per principal (most denials first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub groups: Vec<Group>,
+    pub excluded: Excluded,
+    pub principals: Vec<PrincipalSummary>,
 }
 
 /// Why an event was not counted.
@@ -149,6 +420,8 @@ pub struct Excluded {
     pub console_browsing: u64,
     /// Matched a line of the suppression file.
     pub suppressed: u64,
+    /// Denied by a kind of policy the cause filter ([`Triage::only_causes`]) left out.
+    pub other_causes: u64,
 }
 
 /// Which kinds of routine denial to leave out.
@@ -159,14 +432,18 @@ pub struct Noise {
 }
 
 /// Folds denial events into groups. Feed events with [`Triage::add`], then take
-/// [`Triage::groups`].
+/// [`Triage::finish`].
 #[derive(Debug)]
 pub struct Triage {
     noise: Noise,
     suppressions: Suppressions,
     samples: usize,
+    group_by: GroupBy,
+    fold: bool,
+    causes: Vec<CauseKind>,
     seen_event_ids: HashSet<String>,
     groups: BTreeMap<GroupKey, Group>,
+    principals: BTreeMap<String, PrincipalTally>,
     excluded: Excluded,
 }
 
@@ -176,10 +453,36 @@ impl Triage {
             noise,
             suppressions,
             samples,
+            group_by: GroupBy::default(),
+            fold: false,
+            causes: Vec::new(),
             seen_event_ids: HashSet::new(),
             groups: BTreeMap::new(),
+            principals: BTreeMap::new(),
             excluded: Excluded::default(),
         }
+    }
+
+    /// Groups by these dimensions instead of the default.
+    #[must_use]
+    pub fn group_by(mut self, group_by: GroupBy) -> Self {
+        self.group_by = group_by;
+        self
+    }
+
+    /// Folds resources to what a person grants ([`fold_resource`]) before grouping; without it a
+    /// group holds one exact resource.
+    #[must_use]
+    pub fn fold_resources(mut self, fold: bool) -> Self {
+        self.fold = fold;
+        self
+    }
+
+    /// Counts only denials by these kinds of policy; none means all.
+    #[must_use]
+    pub fn only_causes(mut self, causes: &[CauseKind]) -> Self {
+        self.causes = causes.to_vec();
+        self
     }
 
     pub fn add(&mut self, event: &Event) {
@@ -209,6 +512,17 @@ impl Triage {
         let denial = parse_message(event.error_message.as_deref().unwrap_or(""));
         let principal = event.principal();
         let action = event.action(&denial);
+        if !self.causes.is_empty() {
+            let kinds = CauseKind::of_denial(
+                &denial,
+                &action,
+                event.error_code.as_deref().unwrap_or_default(),
+            );
+            if !kinds.iter().any(|k| self.causes.contains(k)) {
+                self.excluded.other_causes += 1;
+                return;
+            }
+        }
         let resource = denial
             .resource
             .clone()
@@ -220,15 +534,33 @@ impl Triage {
             self.excluded.suppressed += 1;
             return;
         }
-        let key = GroupKey {
-            principal: principal.clone(),
-            action: action.clone(),
-            resource: resource.clone(),
+        let folded = if self.fold {
+            resource.as_deref().map(fold_resource)
+        } else {
+            resource.clone()
+        };
+        let account = account_of(&principal)
+            .or_else(|| resource.as_deref().and_then(account_of))
+            .map(str::to_owned);
+        let cause = CauseKey {
             decision: denial.decision.into(),
             policy_type: denial.policy_type,
-            policy_arn: denial.policy_arn.clone(),
             transitive_through: denial.transitive_through,
         };
+        let summary = cause_summary(&denial);
+        let by = |d: Dimension| self.group_by.has(d);
+        let key = GroupKey {
+            principal: by(Dimension::Principal).then(|| principal.clone()),
+            action: by(Dimension::Action).then(|| action.clone()),
+            resource: by(Dimension::Resource).then(|| folded.clone().unwrap_or_default()),
+            cause: by(Dimension::Cause).then_some(cause),
+            account: by(Dimension::Account).then(|| account.clone().unwrap_or_default()),
+        };
+        let tally = self.principals.entry(principal.clone()).or_default();
+        tally.denials += 1;
+        tally.actions.insert(action.clone());
+        *tally.causes.entry(cause_label(&denial)).or_default() += 1;
+
         let advice_for = |event: &Event| {
             let context = Context {
                 event_source: event.event_source.as_deref(),
@@ -236,6 +568,8 @@ impl Triage {
                 principal_arn: event.principal_arn.as_deref(),
                 session_issuer_arn: event.session_issuer_arn.as_deref(),
                 request_parameters: event.request_parameters.as_deref(),
+                identity_type: event.identity_type.as_deref(),
+                invoked_by: event.invoked_by.as_deref(),
             };
             let mut denial = denial.clone();
             // The message may name no resource while the record's resources list does.
@@ -248,17 +582,22 @@ impl Triage {
         };
         let ordering = (event.event_time.clone(), event.event_id.clone());
         let group = self.groups.entry(key).or_insert_with(|| Group {
-            principal,
-            action,
-            resource,
+            principal: principal.clone(),
+            account: account.clone(),
+            action: action.clone(),
+            resource: folded.clone(),
             decision: denial.decision,
             policy_type: denial.policy_type,
             policy_arn: denial.policy_arn.clone(),
+            policy_arns: Vec::new(),
             transitive_through: denial.transitive_through,
-            cause_summary: cause_summary(&denial),
+            cause_summary: summary.clone(),
             count: 0,
             first_seen: None,
             last_seen: None,
+            distinct: Distinct::default(),
+            sample_resources: Vec::new(),
+            mixed: Vec::new(),
             error_codes: BTreeSet::new(),
             services: BTreeSet::new(),
             source_ips: BTreeSet::new(),
@@ -268,13 +607,23 @@ impl Triage {
             advice: advice_for(event),
             earliest: ordering.clone(),
             samples: Vec::new(),
+            seen: Seen::default(),
         });
         group.count += 1;
-        // Events arrive in any order (files are read in parallel): keep the advice of the
-        // earliest event, so the same trail always gives the same report.
+        // Events arrive in any order (files are read in parallel): keep the advice and the
+        // ungrouped values of the earliest event, so the same trail always gives the same report.
         if ordering < group.earliest {
             group.advice = advice_for(event);
             group.earliest = ordering;
+            group.principal.clone_from(&principal);
+            group.account.clone_from(&account);
+            group.action.clone_from(&action);
+            group.resource.clone_from(&folded);
+            group.decision = denial.decision;
+            group.policy_type = denial.policy_type;
+            group.policy_arn.clone_from(&denial.policy_arn);
+            group.transitive_through = denial.transitive_through;
+            group.cause_summary.clone_from(&summary);
         }
         if let Some(time) = &event.event_time {
             if group.first_seen.as_ref().is_none_or(|t| time < t) {
@@ -284,6 +633,14 @@ impl Triage {
                 group.last_seen = Some(time.clone());
             }
         }
+        let seen = &mut group.seen;
+        seen.principals.insert(principal);
+        seen.actions.insert(action);
+        seen.resources.extend(resource);
+        seen.folded.extend(folded);
+        seen.causes.insert(summary);
+        seen.accounts.extend(account);
+        seen.policy_arns.extend(denial.policy_arn.clone());
         group.error_codes.extend(event.error_code.clone());
         group.services.extend(event.event_source.clone());
         group.source_ips.extend(event.source_ip.clone());
@@ -302,11 +659,19 @@ impl Triage {
     /// The groups, most frequent first, ties in a fixed order, each with its earliest event IDs;
     /// and what was left out.
     pub fn finish(self) -> (Vec<Group>, Excluded) {
+        let finished = self.finish_with_summary();
+        (finished.groups, finished.excluded)
+    }
+
+    /// [`Triage::finish`] with the summary per principal.
+    pub fn finish_with_summary(self) -> Finished {
+        let samples = self.samples;
         let mut groups: Vec<Group> = self.groups.into_values().collect();
         for group in &mut groups {
             group.samples.sort();
-            group.samples.truncate(self.samples);
+            group.samples.truncate(samples);
             group.sample_event_ids = group.samples.iter().map(|(_, id)| id.clone()).collect();
+            settle(group);
         }
         groups.sort_by(|a, b| {
             b.count
@@ -314,8 +679,37 @@ impl Triage {
                 .then_with(|| a.first_seen.cmp(&b.first_seen))
                 .then_with(|| a.principal.cmp(&b.principal))
                 .then_with(|| a.action.cmp(&b.action))
+                .then_with(|| a.resource.cmp(&b.resource))
+                .then_with(|| a.cause_summary.cmp(&b.cause_summary))
         });
-        (groups, self.excluded)
+        let mut principals: Vec<PrincipalSummary> = self
+            .principals
+            .into_iter()
+            .map(|(principal, tally)| {
+                let mut causes: Vec<CauseCount> = tally
+                    .causes
+                    .into_iter()
+                    .map(|(cause, count)| CauseCount { cause, count })
+                    .collect();
+                causes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.cause.cmp(&b.cause)));
+                PrincipalSummary {
+                    principal,
+                    denials: tally.denials,
+                    actions: tally.actions.len() as u64,
+                    causes,
+                }
+            })
+            .collect();
+        principals.sort_by(|a, b| {
+            b.denials
+                .cmp(&a.denials)
+                .then_with(|| a.principal.cmp(&b.principal))
+        });
+        Finished {
+            groups,
+            excluded: self.excluded,
+            principals,
+        }
     }
 
     pub fn excluded(&self) -> Excluded {
@@ -323,24 +717,172 @@ impl Triage {
     }
 }
 
+/// Counts what a group saw, and names a dimension it holds several values of by their number.
+fn settle(group: &mut Group) {
+    let seen = std::mem::take(&mut group.seen);
+    let count = |set: &BTreeSet<String>| set.len() as u64;
+    group.distinct = Distinct {
+        principals: count(&seen.principals),
+        actions: count(&seen.actions),
+        resources: count(&seen.resources),
+        causes: count(&seen.causes),
+        accounts: count(&seen.accounts),
+        policy_arns: count(&seen.policy_arns),
+    };
+    group.policy_arns = seen
+        .policy_arns
+        .iter()
+        .take(SAMPLE_VALUES)
+        .cloned()
+        .collect();
+    if seen.resources.len() > 1 || seen.folded.iter().any(|f| !seen.resources.contains(f)) {
+        group.sample_resources = seen.resources.iter().take(SAMPLE_VALUES).cloned().collect();
+    }
+    let mut mixed = Vec::new();
+    if seen.principals.len() > 1 {
+        group.principal = format!("({} principals)", seen.principals.len());
+        mixed.push(Dimension::Principal);
+    }
+    if seen.actions.len() > 1 {
+        group.action = format!("({} actions)", seen.actions.len());
+        mixed.push(Dimension::Action);
+    }
+    if seen.folded.len() > 1 {
+        group.resource = Some(format!("({} resources)", seen.resources.len()));
+        mixed.push(Dimension::Resource);
+    }
+    if seen.causes.len() > 1 {
+        group.cause_summary = format!("({} causes)", seen.causes.len());
+        mixed.push(Dimension::Cause);
+    }
+    if seen.accounts.len() > 1 {
+        group.account = Some(format!("({} accounts)", seen.accounts.len()));
+        mixed.push(Dimension::Account);
+    }
+    group.mixed = mixed;
+}
+
+/// The 12-digit account of an ARN, when it names one.
+fn account_of(arn: &str) -> Option<&str> {
+    let account = arn.strip_prefix("arn:")?.split(':').nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// What a person grants or acts on, for a resource a denial names.
+///
+/// An S3 object folds to its bucket and first prefix segment (`arn:aws:s3:::bucket/prefix/*`),
+/// an EC2 instance, volume, snapshot or other EC2 resource to its type
+/// (`arn:aws:ec2:region:account:instance/*`), a DynamoDB index or stream to its table, and any
+/// resource whose last path segment is a number or a generated id (`thing/123`, `task/4f1c…`) to
+/// its type with `*`. KMS keys, IAM users, roles and policies, and anything else are kept: each is
+/// granted on its own.
+pub fn fold_resource(resource: &str) -> String {
+    let Some(rest) = resource.strip_prefix("arn:") else {
+        return resource.to_owned();
+    };
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    let [partition, service, region, account, name] = parts[..] else {
+        return resource.to_owned();
+    };
+    let arn = |name: &str| format!("arn:{partition}:{service}:{region}:{account}:{name}");
+    match service {
+        "s3" if region.is_empty() && account.is_empty() => match name.split_once('/') {
+            Some((bucket, key)) => match key.split_once('/') {
+                Some((first, _)) => arn(&format!("{bucket}/{first}/*")),
+                None => arn(&format!("{bucket}/*")),
+            },
+            None => resource.to_owned(),
+        },
+        "iam" | "kms" => resource.to_owned(),
+        "ec2" => match name.split_once('/') {
+            Some((kind, _)) => arn(&format!("{kind}/*")),
+            None => resource.to_owned(),
+        },
+        "dynamodb" => {
+            let mut segments = name.splitn(3, '/');
+            match (segments.next(), segments.next()) {
+                (Some("table"), Some(table)) => arn(&format!("table/{table}")),
+                _ => resource.to_owned(),
+            }
+        }
+        _ => match name.rsplit_once('/') {
+            Some((kind, last)) if !kind.is_empty() && is_generated_id(last) => {
+                arn(&format!("{kind}/*"))
+            }
+            _ => resource.to_owned(),
+        },
+    }
+}
+
+/// A number, a UUID, or a `prefix-` and hexadecimal id as AWS generates them (`i-0abc…`).
+fn is_generated_id(segment: &str) -> bool {
+    if segment.is_empty() {
+        return false;
+    }
+    if segment.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    let hex = |s: &str| s.len() >= 8 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let uuid = segment.len() == 36
+        && segment.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+        && segment.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+    let prefixed = segment.split_once('-').is_some_and(|(prefix, id)| {
+        (1..=5).contains(&prefix.len())
+            && prefix.bytes().all(|b| b.is_ascii_lowercase())
+            && hex(id)
+            && id.bytes().any(|b| b.is_ascii_digit())
+    });
+    uuid || prefixed || (hex(segment) && segment.bytes().any(|b| b.is_ascii_digit()))
+}
+
 /// `explicit deny in a service control policy (SCP)`, `no identity-based policy allows it`, ...
 pub fn cause_summary(denial: &Denial) -> String {
     let kind = denial.policy_type.map(|t| t.describe());
     let mut text = match (denial.decision, kind) {
-        (Decision::Explicit, Some(kind)) => format!("explicit deny in a {kind}"),
+        (Decision::Explicit, Some(kind)) => format!("explicit deny in {}", with_article(kind)),
         (Decision::Explicit, None) => "explicit deny (policy type not stated)".to_string(),
         (Decision::Implicit, Some(kind)) => format!("no {kind} allows it"),
         (Decision::Implicit, None) => "no policy allows it".to_string(),
-        (Decision::NotStated, Some(kind)) => format!("denied by a {kind}"),
+        (Decision::NotStated, Some(kind)) => format!("denied by {}", with_article(kind)),
         (Decision::NotStated, None) if denial.encoded_message.is_some() => {
             "not stated; EC2 encoded the reason".to_string()
         }
         (Decision::NotStated, None) => "not stated in the message".to_string(),
     };
     if let Some(through) = denial.transitive_through {
-        text.push_str(&format!(", transitively through a {}", through.describe()));
+        text.push_str(&format!(
+            ", transitively through {}",
+            with_article(through.describe())
+        ));
     }
     text
+}
+
+/// A few words for the summary per principal: `scp deny`, `no identity allow`, `not stated`.
+pub fn cause_label(denial: &Denial) -> String {
+    let Some(kind) = denial.policy_type else {
+        return match denial.decision {
+            Decision::Explicit => "deny, policy not stated",
+            Decision::Implicit => "no allow, policy not stated",
+            Decision::NotStated => "not stated",
+        }
+        .to_owned();
+    };
+    let short = match kind {
+        PolicyType::ServiceControlPolicy => "SCP",
+        PolicyType::ResourceControlPolicy => "RCP",
+        PolicyType::IdentityBased => "identity",
+        PolicyType::ResourceBased => "resource",
+        PolicyType::PermissionsBoundary => "boundary",
+        PolicyType::SessionPolicy => "session",
+        PolicyType::VpcEndpointPolicy => "VPC endpoint",
+        PolicyType::RoleTrustPolicy => "trust",
+    };
+    match denial.decision {
+        Decision::Explicit => format!("{short} deny"),
+        Decision::Implicit => format!("no {short} allow"),
+        Decision::NotStated => format!("{short} policy"),
+    }
 }
 
 /// Denials to ignore, from a suppression file.
@@ -575,6 +1117,113 @@ mod tests {
         ] {
             assert_eq!(glob_match(pattern, text), expected, "{pattern} ~ {text}");
         }
+    }
+
+    #[test]
+    fn resources_fold_to_what_a_person_grants() {
+        for (resource, folded) in [
+            (
+                "arn:aws:s3:::bucket/raw/2019/part-1.parquet",
+                "arn:aws:s3:::bucket/raw/*",
+            ),
+            ("arn:aws:s3:::bucket/top.csv", "arn:aws:s3:::bucket/*"),
+            ("arn:aws:s3:::bucket", "arn:aws:s3:::bucket"),
+            (
+                "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc1234def567890",
+                "arn:aws:ec2:us-east-1:123456789012:instance/*",
+            ),
+            (
+                "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0",
+                "arn:aws:ec2:us-east-1:123456789012:volume/*",
+            ),
+            (
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            (
+                "arn:aws:iam::123456789012:role/ci/Deployer",
+                "arn:aws:iam::123456789012:role/ci/Deployer",
+            ),
+            (
+                "arn:aws:iam::123456789012:policy/ReadOnly",
+                "arn:aws:iam::123456789012:policy/ReadOnly",
+            ),
+            (
+                "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/index/ByDate",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/Orders",
+            ),
+            (
+                "arn:aws:sts:eu-west-1:123456789012:thing/123",
+                "arn:aws:sts:eu-west-1:123456789012:thing/*",
+            ),
+            (
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db-password",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db-password",
+            ),
+            ("my-example-widget", "my-example-widget"),
+            ("*", "*"),
+        ] {
+            assert_eq!(fold_resource(resource), folded, "{resource}");
+        }
+    }
+
+    #[test]
+    fn folded_groups_count_their_resources_and_keep_samples() {
+        let mut triage =
+            Triage::new(Noise::default(), Suppressions::default(), 3).fold_resources(true);
+        for i in 0..5 {
+            let mut event = denial_event(
+                &format!("e{i}"),
+                "2024-01-01T00:01:00Z",
+                ALICE,
+                "Access Denied",
+            );
+            event.event_source = Some("s3.amazonaws.com".into());
+            event.event_name = Some("GetObject".into());
+            event.resource_arn = Some(format!("arn:aws:s3:::b/p/{i}"));
+            triage.add(&event);
+        }
+        let (groups, _) = triage.finish();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].resource.as_deref(), Some("arn:aws:s3:::b/p/*"));
+        assert_eq!(groups[0].distinct.resources, 5);
+        assert_eq!(
+            groups[0].sample_resources,
+            [
+                "arn:aws:s3:::b/p/0",
+                "arn:aws:s3:::b/p/1",
+                "arn:aws:s3:::b/p/2"
+            ]
+        );
+    }
+
+    #[test]
+    fn trust_is_the_role_trust_policy_and_assume_role_resource_denials() {
+        let trust = parse_message(
+            "User: a is not authorized to perform: sts:AssumeRole on resource: r because no resource-based policy allows the sts:AssumeRole action",
+        );
+        assert_eq!(
+            CauseKind::of_denial(&trust, "sts:AssumeRole", "AccessDenied"),
+            [CauseKind::Trust]
+        );
+        let bucket = parse_message(
+            "User: a is not authorized to perform: s3:GetObject on resource: r because no resource-based policy allows the s3:GetObject action",
+        );
+        assert_eq!(
+            CauseKind::of_denial(&bucket, "s3:GetObject", "AccessDenied"),
+            [CauseKind::Resource]
+        );
+        assert_eq!(
+            CauseKind::of_denial(&Denial::default(), "s3:GetObject", "VpceAccessDenied"),
+            [CauseKind::Vpce]
+        );
+        assert_eq!("SCP".parse::<CauseKind>(), Ok(CauseKind::Scp));
+        assert!(
+            "x".parse::<Dimension>()
+                .unwrap_err()
+                .to_string()
+                .contains("principal, action")
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `hunt_events`: every record of the window, denied or not, with the few fields the rules read,
 //! read from the trail once and held in memory for all of them.
 
+use std::collections::HashSet;
+
 use ctq_denial::parse_message;
 use ctq_denial::triage::Suppressions;
 use ctq_sql::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use ctq_sql::arrow::compute::kernels::boolean::and;
 use ctq_sql::arrow::compute::{cast, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
@@ -20,9 +23,9 @@ fn events_sql(conditions: &[String]) -> String {
     } else {
         format!("WHERE {}", conditions.join("\n  AND "))
     };
-    // Request parameters are read only where a rule needs them (S3 bucket names, the role an
-    // AssumeRole asked for) and only for failed calls: parsing every S3 data event's JSON would
-    // cost more than the rest of the hunt.
+    // Request parameters are read only where a rule needs them (the buckets of failed S3 calls,
+    // the role an AssumeRole asked for): parsing every S3 data event's JSON would cost more than
+    // the rest of the hunt.
     format!(
         "SELECT eventtime AS event_time,
        CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS event_s,
@@ -32,7 +35,7 @@ fn events_sql(conditions: &[String]) -> String {
        concat(split_part(eventsource, '.', 1), ':', eventname) AS action,
        errorcode AS error_code,
        errormessage AS error_message,
-       error_class(errorcode, errormessage, eventname) = 'denial' AS denied,
+       coalesce(error_class(errorcode, errormessage, eventname) = 'denial', false) AS denied,
        coalesce({principal}, useridentity.invokedby) AS principal,
        useridentity.type AS principal_type,
        useridentity.sessioncontext.sessionissuer.arn AS issuer,
@@ -43,7 +46,7 @@ fn events_sql(conditions: &[String]) -> String {
        useragent AS user_agent,
        CASE WHEN errorcode IS NOT NULL AND eventsource = 's3.amazonaws.com'
             THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
-       CASE WHEN errorcode IS NOT NULL AND eventsource = 'sts.amazonaws.com'
+       CASE WHEN eventsource = 'sts.amazonaws.com' AND eventname LIKE 'AssumeRole%'
             THEN json_extract_scalar(requestparameters, '$.roleArn') END AS role_arn
 FROM cloudtrail
 {filter}"
@@ -57,6 +60,9 @@ pub struct Loaded {
     pub events: usize,
     /// Denials left out by the suppressions.
     pub suppressed: usize,
+    /// Records left out because an earlier one had the same event ID: CloudTrail delivers some
+    /// events twice, and a rule should count an event once.
+    pub duplicates: usize,
 }
 
 /// Reads every record `scope` selects into the session's `hunt_events` table, without the
@@ -71,18 +77,25 @@ pub async fn load(
     let mut loaded = Loaded::default();
     let mut batches = Vec::with_capacity(result.batches.len());
     let mut schema = None;
+    let mut seen_ids = HashSet::new();
     for batch in result.batches {
         schema.get_or_insert_with(|| batch.schema());
-        let batch = if suppressions.is_empty() {
-            batch
+        let first = first_deliveries(&batch, &mut seen_ids)?;
+        loaded.duplicates += first.false_count();
+        let keep = if suppressions.is_empty() {
+            first
         } else {
-            let keep = unsuppressed(&batch, suppressions)?;
-            let kept = filter_record_batch(&batch, &keep)?;
-            loaded.suppressed += batch.num_rows() - kept.num_rows();
-            kept
+            let allowed = unsuppressed(&batch, suppressions)?;
+            loaded.suppressed += first
+                .iter()
+                .zip(allowed.iter())
+                .filter(|(f, a)| *f == Some(true) && *a == Some(false))
+                .count();
+            and(&first, &allowed)?
         };
-        loaded.events += batch.num_rows();
-        batches.push(batch);
+        let kept = filter_record_batch(&batch, &keep)?;
+        loaded.events += kept.num_rows();
+        batches.push(kept);
     }
     let schema = match schema {
         Some(schema) => schema,
@@ -102,6 +115,23 @@ pub async fn load(
     };
     session.register_batches(TABLE, schema, batches.clone())?;
     Ok((batches, loaded))
+}
+
+/// The rows of `batch` whose event ID was not seen before (rows without one are kept).
+fn first_deliveries(
+    batch: &RecordBatch,
+    seen: &mut HashSet<String>,
+) -> Result<BooleanArray, SqlError> {
+    let ids = batch
+        .column_by_name("event_id")
+        .ok_or_else(|| SqlError::MissingColumn {
+            name: "event_id".into(),
+        })?;
+    let ids = cast(ids, &DataType::Utf8)?;
+    let ids = ids.as_string::<i32>();
+    Ok((0..batch.num_rows())
+        .map(|row| Some(ids.is_null(row) || seen.insert(ids.value(row).to_string())))
+        .collect())
 }
 
 /// The rows of `batch` no suppression matches: a suppression (PRINCIPAL ACTION RESOURCE, as for

@@ -49,6 +49,8 @@ pub struct Hunt {
     pub events: usize,
     /// Denials the suppressions left out.
     pub suppressed: usize,
+    /// Second deliveries of an event, counted once.
+    pub duplicates: usize,
 }
 
 /// A hunt that could not run.
@@ -117,5 +119,6 @@ pub async fn hunt(session: &TrailSession, request: &Request<'_>) -> Result<Hunt,
         rules: request.rules.iter().map(|r| r.id.clone()).collect(),
         events: loaded.events,
         suppressed: loaded.suppressed,
+        duplicates: loaded.duplicates,
     })
 }

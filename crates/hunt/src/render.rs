@@ -101,6 +101,7 @@ pub fn findings_json(hunt: &Hunt, from: Option<Instant>, to: Option<Instant>) ->
         "rules": hunt.rules,
         "events": hunt.events,
         "suppressed": hunt.suppressed,
+        "duplicates": hunt.duplicates,
         "findings": hunt.findings,
     })
 }

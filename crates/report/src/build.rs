@@ -11,6 +11,7 @@ use ctq_sql::output::{OutputFormat, text_rows, write_results};
 use ctq_sql::saved::{SavedQuery, bind};
 use ctq_sql::{Instant, SqlError, TimeWindow, TrailSession};
 
+use crate::explain::{Scope, explain_json};
 use crate::{DamagedFile, DenialRow, Files, QueryTable, Report, Window, fail_on};
 
 /// Event IDs kept per triage group in a report.
@@ -42,6 +43,9 @@ pub struct Request<'a> {
 pub struct Built {
     pub report: Report,
     pub csv_files: Vec<(String, Vec<u8>)>,
+    /// `triage.json`: the document `ctq explain --format json` prints for the same window and
+    /// principal, every group in it.
+    pub triage_json: serde_json::Value,
 }
 
 /// A query of the report that failed.
@@ -91,8 +95,8 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
                 name: query.name.clone(),
                 source,
             })?;
-        if let Some(csv) = csv {
-            csv_files.push((table.csv_file.clone(), csv));
+        if let (Some(csv), Some(name)) = (csv, &table.csv_file) {
+            csv_files.push((name.clone(), csv));
         }
         tables.push(table);
     }
@@ -134,7 +138,23 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     };
     report.verdicts = fail_on::evaluate(request.fail_on, &report);
     report.duration_ms = request.started.elapsed().as_millis() as u64;
-    Ok(Built { report, csv_files })
+    let triage_json = explain_json(
+        &Scope {
+            from: Some(window.from()),
+            to: Some(window.to()),
+            principal: request.denials.principal.as_deref(),
+            ..Scope::default()
+        },
+        &report.triage,
+        &report.excluded,
+        scan.files_read(),
+        scan.damaged().count(),
+    );
+    Ok(Built {
+        report,
+        csv_files,
+        triage_json,
+    })
 }
 
 impl Built {
@@ -149,7 +169,7 @@ impl Built {
                 "summary.json".to_string(),
                 pretty_json(&crate::summary_json(&self.report))?,
             ),
-            ("triage.json".to_string(), pretty_json(&self.report.triage)?),
+            ("triage.json".to_string(), pretty_json(&self.triage_json)?),
         ];
         files.extend(self.csv_files.iter().cloned());
         Ok(files)
@@ -210,7 +230,7 @@ async fn run_saved_query(
     let mut table = QueryTable {
         name: query.name.clone(),
         title: query.title(),
-        csv_file: format!("{}.csv", query.name),
+        csv_file: None,
         columns: Vec::new(),
         rows: Vec::new(),
         row_count: 0,
@@ -224,6 +244,7 @@ async fn run_saved_query(
         }
     };
     let result = session.query(&query.sql, &params).await?;
+    table.csv_file = Some(format!("{}.csv", query.name));
     let mut csv = Vec::new();
     write_results(
         &mut csv,
@@ -357,5 +378,24 @@ mod tests {
         let names: Vec<String> = built.files().unwrap().into_iter().map(|f| f.0).collect();
         assert_eq!(&names[..3], ["report.html", "summary.json", "triage.json"]);
         assert!(names.contains(&"denials-by-principal.csv".to_string()));
+        // summary.json names only the CSVs written; triage.json is `ctq explain --format json`'s.
+        assert_eq!(article.csv_file, None);
+        for table in &report.queries {
+            if let Some(csv) = &table.csv_file {
+                assert!(names.contains(csv), "{csv}");
+            }
+        }
+        let summary = crate::summary_json(report);
+        assert!(summary["queries"].as_array().unwrap().iter().all(|q| {
+            q.get("csv_file")
+                .is_none_or(|csv| names.iter().any(|n| n == csv))
+        }));
+        assert_eq!(summary["no_data"], false);
+        assert_eq!(
+            built.triage_json["groups"].as_array().unwrap().len(),
+            report.triage.len()
+        );
+        assert_eq!(built.triage_json["window"]["from"], report.window.from);
+        assert_eq!(built.triage_json["files_read"], report.files.read);
     }
 }

@@ -5,11 +5,14 @@
 
 use std::fmt::Write as _;
 
-use ctq_denial::triage::{Excluded, Group};
+use ctq_denial::triage::{CauseKind, Dimension, Excluded, Finished, Group, PrincipalSummary};
 use ctq_sql::Instant;
 use ctq_sql::output::printable;
 
 use crate::chart::plural;
+
+/// Principals listed in the summary that heads the text.
+const SUMMARY_PRINCIPALS: usize = 20;
 
 /// What was explained: the window, either end open, and the principal, if only one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,8 +22,29 @@ pub struct Scope<'a> {
     pub principal: Option<&'a str>,
 }
 
-/// The terminal report: a header, then one block per group, most frequent first.
-pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> String {
+/// How it is shown: the kinds of policy selected, the grouping and how many groups.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View<'a> {
+    /// Only denials by these kinds of policy; empty for all.
+    pub causes: &'a [CauseKind],
+    /// The dimensions groups are keyed on; empty for the default.
+    pub group_by: &'a [Dimension],
+    /// Show only this many of the largest groups; `None` for all.
+    pub top: Option<usize>,
+}
+
+impl View<'_> {
+    /// The groups shown, and how many were left out.
+    fn shown<'g>(&self, groups: &'g [Group]) -> (&'g [Group], usize) {
+        let shown = self.top.map_or(groups.len(), |top| top.min(groups.len()));
+        (&groups[..shown], groups.len() - shown)
+    }
+}
+
+/// The terminal report: a header, the denials per principal, then one block per group, most
+/// frequent first.
+pub fn explain_text(scope: &Scope, view: &View, finished: &Finished) -> String {
+    let (groups, excluded) = (&finished.groups, &finished.excluded);
     let mut out = String::new();
     let denials: u64 = groups.iter().map(|g| g.count).sum();
     let span = match (scope.from, scope.to) {
@@ -41,11 +65,24 @@ pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> Str
             .map(|p| format!(", principal {}", printable(p)))
             .unwrap_or_default()
     );
+    let mut selection = Vec::new();
+    if !view.causes.is_empty() {
+        let names: Vec<&str> = view.causes.iter().map(CauseKind::as_str).collect();
+        selection.push(format!("only causes {}", names.join(", ")));
+    }
+    if !view.group_by.is_empty() {
+        let names: Vec<&str> = view.group_by.iter().map(Dimension::as_str).collect();
+        selection.push(format!("grouped by {}", names.join(", ")));
+    }
+    if !selection.is_empty() {
+        let _ = writeln!(out, "{}", selection.join("; "));
+    }
     let left_out: Vec<String> = [
         (excluded.duplicates, "duplicate deliveries"),
         (excluded.service_calls, "calls by AWS services"),
         (excluded.console_browsing, "console page loads"),
         (excluded.suppressed, "suppressed"),
+        (excluded.other_causes, "other causes"),
         (excluded.not_denials, "not denials"),
     ]
     .into_iter()
@@ -55,11 +92,80 @@ pub fn explain_text(scope: &Scope, groups: &[Group], excluded: &Excluded) -> Str
     if !left_out.is_empty() {
         let _ = writeln!(out, "left out: {}", left_out.join(", "));
     }
-    for (index, group) in groups.iter().enumerate() {
-        let _ = writeln!(out, "\n[{}] {}", index + 1, printable(&group.principal));
+    principal_summary(&mut out, &finished.principals);
+    let (shown, hidden) = view.shown(groups);
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "\nThe {} largest groups of {} (--top N shows more, --top 0 all, --format csv a table of all):",
+            shown.len(),
+            groups.len()
+        );
+    }
+    for (index, group) in shown.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n[{}] {} ({})",
+            index + 1,
+            printable(&group.principal),
+            plural(group.count, "denial", "denials")
+        );
         group_block(&mut out, group);
     }
+    if hidden > 0 {
+        let rest: u64 = groups[shown.len()..].iter().map(|g| g.count).sum();
+        let _ = writeln!(
+            out,
+            "\n{hidden} more {} with {} not shown: --top N shows more, --top 0 all",
+            if hidden == 1 { "group" } else { "groups" },
+            plural(rest, "denial", "denials")
+        );
+    }
     out
+}
+
+/// One line per principal, most denials first: denials, distinct actions, causes.
+fn principal_summary(out: &mut String, principals: &[PrincipalSummary]) {
+    if principals.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nDenials by principal:");
+    let width = principals
+        .first()
+        .map_or(1, |p| p.denials.to_string().len());
+    for summary in principals.iter().take(SUMMARY_PRINCIPALS) {
+        let mut causes: Vec<String> = summary
+            .causes
+            .iter()
+            .take(3)
+            .map(|c| format!("{} {}", c.cause, c.count))
+            .collect();
+        if summary.causes.len() > 3 {
+            causes.push(format!("{} more", summary.causes.len() - 3));
+        }
+        let _ = writeln!(
+            out,
+            "  {:>width$}  {}  {}; {}",
+            summary.denials,
+            printable(&summary.principal),
+            plural(summary.actions, "action", "actions"),
+            causes.join(", ")
+        );
+    }
+    if principals.len() > SUMMARY_PRINCIPALS {
+        let rest = &principals[SUMMARY_PRINCIPALS..];
+        let _ = writeln!(
+            out,
+            "  {} more {} with {}",
+            rest.len(),
+            if rest.len() == 1 {
+                "principal"
+            } else {
+                "principals"
+            },
+            plural(rest.iter().map(|p| p.denials).sum(), "denial", "denials")
+        );
+    }
 }
 
 fn group_block(out: &mut String, group: &Group) {
@@ -67,13 +173,35 @@ fn group_block(out: &mut String, group: &Group) {
         let _ = writeln!(out, "    {name:<10} {}", printable(value));
     };
     field("action", &group.action);
-    field(
-        "resource",
-        group.resource.as_deref().unwrap_or("(not named)"),
-    );
+    let mut resource = group
+        .resource
+        .clone()
+        .unwrap_or_else(|| "(not named)".to_owned());
+    if group.distinct.resources > 1 {
+        let _ = write!(resource, " ({} distinct)", group.distinct.resources);
+    }
+    field("resource", &resource);
+    if !group.sample_resources.is_empty() {
+        let mut samples = group.sample_resources.join(", ");
+        let more = group
+            .distinct
+            .resources
+            .saturating_sub(group.sample_resources.len() as u64);
+        if more > 0 {
+            let _ = write!(samples, " and {more} more");
+        }
+        field("e.g.", &samples);
+    }
     let mut cause = group.cause_summary.clone();
-    if let Some(arn) = &group.policy_arn {
-        cause.push_str(&format!(": {arn}"));
+    if !group.policy_arns.is_empty() {
+        let _ = write!(cause, ": {}", group.policy_arns.join(", "));
+        let more = group
+            .distinct
+            .policy_arns
+            .saturating_sub(group.policy_arns.len() as u64);
+        if more > 0 {
+            let _ = write!(cause, " and {more} more");
+        }
     }
     field("cause", &cause);
     let seen = match (&group.first_seen, &group.last_seen) {
@@ -101,6 +229,16 @@ fn group_block(out: &mut String, group: &Group) {
     if !group.sample_event_ids.is_empty() {
         field("events", &group.sample_event_ids.join(", "));
     }
+    if !group.mixed.is_empty() {
+        let names: Vec<&str> = group.mixed.iter().map(Dimension::as_str).collect();
+        field(
+            "note",
+            &format!(
+                "the group mixes several {}: the advice is the earliest event's",
+                names.join(", ")
+            ),
+        );
+    }
     field("diagnosis", &group.advice.cause);
     field("next step", &group.advice.next_step);
     if let Some(draft) = &group.advice.draft_policy {
@@ -114,8 +252,8 @@ fn group_block(out: &mut String, group: &Group) {
     }
 }
 
-/// The JSON document of `ctq explain --format json`; `files_read` and `damaged_files` describe
-/// the scan behind it.
+/// The triage as JSON, as the report folder's triage.json holds it; `files_read` and
+/// `damaged_files` describe the scan behind it.
 pub fn explain_json(
     scope: &Scope,
     groups: &[Group],
@@ -133,6 +271,93 @@ pub fn explain_json(
         "files_read": files_read,
         "damaged_files": damaged_files,
     })
+}
+
+/// The JSON document of `ctq explain --format json`: [`explain_json`]'s keys, with `groups` the
+/// groups shown, and the summary per principal, the selection and how many groups were left out.
+pub fn explain_document(
+    scope: &Scope,
+    view: &View,
+    finished: &Finished,
+    files_read: usize,
+    damaged_files: usize,
+) -> serde_json::Value {
+    let (shown, hidden) = view.shown(&finished.groups);
+    let mut document = explain_json(scope, shown, &finished.excluded, files_read, damaged_files);
+    document["denials"] = finished.groups.iter().map(|g| g.count).sum::<u64>().into();
+    document["principals"] = serde_json::json!(finished.principals);
+    document["group_by"] = serde_json::json!(view.group_by);
+    document["causes"] = serde_json::json!(view.causes);
+    document["groups_total"] = finished.groups.len().into();
+    document["groups_left_out"] = hidden.into();
+    document
+}
+
+/// The CSV of `ctq explain --format csv`: one row per group shown, for tickets and spreadsheets.
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) starts with `'`.
+pub fn explain_csv(view: &View, finished: &Finished) -> String {
+    const HEADER: [&str; 15] = [
+        "principal",
+        "account",
+        "action",
+        "resource",
+        "distinct_resources",
+        "cause",
+        "policy_arns",
+        "count",
+        "first_seen",
+        "last_seen",
+        "error_codes",
+        "source_ips",
+        "sample_event_ids",
+        "diagnosis",
+        "next_step",
+    ];
+    let mut out = String::new();
+    csv_row(&mut out, HEADER.iter().map(|h| (*h).to_owned()));
+    let (shown, _) = view.shown(&finished.groups);
+    for group in shown {
+        let row = [
+            group.principal.clone(),
+            group.account.clone().unwrap_or_default(),
+            group.action.clone(),
+            group.resource.clone().unwrap_or_default(),
+            group.distinct.resources.to_string(),
+            group.cause_summary.clone(),
+            group.policy_arns.join(" "),
+            group.count.to_string(),
+            group.first_seen.clone().unwrap_or_default(),
+            group.last_seen.clone().unwrap_or_default(),
+            join(&group.error_codes),
+            join(&group.source_ips),
+            group.sample_event_ids.join(" "),
+            group.advice.cause.clone(),
+            group.advice.next_step.clone(),
+        ];
+        csv_row(&mut out, row.into_iter());
+    }
+    out
+}
+
+fn csv_row(out: &mut String, cells: impl Iterator<Item = String>) {
+    let cells: Vec<String> = cells.map(|c| csv_cell(&c)).collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled,
+/// and a leading `'` before what a spreadsheet would evaluate.
+fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
 }
 
 fn join<'a>(values: impl IntoIterator<Item = &'a String>) -> String {
@@ -163,29 +388,29 @@ mod tests {
         }
     }
 
-    fn triage(events: &[Event]) -> (Vec<Group>, Excluded) {
+    fn triage(events: &[Event]) -> Finished {
         let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
         for event in events {
             triage.add(event);
         }
-        triage.finish()
+        triage.finish_with_summary()
     }
 
     #[test]
     fn the_header_counts_in_words() {
-        let (groups, excluded) = triage(&[]);
+        let finished = triage(&[]);
         assert_eq!(
-            explain_text(&Scope::default(), &groups, &excluded),
+            explain_text(&Scope::default(), &View::default(), &finished),
             "0 denials in 0 groups, the whole trail\n"
         );
         let one = denial("e1", "2019-10-29T06:40:00Z");
-        let (groups, excluded) = triage(&[one.clone(), one]);
+        let finished = triage(&[one.clone(), one]);
         let scope = Scope {
             from: Instant::parse_iso8601("2019-10-29T06:00:00Z"),
             to: None,
             principal: Some("arn:aws:iam::111122223333:user/alice"),
         };
-        let text = explain_text(&scope, &groups, &excluded);
+        let text = explain_text(&scope, &View::default(), &finished);
         let mut lines = text.lines();
         assert_eq!(
             lines.next().unwrap(),
@@ -193,9 +418,15 @@ mod tests {
         );
         assert_eq!(lines.next().unwrap(), "left out: 1 duplicate deliveries");
         assert_eq!(lines.next().unwrap(), "");
+        assert_eq!(lines.next().unwrap(), "Denials by principal:");
         assert_eq!(
             lines.next().unwrap(),
-            "[1] arn:aws:iam::111122223333:user/alice"
+            "  1  arn:aws:iam::111122223333:user/alice  1 action; no identity allow 1"
+        );
+        assert_eq!(lines.next().unwrap(), "");
+        assert_eq!(
+            lines.next().unwrap(),
+            "[1] arn:aws:iam::111122223333:user/alice (1 denial)"
         );
         assert!(text.contains("\n    action     s3:GetObject\n"), "{text}");
         assert!(
@@ -208,11 +439,11 @@ mod tests {
 
     #[test]
     fn a_group_seen_over_time_gives_its_span() {
-        let (groups, excluded) = triage(&[
+        let finished = triage(&[
             denial("e1", "2019-10-29T06:40:00Z"),
             denial("e2", "2019-10-29T06:50:00Z"),
         ]);
-        let text = explain_text(&Scope::default(), &groups, &excluded);
+        let text = explain_text(&Scope::default(), &View::default(), &finished);
         assert!(text.starts_with("2 denials in 1 group, the whole trail\n"));
         assert!(
             text.contains("    seen       2 times, 2019-10-29T06:40:00Z to 2019-10-29T06:50:00Z\n"),
@@ -226,16 +457,20 @@ mod tests {
         event.principal_arn = Some("arn:aws:iam::111122223333:user/\u{1b}]0;pwned\u{7}".into());
         event.user_agent = Some("\u{1b}]0;pwned\u{7}curl\u{1b}[2J".into());
         event.source_ip = Some("192.0.2.1\n    fake       line\r\u{9b}".into());
-        let (groups, excluded) = triage(&[event]);
-        let text = explain_text(&Scope::default(), &groups, &excluded);
+        let finished = triage(&[event]);
+        let text = explain_text(&Scope::default(), &View::default(), &finished);
         assert!(
             !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\r']),
             "{text:?}"
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            lines[2],
-            "[1] arn:aws:iam::111122223333:user/\\x1b]0;pwned\\x07"
+            lines[3],
+            "  1  arn:aws:iam::111122223333:user/\\x1b]0;pwned\\x07  1 action; no identity allow 1"
+        );
+        assert_eq!(
+            lines[5],
+            "[1] arn:aws:iam::111122223333:user/\\x1b]0;pwned\\x07 (1 denial)"
         );
         for line in [
             "    source ip  192.0.2.1\\n    fake       line\\r\\x9b",
@@ -244,7 +479,7 @@ mod tests {
         ] {
             assert!(lines.contains(&line), "{line:?} not in {text}");
         }
-        let json = explain_json(&Scope::default(), &groups, &excluded, 1, 0);
+        let json = explain_document(&Scope::default(), &View::default(), &finished, 1, 0);
         assert_eq!(
             json["groups"][0]["user_agents"][0],
             "\u{1b}]0;pwned\u{7}curl\u{1b}[2J"
@@ -252,14 +487,73 @@ mod tests {
     }
 
     #[test]
+    fn top_leaves_out_the_smallest_groups_and_says_so() {
+        let mut other = denial("e3", "2019-10-29T06:45:00Z");
+        other.event_name = Some("PutObject".into());
+        other.error_message = None;
+        let finished = triage(&[
+            denial("e1", "2019-10-29T06:40:00Z"),
+            denial("e2", "2019-10-29T06:50:00Z"),
+            other,
+        ]);
+        let view = View {
+            top: Some(1),
+            ..View::default()
+        };
+        let text = explain_text(&Scope::default(), &view, &finished);
+        assert!(text.contains("\n[1] "), "{text}");
+        assert!(!text.contains("\n[2] "), "{text}");
+        assert!(
+            text.ends_with(
+                "\n1 more group with 1 denial not shown: --top N shows more, --top 0 all\n"
+            ),
+            "{text}"
+        );
+        let json = explain_document(&Scope::default(), &view, &finished, 1, 0);
+        assert_eq!(json["denials"], 3);
+        assert_eq!(json["groups_total"], 2);
+        assert_eq!(json["groups_left_out"], 1);
+        assert_eq!(json["groups"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_guarded_against_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)"] {
+            assert_eq!(csv_cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(csv_cell("=a,b"), "\"'=a,b\"");
+        let mut event = denial("e1", "2019-10-29T06:40:00Z");
+        event.principal_arn = Some("=HYPERLINK(\"x\")".into());
+        let csv = explain_csv(&View::default(), &triage(&[event]));
+        let mut lines = csv.split("\r\n");
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("principal,account,action,resource,")
+        );
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("\"'=HYPERLINK(\"\"x\"\")\",,s3:GetObject,"),
+            "{csv}"
+        );
+    }
+
+    #[test]
     fn the_json_holds_the_window_as_text() {
-        let (groups, excluded) = triage(&[denial("e1", "2019-10-29T06:40:00Z")]);
+        let finished = triage(&[denial("e1", "2019-10-29T06:40:00Z")]);
         let scope = Scope {
             from: None,
             to: Instant::parse_iso8601("2019-10-30"),
             principal: None,
         };
-        let json = explain_json(&scope, &groups, &excluded, 7, 1);
+        let json = explain_document(&scope, &View::default(), &finished, 7, 1);
         assert_eq!(json["window"]["from"], serde_json::Value::Null);
         assert_eq!(json["window"]["to"], "2019-10-30T00:00:00.000Z");
         assert_eq!(json["principal"], serde_json::Value::Null);

@@ -6,7 +6,14 @@
 //!   RCP, boundary or identity policy `Deny`: someone decided it, so someone should look);
 //! - `denials>N`: more than N denials in the window;
 //! - `principal>N`: more than N denials for any one principal;
-//! - `damaged`: at least one input file could not be read.
+//! - `damaged`: at least one input file could not be read;
+//! - `no-data`: the window holds no event at all (no log file delivered for it, or none
+//!   readable): a quiet report that is quiet because nothing was read;
+//! - `min-files=N`: fewer than N log files read (a store has none: use `min-records`);
+//! - `min-records=N`: fewer than N events in the window.
+//!
+//! `--fail-on` takes one rule or several separated by commas (`no-data,min-files=10`), and may be
+//! repeated.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +30,9 @@ pub enum Rule {
     DenialsOver(u64),
     PrincipalOver(u64),
     Damaged,
+    NoData,
+    MinFiles(u64),
+    MinRecords(u64),
 }
 
 /// A rule and whether this run crossed it.
@@ -47,11 +57,17 @@ impl FromStr for Rule {
                 .parse::<u64>()
                 .map_err(|_| invalid("the threshold must be a whole number, as in denials>10"))
         };
+        let floor = |n: &str| {
+            n.trim()
+                .parse::<u64>()
+                .map_err(|_| invalid("the floor must be a whole number, as in min-files=10"))
+        };
         let trimmed = text.trim();
         match trimmed {
             "any" => return Ok(Rule::Any),
             "explicit-deny" => return Ok(Rule::ExplicitDeny),
             "damaged" => return Ok(Rule::Damaged),
+            "no-data" => return Ok(Rule::NoData),
             _ => {}
         }
         if let Some(n) = trimmed.strip_prefix("denials>") {
@@ -60,8 +76,14 @@ impl FromStr for Rule {
         if let Some(n) = trimmed.strip_prefix("principal>") {
             return Ok(Rule::PrincipalOver(threshold(n)?));
         }
+        if let Some(n) = trimmed.strip_prefix("min-files=") {
+            return Ok(Rule::MinFiles(floor(n)?));
+        }
+        if let Some(n) = trimmed.strip_prefix("min-records=") {
+            return Ok(Rule::MinRecords(floor(n)?));
+        }
         Err(invalid(
-            "expected any, explicit-deny, damaged, denials>N or principal>N",
+            "expected any, explicit-deny, damaged, no-data, denials>N, principal>N, min-files=N or min-records=N",
         ))
     }
 }
@@ -74,6 +96,9 @@ impl fmt::Display for Rule {
             Rule::DenialsOver(n) => write!(f, "denials>{n}"),
             Rule::PrincipalOver(n) => write!(f, "principal>{n}"),
             Rule::Damaged => write!(f, "damaged"),
+            Rule::NoData => write!(f, "no-data"),
+            Rule::MinFiles(n) => write!(f, "min-files={n}"),
+            Rule::MinRecords(n) => write!(f, "min-records={n}"),
         }
     }
 }
@@ -120,6 +145,32 @@ pub fn evaluate(rules: &[Rule], report: &Report) -> Vec<Verdict> {
                 Rule::Damaged => {
                     let damaged = report.files.damaged.len();
                     (damaged > 0, format!("{damaged} damaged input files"))
+                }
+                Rule::NoData => match report.no_data() {
+                    Some(reason) => (true, format!("no data: {reason}")),
+                    None => (
+                        false,
+                        format!("{} events in the window", report.files.events_in_window),
+                    ),
+                },
+                Rule::MinFiles(floor) => {
+                    let read = report.files.read;
+                    let store = if report.files.store.is_some() {
+                        " (a store has no log files: use min-records)"
+                    } else {
+                        ""
+                    };
+                    (
+                        read < floor,
+                        format!("{read} log files read, floor {floor}{store}"),
+                    )
+                }
+                Rule::MinRecords(floor) => {
+                    let records = report.files.events_in_window;
+                    (
+                        records < floor,
+                        format!("{records} events in the window, floor {floor}"),
+                    )
                 }
             };
             Verdict {
@@ -211,11 +262,23 @@ mod tests {
             "damaged",
             "denials>10",
             "principal>3",
+            "no-data",
+            "min-files=10",
+            "min-records=0",
         ] {
             assert_eq!(text.parse::<Rule>().unwrap().to_string(), text);
         }
+        assert_eq!("min-files= 7".parse::<Rule>().unwrap(), Rule::MinFiles(7));
         assert_eq!("denials> 7".parse::<Rule>().unwrap(), Rule::DenialsOver(7));
-        for bad in ["denials>", "principal>x", "explicit", "denials<3"] {
+        for bad in [
+            "denials>",
+            "principal>x",
+            "explicit",
+            "denials<3",
+            "min-files>3",
+            "min-records=-1",
+            "no-data=1",
+        ] {
             assert!(bad.parse::<Rule>().is_err(), "{bad}");
         }
     }
@@ -252,5 +315,36 @@ mod tests {
 
     fn report_without_denials() -> Report {
         report(Vec::new(), 0)
+    }
+
+    #[test]
+    fn no_data_and_the_floors_judge_what_was_read() {
+        let rules: Vec<Rule> = ["no-data", "min-files=3", "min-records=100"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let mut empty = report_without_denials();
+        let verdicts = evaluate(&rules, &empty);
+        assert!(verdicts.iter().all(|v| v.crossed), "{verdicts:?}");
+        assert_eq!(
+            verdicts[0].detail,
+            "no data: no log file under the source was delivered for the window"
+        );
+        assert_eq!(verdicts[1].detail, "0 log files read, floor 3");
+
+        empty.files.read = 3;
+        empty.files.events_in_window = 100;
+        let verdicts = evaluate(&rules, &empty);
+        assert!(verdicts.iter().all(|v| !v.crossed), "{verdicts:?}");
+
+        // Files read but no event in the window is no data too; one short of a floor crosses it.
+        empty.files.read = 2;
+        empty.files.events_in_window = 0;
+        let crossed: Vec<bool> = evaluate(&rules, &empty).iter().map(|v| v.crossed).collect();
+        assert_eq!(crossed, [true, true, true]);
+        assert_eq!(
+            empty.no_data().as_deref(),
+            Some("2 log files read, none holds an event in the window")
+        );
     }
 }

@@ -19,8 +19,10 @@ use crate::{Files, QueryTable, Report, fail_on::Verdict};
 
 /// A table longer than this is cut on the page; the CSV next to it has every row.
 const MAX_TABLE_ROWS: usize = 500;
-/// Series in the charts over time; the rest are merged into one.
+/// Series in the charts over time; the rest are counted in a note under the chart, not drawn.
 const TOP_SERIES: usize = 8;
+/// AWS service principals drawn in the chart by principal, in a group of their own.
+const TOP_SERVICE_PRINCIPALS: usize = 3;
 const TOP_ACTIONS: usize = 10;
 /// Triage groups on the page: a window of thousands of distinct denials would make a page no one
 /// reads and no browser opens quickly; `triage.json` has every group.
@@ -81,6 +83,26 @@ header .meta { color: var(--muted); margin: 2px 0; }
   font-size: 1.1rem;
 }
 .banner ul { margin: 6px 0 0; font-weight: 400; font-size: 0.95rem; }
+.banner.no-data { background: var(--next); border-color: var(--next-line); color: #5c4300; }
+.banner .why { display: block; font-weight: 400; font-size: 0.95rem; }
+nav#contents {
+  background: var(--panel);
+  border: 1px solid var(--line);
+  border-radius: 6px;
+  padding: 8px 14px;
+  margin: 20px 0 0;
+}
+nav#contents h2 { margin: 0 0 4px; border: none; padding: 0; }
+nav#contents ol { margin: 0; padding-left: 20px; }
+nav#contents ol.sub {
+  list-style: none;
+  padding-left: 0;
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0 16px;
+  font-size: 0.88rem;
+}
+nav#contents li { overflow-wrap: anywhere; }
 dl#figures {
   display: grid;
   grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
@@ -125,11 +147,26 @@ ul#damaged-files li { margin: 2px 0; }
 figure { margin: 0 0 24px; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 svg.chart { width: 100%; height: auto; display: block; }
-article.group {
+details.cause, details.principal {
   border: 1px solid var(--line);
   border-radius: 6px;
-  padding: 14px 16px;
-  margin: 0 0 14px;
+  margin: 0 0 10px;
+}
+details.principal { margin: 8px 12px; }
+details > summary {
+  cursor: pointer;
+  padding: 8px 12px;
+  overflow-wrap: anywhere;
+}
+details.cause > summary { background: var(--panel); font-weight: 600; }
+details.cause[open] > summary { border-bottom: 1px solid var(--line); }
+summary .count { color: var(--muted); font-weight: 400; font-variant-numeric: tabular-nums; }
+.shared-advice { margin: 0 12px 10px; }
+.shared-advice .diagnosis { margin: 0 0 6px; }
+article.group {
+  border-top: 1px solid var(--line);
+  padding: 10px 12px;
+  margin: 0;
   break-inside: avoid;
 }
 article.group h3 .number { color: var(--muted); font-weight: 500; margin-right: 6px; }
@@ -141,7 +178,7 @@ dl.facts {
   margin: 0 0 10px;
 }
 dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
 .next-step {
   background: var(--next);
   border-left: 4px solid var(--next-line);
@@ -158,7 +195,15 @@ pre {
   margin: 0;
 }
 section.query { margin: 0 0 28px; }
-.table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; }
+/* A table scrolls inside its own box, never the page: at most most of a screen tall, with its
+   header and first column held in place while it scrolls. */
+.table-wrap {
+  overflow: auto;
+  max-width: 100%;
+  max-height: 70vh;
+  border: 1px solid var(--line);
+  border-radius: 4px;
+}
 table.query { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 table.query th, table.query td {
   padding: 4px 10px;
@@ -175,7 +220,23 @@ table.query thead th {
   position: sticky;
   top: 0;
 }
-table.query tbody tr:nth-child(even) { background: #f9fafb; }
+table.query thead th { z-index: 2; }
+table.query th:first-child, table.query td:first-child {
+  position: sticky;
+  left: 0;
+  z-index: 1;
+  background: #fff;
+  box-shadow: inset -1px 0 0 var(--line);
+  /* A long ARN wraps here rather than holding most of a narrow screen. */
+  white-space: normal;
+  overflow-wrap: anywhere;
+  min-width: 12em;
+  max-width: 24em;
+}
+table.query thead th:first-child { z-index: 3; background: var(--panel); }
+table.query tbody tr:nth-child(even), table.query tbody tr:nth-child(even) td:first-child {
+  background: #f9fafb;
+}
 table.query td.null { background: repeating-linear-gradient(135deg, transparent 0 4px, #eef0f2 4px 5px); }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 @media print {
@@ -185,7 +246,9 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
     -webkit-print-color-adjust: exact;
     print-color-adjust: exact;
   }
-  .table-wrap { overflow: visible; border: none; }
+  .table-wrap { overflow: visible; max-height: none; border: none; }
+  nav#contents { display: none; }
+  table.query th:first-child, table.query td:first-child { position: static; }
   table.query th, table.query td { white-space: normal; overflow-wrap: anywhere; }
   table.query thead th { position: static; }
   figure, section.query h3 { break-inside: avoid; break-after: avoid; }
@@ -220,8 +283,10 @@ pub fn render_html(report: &Report) -> String {
                 "\n"
                 main {
                     "\n"
+                    (no_data_banner(report))
                     (attention_banner(&report.verdicts))
                     (header(report))
+                    (contents(report))
                     (figures(report))
                     (verdicts(&report.verdicts))
                     (damaged_files(&report.files))
@@ -423,36 +488,111 @@ fn damaged_files(files: &Files) -> Markup {
     }
 }
 
+fn no_data_banner(report: &Report) -> Markup {
+    html! {
+        @if let Some(reason) = report.no_data() {
+            div class="banner no-data" id="no-data" role="alert" {
+                "No data: " (Text(&reason)) "."
+                span class="why" {
+                    "Every figure below is zero because nothing was read, not because nothing \
+                     was denied: check the source and the window."
+                }
+            }
+            "\n"
+        }
+    }
+}
+
+/// Links to the sections, the causes of the triage and the saved queries.
+fn contents(report: &Report) -> Markup {
+    let causes = causes(&report.triage);
+    html! {
+        nav id="contents" aria-label="Contents" {
+            "\n"
+            h2 { "Contents" }
+            "\n"
+            ol {
+                li { a href="#summary" { "Key figures" } }
+                li { a href="#fail-on" { "--fail-on rules" } }
+                @if !report.files.damaged.is_empty() {
+                    li { a href="#damaged" { "Damaged files" } }
+                }
+                li { a href="#charts" { "Charts" } }
+                li {
+                    a href="#triage" { "Triage" }
+                    @if !causes.is_empty() {
+                        ol class="sub" {
+                            @for (index, cause) in causes.iter().enumerate() {
+                                li {
+                                    a href={ "#cause-" (index + 1) } { (Text(cause.summary)) }
+                                    " (" (cause.count) ")"
+                                }
+                            }
+                        }
+                    }
+                }
+                li {
+                    a href="#queries" { "Saved queries" }
+                    @if !report.queries.is_empty() {
+                        ol class="sub" {
+                            @for table in &report.queries {
+                                li {
+                                    a href=(Text(&format!("#section-query-{}", href(&table.name)))) {
+                                        (Text(&table.name))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            "\n"
+        }
+        "\n"
+    }
+}
+
+/// A principal AWS services act as (`invokedBy`, such as `ec2.amazonaws.com`), not a person or a
+/// role of the account: drawn apart from the others.
+pub(crate) fn is_service_principal(principal: &str) -> bool {
+    !principal.starts_with("arn:")
+        && (principal.ends_with(".amazonaws.com")
+            || principal.ends_with(".amazonaws.com.cn")
+            || principal == "AWS Internal")
+}
+
 fn charts(report: &Report) -> Markup {
     let rows = &report.denials;
     let by_principal = chart::stacked(
         rows,
         |row| row.principal.clone(),
         &report.window,
-        TOP_SERIES,
+        chart::Selection {
+            top: TOP_SERIES,
+            top_apart: TOP_SERVICE_PRINCIPALS,
+            apart: &is_service_principal,
+        },
     );
-    let by_service = chart::stacked(rows, |row| row.service.clone(), &report.window, TOP_SERIES);
+    let by_service = chart::stacked(
+        rows,
+        |row| row.service.clone(),
+        &report.window,
+        chart::Selection::top(TOP_SERIES),
+    );
     let actions = chart::top_actions(rows, TOP_ACTIONS);
-    let figures = [
+    let per = by_principal.bucket.per();
+    let over_time = [
         (
+            "chart-principals",
             "Denials over time by principal",
-            chart::stacked_bars_svg(
-                "chart-principals",
-                "Denials over time by principal",
-                &by_principal,
-            ),
+            &by_principal,
+            ("principal", "principals", "denials-by-principal.csv"),
         ),
         (
+            "chart-services",
             "Denials over time by service",
-            chart::stacked_bars_svg(
-                "chart-services",
-                "Denials over time by service",
-                &by_service,
-            ),
-        ),
-        (
-            "Top denied actions",
-            chart::horizontal_bars_svg("chart-actions", "Top denied actions", &actions),
+            &by_service,
+            ("service", "services", ""),
         ),
     ];
     let in_window = |time: i64| time >= report.window.from_ms && time < report.window.to_ms;
@@ -465,18 +605,41 @@ fn charts(report: &Report) -> Markup {
             "\n"
             h2 { "Charts" }
             "\n"
-            @for (caption, svg) in &figures {
+            @for (id, title, data, (one, many, csv)) in over_time {
                 figure {
                     "\n"
-                    figcaption { (caption) }
+                    figcaption { (title) ", " (per) }
                     "\n"
                     // Safe unescaped: ctq's own SVG markup, made by `chart`, which escapes every
                     // label, title and id it puts in it (`chart::escape`).
-                    (PreEscaped(svg))
+                    (PreEscaped(chart::stacked_bars_svg(id, title, data, "AWS service principals")))
                     "\n"
+                    @if data.not_drawn.keys > 0 {
+                        p class="note not-drawn" data-keys=(data.not_drawn.keys)
+                            data-denials=(data.not_drawn.rows) {
+                            (plural(data.not_drawn.keys as u64, &format!("more {one}"), &format!("more {many}")))
+                            ", "
+                            (plural(data.not_drawn.rows, "denial", "denials"))
+                            ", not drawn"
+                            @if !csv.is_empty() {
+                                "; " a href=(csv) { (csv) } " has every " (one)
+                            }
+                            "."
+                        }
+                        "\n"
+                    }
                 }
                 "\n"
             }
+            figure {
+                "\n"
+                figcaption { "Top denied actions" }
+                "\n"
+                // Safe unescaped: as above.
+                (PreEscaped(chart::horizontal_bars_svg("chart-actions", "Top denied actions", &actions)))
+                "\n"
+            }
+            "\n"
             @if undrawn > 0 {
                 p class="note" id="undrawn" {
                     (plural(undrawn as u64, "denial", "denials"))
@@ -491,7 +654,69 @@ fn charts(report: &Report) -> Markup {
     }
 }
 
+/// The triage groups of one cause, by principal.
+struct Cause<'a> {
+    summary: &'a str,
+    count: u64,
+    principals: Vec<Principal<'a>>,
+}
+
+struct Principal<'a> {
+    name: &'a str,
+    count: u64,
+    /// The groups, each with its rank in the whole triage (its number on the page).
+    groups: Vec<(usize, &'a Group)>,
+}
+
+/// The groups shown on the page (the [`MAX_GROUPS`] most frequent) by cause, then principal,
+/// most denials first; groups keep their rank, so `#group-1` is the most frequent wherever it
+/// sits.
+fn causes(groups: &[Group]) -> Vec<Cause<'_>> {
+    let mut causes: Vec<Cause> = Vec::new();
+    for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
+        let position = causes
+            .iter()
+            .position(|c| c.summary == group.cause_summary);
+        let cause = match position {
+            Some(position) => &mut causes[position],
+            None => {
+                causes.push(Cause {
+                    summary: &group.cause_summary,
+                    count: 0,
+                    principals: Vec::new(),
+                });
+                causes.last_mut().expect("just pushed")
+            }
+        };
+        cause.count += group.count;
+        let position = cause
+            .principals
+            .iter()
+            .position(|p| p.name == group.principal);
+        let principal = match position {
+            Some(position) => &mut cause.principals[position],
+            None => {
+                cause.principals.push(Principal {
+                    name: &group.principal,
+                    count: 0,
+                    groups: Vec::new(),
+                });
+                cause.principals.last_mut().expect("just pushed")
+            }
+        };
+        principal.count += group.count;
+        principal.groups.push((index + 1, group));
+    }
+    // Stable: equal counts keep the order of their most frequent group.
+    causes.sort_by(|a, b| b.count.cmp(&a.count));
+    for cause in &mut causes {
+        cause.principals.sort_by(|a, b| b.count.cmp(&a.count));
+    }
+    causes
+}
+
 fn triage(groups: &[Group], excluded: &Excluded) -> Markup {
+    let causes = causes(groups);
     html! {
         section id="triage" {
             "\n"
@@ -500,9 +725,31 @@ fn triage(groups: &[Group], excluded: &Excluded) -> Markup {
             @if groups.is_empty() {
                 p id="no-groups" { "No denials in this window." }
                 "\n"
+            } @else {
+                p class="note" {
+                    (plural(groups.len().min(MAX_GROUPS) as u64, "group", "groups"))
+                    " of denials by cause, then principal, most denials first; open one to see \
+                     what was denied and what to do."
+                }
+                "\n"
             }
-            @for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
-                (group_article(index + 1, group))
+            @for (index, cause) in causes.iter().enumerate() {
+                details class="cause" id={ "cause-" (index + 1) } open[index == 0] {
+                    "\n"
+                    summary {
+                        (Text(cause.summary))
+                        " "
+                        span class="count" {
+                            (plural(cause.count, "denial", "denials")) ", "
+                            (plural(cause.principals.len() as u64, "principal", "principals"))
+                        }
+                    }
+                    "\n"
+                    @for (rank, principal) in cause.principals.iter().enumerate() {
+                        (principal_details(principal, index == 0 && rank == 0))
+                    }
+                }
+                "\n"
             }
             @if groups.len() > MAX_GROUPS {
                 p class="note" id="groups-cut" {
@@ -515,6 +762,60 @@ fn triage(groups: &[Group], excluded: &Excluded) -> Markup {
             (excluded_line(excluded))
         }
         "\n"
+    }
+}
+
+/// One principal's groups under a cause. Advice the groups share is given once, above them.
+fn principal_details(principal: &Principal, open: bool) -> Markup {
+    let advice = |group: &Group| {
+        (
+            group.advice.cause.clone(),
+            group.advice.next_step.clone(),
+            group.advice.draft_policy.clone(),
+        )
+    };
+    let first = principal.groups.first().map(|(_, g)| advice(g));
+    let shared = first
+        .filter(|first| principal.groups.iter().all(|(_, g)| advice(g) == *first));
+    html! {
+        details class="principal" data-principal=(Text(principal.name)) open[open] {
+            "\n"
+            summary {
+                code { (Text(principal.name)) }
+                " "
+                span class="count" {
+                    (plural(principal.count, "denial", "denials")) ", "
+                    (plural(principal.groups.len() as u64, "group", "groups"))
+                }
+            }
+            "\n"
+            @if let Some((diagnosis, next_step, draft)) = &shared {
+                div class="shared-advice" {
+                    p class="diagnosis" { (Text(diagnosis)) }
+                    (next_step_block(next_step, draft.as_deref()))
+                }
+                "\n"
+            }
+            @for (number, group) in &principal.groups {
+                (group_article(*number, group, shared.is_none()))
+            }
+        }
+        "\n"
+    }
+}
+
+fn next_step_block(next_step: &str, draft: Option<&str>) -> Markup {
+    html! {
+        div class="next-step" {
+            strong { "Next step:" } " " (Text(next_step))
+        }
+        "\n"
+        @if let Some(draft) = draft {
+            p class="draft-label" { "Draft policy: a draft to review, not to apply as is" }
+            "\n"
+            pre class="draft-policy" { (Text(draft)) }
+            "\n"
+        }
     }
 }
 
@@ -534,7 +835,8 @@ fn code_list<'a>(items: impl IntoIterator<Item = &'a String>) -> Markup {
     }
 }
 
-fn group_article(number: usize, group: &Group) -> Markup {
+/// One group: what was denied, where, when; its advice unless its principal's block gives it.
+fn group_article(number: usize, group: &Group, with_advice: bool) -> Markup {
     let seen = |time: &Option<String>| {
         html! {
             @match time {
@@ -565,32 +867,22 @@ fn group_article(number: usize, group: &Group) -> Markup {
                     }
                 }
                 "\n"
-                dt { "Cause" }
-                dd {
-                    (Text(&group.cause_summary))
-                    @if let Some(arn) = &group.policy_arn {
-                        " (" code { (Text(arn)) } ")"
-                    }
+                @if let Some(arn) = &group.policy_arn {
+                    dt { "Policy" } dd { code { (Text(arn)) } } "\n"
                 }
-                "\n"
                 dt { "Count" } dd class="count" { (group.count) } "\n"
                 dt { "First seen" } dd { (seen(&group.first_seen)) } "\n"
                 dt { "Last seen" } dd { (seen(&group.last_seen)) } "\n"
                 dt { "Error codes" } dd { (code_list(&group.error_codes)) } "\n"
                 dt { "Services" } dd { (code_list(&group.services)) } "\n"
                 dt { "Sample event IDs" } dd { (code_list(&group.sample_event_ids)) } "\n"
-                dt { "Diagnosis" } dd class="diagnosis" { (Text(&group.advice.cause)) } "\n"
+                @if with_advice {
+                    dt { "Diagnosis" } dd class="diagnosis" { (Text(&group.advice.cause)) } "\n"
+                }
             }
             "\n"
-            div class="next-step" {
-                strong { "Next step:" } " " (Text(&group.advice.next_step))
-            }
-            "\n"
-            @if let Some(draft) = &group.advice.draft_policy {
-                p class="draft-label" { "Draft policy: a draft to review, not to apply as is" }
-                "\n"
-                pre class="draft-policy" { (Text(draft)) }
-                "\n"
+            @if with_advice {
+                (next_step_block(&group.advice.next_step, group.advice.draft_policy.as_deref()))
             }
         }
         "\n"
@@ -604,6 +896,7 @@ fn excluded_line(excluded: &Excluded) -> Markup {
         service_calls,
         console_browsing,
         suppressed,
+        ..
     } = *excluded;
     let nothing = [
         not_denials,
@@ -682,8 +975,8 @@ fn query_section(table: &QueryTable) -> Markup {
                 "\n"
             } @else {
                 p class="note" {
-                    @if is_relative_file(&table.csv_file) {
-                        a href=(Text(&href(&table.csv_file))) { (Text(&table.csv_file)) }
+                    @if let Some(csv) = table.csv_file.as_deref().filter(|f| is_relative_file(f)) {
+                        a href=(Text(&href(csv))) { (Text(csv)) }
                         ", "
                     }
                     @if shown < table.row_count {
@@ -841,7 +1134,7 @@ mod tests {
                 QueryTable {
                     name: "denials-by-principal".to_string(),
                     title: "Denials by principal".to_string(),
-                    csv_file: "denials-by-principal.csv".to_string(),
+                    csv_file: Some("denials-by-principal.csv".to_string()),
                     columns: vec!["principal".to_string(), "denials".to_string()],
                     rows: vec![
                         vec![Some(EVIL.to_string()), Some("3".to_string())],
@@ -853,7 +1146,7 @@ mod tests {
                 QueryTable {
                     name: "by-principal".to_string(),
                     title: "One principal".to_string(),
-                    csv_file: "by-principal.csv".to_string(),
+                    csv_file: Some("by-principal.csv".to_string()),
                     columns: vec![],
                     rows: vec![],
                     row_count: 0,
@@ -1036,7 +1329,7 @@ mod tests {
             QueryTable {
                 name: hostile("name"),
                 title: hostile("title"),
-                csv_file: hostile("csv"),
+                csv_file: Some(hostile("csv")),
                 columns: vec![hostile("column")],
                 rows: vec![vec![Some(hostile("cell"))]],
                 row_count: 1,
@@ -1045,7 +1338,7 @@ mod tests {
             QueryTable {
                 name: "not-run".to_string(),
                 title: String::new(),
-                csv_file: "not-run.csv".to_string(),
+                csv_file: None,
                 columns: vec![],
                 rows: vec![],
                 row_count: 0,
@@ -1075,7 +1368,7 @@ mod tests {
             format!("data-principal=\"{principal}\""),
             format!("<dd><code>{principal}</code></dd>"),
             format!("<dd><code>{resource}</code></dd>"),
-            format!("(<code>{policy}</code>)"),
+            format!("<dt>Policy</dt><dd><code>{policy}</code></dd>"),
             format!("<code>{}</code>", shown("event-id")),
             format!(
                 "<li><code>{}</code>: {}</li>",
@@ -1105,8 +1398,8 @@ mod tests {
         assert!(page.contains(&format!("<code>{action}</code><span class=\"count\">")));
         assert!(page.contains(&format!("<dt>Action</dt><dd><code>{action}</code></dd>")));
         assert!(page.contains(&format!("data-label=\"{action}\"")));
-        // The advice quotes the policy's ARN from the message.
-        let article = &page[page.find("id=\"group-1\"").unwrap()..];
+        // The advice (given once for the principal's groups) quotes the policy's ARN.
+        let article = &page[page.find("<details class=\"principal\"").unwrap()..];
         let next_step = &article[article.find("<strong>Next step:</strong>").unwrap()..];
         let next_step = &next_step[..next_step.find("</div>").unwrap()];
         assert!(next_step.contains(&policy), "{next_step}");

@@ -114,8 +114,10 @@ pub struct QueryTable {
     pub name: String,
     /// What the query is for: the first paragraph of the file's leading comment, if any.
     pub title: String,
-    /// The CSV file written next to the page, such as `denials-by-principal.csv`.
-    pub csv_file: String,
+    /// The CSV file written next to the page, such as `denials-by-principal.csv`; none when the
+    /// query was not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv_file: Option<String>,
     pub columns: Vec<String>,
     /// Cells as the CSV has them; `None` for NULL.
     #[serde(skip)]
@@ -140,6 +142,31 @@ pub enum ReportError {
     FailOn { rule: String, reason: String },
 }
 
+impl Report {
+    /// Why the report has nothing to show, if it has not: no event in the window at all, which
+    /// is not the same as no denial. A schedule pointed at the wrong prefix, or a trail that
+    /// stopped delivering, looks like a quiet night otherwise.
+    pub fn no_data(&self) -> Option<String> {
+        let files = &self.files;
+        if files.events_in_window > 0 {
+            return None;
+        }
+        let damaged = files.damaged.len();
+        Some(if files.store.is_some() {
+            "the store holds no event in the window".to_string()
+        } else if files.read == 0 && damaged > 0 {
+            format!("no log file of the window could be read ({damaged} damaged)")
+        } else if files.read == 0 {
+            "no log file under the source was delivered for the window".to_string()
+        } else {
+            format!(
+                "{} read, none holds an event in the window",
+                chart::plural(files.read, "log file", "log files")
+            )
+        })
+    }
+}
+
 /// `summary.json`: the window, the counts, the files, the queries, the verdicts.
 pub fn summary_json(report: &Report) -> serde_json::Value {
     let principals: std::collections::BTreeSet<&str> = report
@@ -147,10 +174,13 @@ pub fn summary_json(report: &Report) -> serde_json::Value {
         .iter()
         .map(|d| d.principal.as_str())
         .collect();
+    let no_data = report.no_data();
     serde_json::json!({
         "generated_at": report.generated_at,
         "window": report.window,
         "source": report.source,
+        "no_data": no_data.is_some(),
+        "no_data_reason": no_data,
         "denials": report.denials.len(),
         "explicit_denials": report.denials.iter().filter(|d| d.explicit).count(),
         "principals": principals.len(),

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
+pub mod attacks;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -64,27 +66,8 @@ pub struct Totals {
 
 /// Writes the trail `settings` describe under `settings.out`.
 pub fn generate(settings: &Settings) -> anyhow::Result<Totals> {
-    let parts: Vec<i64> = settings
-        .start
-        .split('-')
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    anyhow::ensure!(parts.len() == 3, "the start day must be YYYY-MM-DD");
-    let first_day = NaiveDate::from_ymd_opt(
-        parts[0].try_into()?,
-        parts[1].try_into()?,
-        parts[2].try_into()?,
-    )
-    .ok_or_else(|| anyhow::anyhow!("the start day {} is not a calendar day", settings.start))?;
-    let first_day = i64::from(first_day.to_epoch_days());
-    let accounts: Vec<String> = (0..settings.accounts)
-        .map(|i| {
-            format!(
-                "{:012}",
-                111_111_111_111u64 * (i as u64 + 1) % 1_000_000_000_000
-            )
-        })
-        .collect();
+    let first_day = epoch_day(&settings.start)?;
+    let accounts: Vec<String> = (0..settings.accounts).map(account_id).collect();
     let regions = &REGIONS[..settings.regions.min(REGIONS.len())];
     let mut streams = Vec::new();
     for account in &accounts {
@@ -104,6 +87,27 @@ pub fn generate(settings: &Settings) -> anyhow::Result<Totals> {
         raw: sum.raw + t.raw,
         gzip: sum.gzip + t.gzip,
     }))
+}
+
+/// The account [`generate`] writes `index`th (from 0): 111111111111, 222222222222, ...
+pub fn account_id(index: usize) -> String {
+    format!(
+        "{:012}",
+        111_111_111_111u64 * (index as u64 + 1) % 1_000_000_000_000
+    )
+}
+
+/// Days from 1970-01-01 to `day`, written YYYY-MM-DD.
+fn epoch_day(day: &str) -> anyhow::Result<i64> {
+    let parts: Vec<i64> = day.split('-').map(str::parse).collect::<Result<_, _>>()?;
+    anyhow::ensure!(parts.len() == 3, "the day {day} must be YYYY-MM-DD");
+    let date = NaiveDate::from_ymd_opt(
+        parts[0].try_into()?,
+        parts[1].try_into()?,
+        parts[2].try_into()?,
+    )
+    .ok_or_else(|| anyhow::anyhow!("the day {day} is not a calendar day"))?;
+    Ok(i64::from(date.to_epoch_days()))
 }
 
 /// SplitMix64: small, fast, and the same on every machine.
@@ -156,7 +160,8 @@ impl Rng {
     }
 }
 
-const REGIONS: [&str; 8] = [
+/// The regions [`generate`] writes, in the order [`Settings::regions`] takes them.
+pub const REGIONS: [&str; 8] = [
     "us-east-1",
     "eu-west-1",
     "us-west-2",
@@ -183,6 +188,56 @@ const POLICY_FORMS: [&str; 9] = [
 struct Principal {
     identity: String,
     arn: Option<String>,
+    /// The addresses it calls from. People and workloads call from a few stable places; an AWS
+    /// service calls from its own name.
+    ips: Vec<String>,
+    agents: Vec<&'static str>,
+}
+
+const AGENTS: [&str; 4] = [
+    "aws-cli/2.13.5 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.22 prompt/off command/s3.cp",
+    "aws-sdk-java/1.12.470 Linux/5.10.184 OpenJDK_64-Bit_Server_VM/25.372-b07 java/1.8.0_372",
+    "Boto3/1.28.2 md/Botocore#1.31.2 ua/2.0 os/linux#5.10.186 md/arch#x86_64 lang/python#3.10.12",
+    "console.amazonaws.com",
+];
+
+impl Principal {
+    /// A user or role session, with its home addresses and agents fixed by its identity alone,
+    /// so they do not depend on (nor disturb) the stream of any account, region or day.
+    fn caller(identity: String, arn: String) -> Self {
+        let mut rng = Rng::new(hash(&identity));
+        let ips = (0..=rng.below(3))
+            .map(|_| {
+                format!(
+                    "{}.{}.{}.{}",
+                    10 + rng.below(200),
+                    rng.below(256),
+                    rng.below(256),
+                    1 + rng.below(254)
+                )
+            })
+            .collect();
+        let first = rng.below(AGENTS.len() as u64) as usize;
+        let mut agents = vec![AGENTS[first]];
+        if rng.below(2) == 1 {
+            agents.push(AGENTS[(first + 1 + rng.below(3) as usize) % AGENTS.len()]);
+        }
+        Principal {
+            identity,
+            arn: Some(arn),
+            ips,
+            agents,
+        }
+    }
+
+    fn service(service: &'static str) -> Self {
+        Principal {
+            identity: format!(r#"{{"type":"AWSService","invokedBy":"{service}"}}"#),
+            arn: None,
+            ips: vec![service.to_string()],
+            agents: vec![service],
+        }
+    }
 }
 
 fn principals(account: &str, rng: &mut Rng) -> Vec<Principal> {
@@ -190,14 +245,12 @@ fn principals(account: &str, rng: &mut Rng) -> Vec<Principal> {
     for i in 0..20 {
         let name = format!("user{i:02}");
         let arn = format!("arn:aws:iam::{account}:user/{name}");
-        out.push(Principal {
-            identity: format!(
-                r#"{{"type":"IAMUser","principalId":"AIDA{}","arn":"{arn}","accountId":"{account}","accessKeyId":"AKIA{}","userName":"{name}"}}"#,
-                rng.alnum(17).to_uppercase(),
-                rng.alnum(16).to_uppercase()
-            ),
-            arn: Some(arn),
-        });
+        let identity = format!(
+            r#"{{"type":"IAMUser","principalId":"AIDA{}","arn":"{arn}","accountId":"{account}","accessKeyId":"AKIA{}","userName":"{name}"}}"#,
+            rng.alnum(17).to_uppercase(),
+            rng.alnum(16).to_uppercase()
+        );
+        out.push(Principal::caller(identity, arn));
     }
     for (i, role) in [
         "Deployer",
@@ -225,19 +278,14 @@ fn principals(account: &str, rng: &mut Rng) -> Vec<Principal> {
         let session = format!("session-{i}");
         let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
         let role_id = format!("AROA{}", rng.alnum(17).to_uppercase());
-        out.push(Principal {
-            identity: format!(
-                r#"{{"type":"AssumedRole","principalId":"{role_id}:{session}","arn":"{arn}","accountId":"{account}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"{role_id}","arn":"arn:aws:iam::{account}:role/{role}","accountId":"{account}","userName":"{role}"}},"webIdFederationData":{{}},"attributes":{{"creationDate":"2019-10-28T00:00:00Z","mfaAuthenticated":"false"}}}}}}"#,
-                rng.alnum(16).to_uppercase()
-            ),
-            arn: Some(arn),
-        });
+        let identity = format!(
+            r#"{{"type":"AssumedRole","principalId":"{role_id}:{session}","arn":"{arn}","accountId":"{account}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"{role_id}","arn":"arn:aws:iam::{account}:role/{role}","accountId":"{account}","userName":"{role}"}},"webIdFederationData":{{}},"attributes":{{"creationDate":"2019-10-28T00:00:00Z","mfaAuthenticated":"false"}}}}}}"#,
+            rng.alnum(16).to_uppercase()
+        );
+        out.push(Principal::caller(identity, arn));
     }
     for service in ["config.amazonaws.com", "cloudformation.amazonaws.com"] {
-        out.push(Principal {
-            identity: format!(r#"{{"type":"AWSService","invokedBy":"{service}"}}"#),
-            arn: None,
-        });
+        out.push(Principal::service(service));
     }
     out
 }
@@ -502,28 +550,29 @@ fn record(
     let secs = event_ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    let agent = rng.pick(&[
-        "aws-cli/2.13.5 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.22 prompt/off command/s3.cp",
-        "aws-sdk-java/1.12.470 Linux/5.10.184 OpenJDK_64-Bit_Server_VM/25.372-b07 java/1.8.0_372",
-        "Boto3/1.28.2 md/Botocore#1.31.2 ua/2.0 os/linux#5.10.186 md/arch#x86_64 lang/python#3.10.12",
-        "console.amazonaws.com",
-    ]);
+    // The draws an address and an agent once took from the stream are still taken, only to
+    // choose among the principal's own, so every other field of every record stays as it was.
+    let agent = principal.agents[rng.below(AGENTS.len() as u64) as usize % principal.agents.len()];
     let (category, management) = if data {
         ("Data", false)
     } else {
         ("Management", true)
     };
-    write!(
-        out,
-        r#"{{"eventVersion":"1.09","userIdentity":{},"eventTime":"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"{region}","sourceIPAddress":"{}.{}.{}.{}","userAgent":"{agent}"{error},"requestParameters":{request},"responseElements":{response}{extra},"requestID":"{}","eventID":"{}","readOnly":{read_only},"eventType":"AwsApiCall","managementEvent":{management},"recipientAccountId":"{account}","eventCategory":"{category}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{service}.{region}.amazonaws.com"}}}}"#,
-        principal.identity,
-        t / 3600,
-        t % 3600 / 60,
-        t % 60,
+    let ip_draw = [
         10 + rng.below(200),
         rng.below(256),
         rng.below(256),
         rng.below(256),
+    ];
+    let ip = &principal.ips
+        [(ip_draw.iter().fold(0, |sum, n| sum * 256 + n) % principal.ips.len() as u64) as usize];
+    write!(
+        out,
+        r#"{{"eventVersion":"1.09","userIdentity":{},"eventTime":"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"{region}","sourceIPAddress":"{ip}","userAgent":"{agent}"{error},"requestParameters":{request},"responseElements":{response}{extra},"requestID":"{}","eventID":"{}","readOnly":{read_only},"eventType":"AwsApiCall","managementEvent":{management},"recipientAccountId":"{account}","eventCategory":"{category}","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{service}.{region}.amazonaws.com"}}}}"#,
+        principal.identity,
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
         rng.uuid(),
         rng.uuid(),
     )
@@ -634,4 +683,129 @@ fn hash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The path and decompressed text of every file of a small run, in path order.
+    pub(crate) fn small_run(out: &Path) -> Vec<(String, String)> {
+        let settings = Settings {
+            out: out.to_path_buf(),
+            days: 1,
+            accounts: 1,
+            regions: 2,
+            files_per_hour: 2,
+            mean_records: 40.0,
+            denial_rate: 0.2,
+            ..Settings::default()
+        };
+        generate(&settings).unwrap();
+        read_tree(out)
+    }
+
+    pub(crate) fn read_tree(out: &Path) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let mut folders = vec![out.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+            .into_iter()
+            .map(|file| {
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(std::fs::File::open(&file).unwrap()),
+                    &mut text,
+                )
+                .unwrap();
+                let name = file.strip_prefix(out).unwrap().display().to_string();
+                (name, text)
+            })
+            .collect()
+    }
+
+    /// `text` with the values of every `"field":"..."` emptied.
+    fn blank(text: &str, field: &str) -> String {
+        let opening = format!(r#""{field}":""#);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find(&opening) {
+            let value = at + opening.len();
+            out.push_str(&rest[..value]);
+            rest = &rest[value..];
+            rest = &rest[rest.find('"').unwrap()..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn records_but_their_sources_are_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut digest = String::new();
+        let files = small_run(dir.path());
+        for (name, text) in &files {
+            digest.push_str(name);
+            digest.push_str(&blank(&blank(text, "sourceIPAddress"), "userAgent"));
+        }
+        // The digest of this very run before principals had home addresses: only the addresses
+        // and agents may have changed.
+        assert_eq!(
+            (files.len(), format!("{:016x}", hash(&digest))),
+            (96, "0fcbce361c055bb2".to_string())
+        );
+    }
+
+    #[test]
+    fn each_principal_calls_from_a_few_stable_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sources: std::collections::BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
+            std::collections::BTreeMap::new();
+        for (_, text) in small_run(dir.path()) {
+            let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for record in file["Records"].as_array().unwrap() {
+                let identity = &record["userIdentity"];
+                let who = identity["arn"]
+                    .as_str()
+                    .or(identity["invokedBy"].as_str())
+                    .unwrap()
+                    .to_string();
+                let ip = record["sourceIPAddress"].as_str().unwrap().to_string();
+                let agent = record["userAgent"].as_str().unwrap().to_string();
+                if identity["type"] == "AWSService" {
+                    assert_eq!((ip.as_str(), agent.as_str()), (who.as_str(), who.as_str()));
+                }
+                let (ips, agents) = sources.entry(who).or_default();
+                ips.insert(ip);
+                agents.insert(agent);
+            }
+        }
+        // 20 users, 18 role sessions and 2 services all call in a day this busy.
+        assert_eq!(sources.len(), 40);
+        for (who, (ips, agents)) in &sources {
+            assert!(
+                ips.len() <= 3 && agents.len() <= 2,
+                "{who}: {ips:?} {agents:?}"
+            );
+        }
+        let all_ips: BTreeSet<&String> = sources.values().flat_map(|(ips, _)| ips).collect();
+        assert!(
+            all_ips.len() > 40,
+            "principals share too few addresses: {all_ips:?}"
+        );
+        assert!(sources.values().any(|(ips, _)| ips.len() == 3));
+        assert!(sources.values().any(|(_, agents)| agents.len() == 2));
+    }
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ctq_trailgen::{Settings, generate};
+use ctq_trailgen::attacks::write_attacks;
+use ctq_trailgen::{REGIONS, Settings, account_id, generate};
 
 #[derive(Parser)]
 #[command(about = "Write a synthetic CloudTrail trail in the S3 layout, for benchmarks")]
@@ -31,6 +32,9 @@ struct Args {
     /// Share of records that are access denials.
     #[arg(long, default_value_t = 0.03)]
     denial_rate: f64,
+    /// Also write the attack scenarios, into the first account and region on the first day.
+    #[arg(long)]
+    attacks: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         accounts: args.accounts,
         regions: args.regions,
         files_per_hour: args.files_per_hour,
-        start: args.start,
+        start: args.start.clone(),
         mean_records: args.mean_records,
         denial_rate: args.denial_rate,
     })?;
@@ -54,5 +58,19 @@ fn main() -> anyhow::Result<()> {
         totals.gzip as f64 / 1e6,
         args.out.display()
     );
+    if args.attacks {
+        let (account, region) = (account_id(0), REGIONS[0]);
+        for injected in write_attacks(&args.out, &args.start, &account, region)? {
+            println!(
+                "{}: {} from {} to {}, {} events, {} denied",
+                injected.rule,
+                injected.principal,
+                injected.first_seen,
+                injected.last_seen,
+                injected.events,
+                injected.denied
+            );
+        }
+    }
     Ok(())
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use ctq_denial::triage::{Noise, Triage};
+use ctq_denial::triage::{GroupBy, Noise, Triage};
 use ctq_ingest::Progress;
-use ctq_report::explain::{Scope, explain_json, explain_text};
+use ctq_report::explain::{Scope, View, explain_csv, explain_document, explain_text};
 use ctq_sql::Instant;
 use ctq_sql::events::denial_events;
 
@@ -16,6 +16,9 @@ use crate::progress::ProgressLine;
 use crate::session::open_session;
 use crate::summary::{explain_no_rows, print_scan_summary};
 use crate::window::{denial_filter, open_window};
+
+/// Groups the text report shows unless `--top` says otherwise.
+const DEFAULT_TOP: usize = 20;
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     check_output("--output", args.output.as_deref(), &args.source)?;
@@ -35,24 +38,44 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
         service_calls: args.exclude_noise,
         console_browsing: args.exclude_noise,
     };
-    let mut triage = Triage::new(noise, suppressions, args.samples);
+    let group_by = GroupBy::new(args.group_by.iter().copied());
+    let mut triage = Triage::new(noise, suppressions, args.samples)
+        .group_by(group_by.clone())
+        .fold_resources(true)
+        .only_causes(&args.cause);
     for event in &events {
         triage.add(event);
     }
-    let (groups, excluded) = triage.finish();
+    let finished = triage.finish_with_summary();
+    // A terminal reads the largest groups; a program or a spreadsheet takes them all.
+    let top = match (args.top, args.format) {
+        (Some(0), _) | (None, ExplainFormat::Json | ExplainFormat::Csv) => None,
+        (Some(top), _) => Some(top),
+        (None, ExplainFormat::Report) => Some(DEFAULT_TOP),
+    };
     let scope = Scope {
         from,
         to,
         principal: args.scope.principal.as_deref(),
     };
+    let view = View {
+        causes: &args.cause,
+        group_by: if group_by == GroupBy::default() {
+            &[]
+        } else {
+            group_by.dimensions()
+        },
+        top,
+    };
     let text = match args.format {
-        ExplainFormat::Report => explain_text(&scope, &groups, &excluded),
+        ExplainFormat::Report => explain_text(&scope, &view, &finished),
+        ExplainFormat::Csv => explain_csv(&view, &finished),
         ExplainFormat::Json => {
             let scan = session.file_outcomes();
-            let document = explain_json(
+            let document = explain_document(
                 &scope,
-                &groups,
-                &excluded,
+                &view,
+                &finished,
                 scan.files_read(),
                 scan.damaged().count(),
             );

@@ -5,6 +5,7 @@ mod completions;
 mod ddl;
 mod denials;
 mod explain;
+mod hunt;
 mod info;
 mod ingest;
 mod man;
@@ -56,6 +57,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Shell(args) => shell::run(args).await,
         Command::Denials(args) => denials::run(args).await,
         Command::Explain(args) => explain::run(args).await,
+        Command::Hunt(args) => hunt::run(args).await,
         Command::Schema(args) => schema::run(args).await,
         Command::Ingest(args) => ingest::run(args).await,
         Command::Report(args) => report::run(args).await,

@@ -1,4 +1,5 @@
-//! `ctq queries`: the saved queries built into ctq, what each is for and the parameters it takes.
+//! `ctq queries`: the saved queries and hunting rules built into ctq, what each is for and the
+//! parameters or thresholds it takes.
 
 use std::io::Write;
 
@@ -21,6 +22,21 @@ pub fn run() -> anyhow::Result<Outcome> {
     writeln!(
         out,
         "\nRun one with `ctq query NAME --source TRAIL --param NAME=VALUE ...`."
+    )?;
+    writeln!(out, "\nHunting rules (ctq hunt; queries/hunt/):")?;
+    for rule in ctq_hunt::bundled() {
+        writeln!(out, "\n{}  ({})\n    {}", rule.id, rule.severity.as_str(), rule.title)?;
+        for threshold in &rule.thresholds {
+            writeln!(
+                out,
+                "    {}={}  {}",
+                threshold.name, threshold.default, threshold.meaning
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "\nRun them with `ctq hunt --source TRAIL`; `--rule ID` runs one, `--threshold NAME=VALUE` changes a threshold."
     )?;
     Ok(Outcome::Clean)
 }

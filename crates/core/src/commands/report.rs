@@ -62,6 +62,15 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         );
     }
     let crossed: Vec<_> = report.verdicts.iter().filter(|v| v.crossed).collect();
+    // An empty window is not a quiet night: say so, unless a crossed no-data rule already does.
+    if let Some(reason) = report.no_data()
+        && !crossed.iter().any(|v| v.rule == "no-data")
+    {
+        eprintln!(
+            "ctq: warning: no data: {reason}; the report at {} shows nothing",
+            args.out.display()
+        );
+    }
     for verdict in &crossed {
         eprintln!(
             "ctq: --fail-on {} crossed: {} (see {})",

@@ -100,6 +100,8 @@ fn every_real_denial_parses_and_gets_advice() {
                 principal_arn: text(record, "/userIdentity/arn"),
                 session_issuer_arn: text(record, "/userIdentity/sessionContext/sessionIssuer/arn"),
                 request_parameters: request_parameters.as_deref(),
+                identity_type: text(record, "/userIdentity/type"),
+                invoked_by: text(record, "/userIdentity/invokedBy"),
             };
             let advice = advise(&denial, code.unwrap_or(""), &context);
             assert!(!advice.cause.is_empty() && !advice.next_step.is_empty());
