@@ -492,13 +492,14 @@ fn service_call(f: &Facts) -> Option<Advice> {
     }
     let service = f.calling_service().unwrap_or("an AWS service");
     let (action, on) = (f.action(), f.on_resource());
-    let role = f
+    let known_role = f
         .principal
         .filter(|p| p.contains(":assumed-role/") || p.contains(":role/"))
-        .map_or_else(
-            || format!("the role {service} uses in this account (its service-linked role, or the role configured for it)"),
-            |_| format!("the role it used, {}", f.holder()),
-        );
+        .map(|_| f.holder());
+    let role = known_role.as_ref().map_or_else(
+        || format!("the role {service} uses in this account (its service-linked role, or the role configured for it)"),
+        |role| format!("the role it used, {role}"),
+    );
     let cause = format!(
         "{service}, calling on the account's behalf, was denied {action}{on}: {}.",
         crate::triage::cause_summary(f.denial)
@@ -517,7 +518,11 @@ fn service_call(f: &Facts) -> Option<Advice> {
             f.policy_arn()
         ),
         _ => format!(
-            "Check which role {service} uses and that it may {action}{on}: {role}. A service-linked role's policy is AWS's own, so then look at the resource's policy (bucket policy, KMS key policy) and the service's settings for this account."
+            "{} may {action}{on}; a service-linked role's policy is AWS's own, so then look at the resource's policy (bucket policy, KMS key policy) and the service's settings for this account.",
+            known_role.as_ref().map_or_else(
+                || format!("Find {role} and check that it"),
+                |role| format!("Check that {role}"),
+            )
         ),
     };
     Some(Advice {

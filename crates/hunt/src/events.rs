@@ -23,8 +23,8 @@ fn events_sql(conditions: &[String]) -> String {
     } else {
         format!("WHERE {}", conditions.join("\n  AND "))
     };
-    // Request parameters are read only where a rule needs them (the buckets of failed S3 calls,
-    // the role an AssumeRole asked for): parsing every S3 data event's JSON would cost more than
+    // Request parameters are read only where a rule needs them (the bucket or target of a failed
+    // call, the role an AssumeRole asked for): parsing every S3 data event's JSON would cost more than
     // the rest of the hunt.
     format!(
         "SELECT eventtime AS event_time,
@@ -47,7 +47,13 @@ fn events_sql(conditions: &[String]) -> String {
        CASE WHEN errorcode IS NOT NULL AND eventsource = 's3.amazonaws.com'
             THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
        CASE WHEN eventsource = 'sts.amazonaws.com' AND eventname LIKE 'AssumeRole%'
-            THEN json_extract_scalar(requestparameters, '$.roleArn') END AS role_arn
+            THEN json_extract_scalar(requestparameters, '$.roleArn') END AS role_arn,
+       CASE WHEN errorcode IS NOT NULL
+            THEN coalesce(json_extract_scalar(requestparameters, '$.instanceId'),
+                          json_extract_scalar(requestparameters, '$.secretId'),
+                          json_extract_scalar(requestparameters, '$.name'),
+                          json_extract_scalar(requestparameters, '$.functionName'),
+                          json_extract_scalar(requestparameters, '$.taskDefinition')) END AS target
 FROM cloudtrail
 {filter}"
     )

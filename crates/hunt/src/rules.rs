@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 /// The rules of `queries/hunt/`, built into ctq, by file stem.
-const BUNDLED: [(&str, &str); 9] = [
+const BUNDLED: [(&str, &str); 10] = [
     (
         "recon-burst",
         include_str!("../../../queries/hunt/recon-burst.sql"),
@@ -29,6 +29,10 @@ const BUNDLED: [(&str, &str); 9] = [
     (
         "bucket-guessing",
         include_str!("../../../queries/hunt/bucket-guessing.sql"),
+    ),
+    (
+        "credential-harvest",
+        include_str!("../../../queries/hunt/credential-harvest.sql"),
     ),
     (
         "offensive-tooling",

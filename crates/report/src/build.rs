@@ -33,6 +33,8 @@ pub struct Request<'a> {
     pub noise: Noise,
     pub suppressions: Suppressions,
     pub fail_on: &'a [fail_on::Rule],
+    /// The hunting rules whose findings the report shows, with their default thresholds.
+    pub hunt_rules: &'a [ctq_hunt::Rule],
     /// Whose denials the triage and the denial list read (principal, account, region), matched
     /// as `ctq denials` and `ctq explain` match them; its window is `window`.
     pub denials: DenialFilter,
@@ -55,6 +57,8 @@ pub enum BuildError {
     Denials(#[source] SqlError),
     #[error("counting the window's events failed")]
     EventCount(#[source] SqlError),
+    #[error("hunting the window failed")]
+    Hunt(#[source] ctq_hunt::HuntError),
     #[error("saved query {name}")]
     SavedQuery {
         name: String,
@@ -75,7 +79,7 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     let events = denial_events(session, &filter)
         .await
         .map_err(BuildError::Denials)?;
-    let mut triage = Triage::new(request.noise, request.suppressions, SAMPLES);
+    let mut triage = Triage::new(request.noise, request.suppressions.clone(), SAMPLES);
     let mut denials = Vec::with_capacity(events.len());
     for event in &events {
         denials.push(DenialRow::of_event(event));
@@ -85,6 +89,18 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     let events_in_window = events_in_window(session, &window)
         .await
         .map_err(BuildError::EventCount)?;
+
+    let hunt = ctq_hunt::hunt(
+        session,
+        &ctq_hunt::Request {
+            scope: filter.clone(),
+            rules: request.hunt_rules,
+            thresholds: &ctq_hunt::Thresholds::default(),
+            suppressions: &request.suppressions,
+        },
+    )
+    .await
+    .map_err(BuildError::Hunt)?;
 
     let mut tables = Vec::new();
     let mut csv_files = Vec::new();
@@ -132,6 +148,8 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         denials,
         triage: groups,
         excluded,
+        findings: hunt.findings,
+        hunt_rules: hunt.rules,
         queries: tables,
         verdicts: Vec::new(),
         duration_ms: 0,
@@ -345,6 +363,7 @@ mod tests {
                 noise: Noise::default(),
                 suppressions: Suppressions::default(),
                 fail_on: &[],
+                hunt_rules: &ctq_hunt::bundled(),
                 denials: DenialFilter::default(),
             },
         )

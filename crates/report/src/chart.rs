@@ -626,7 +626,11 @@ pub fn stacked_bars_svg(id: &str, title: &str, data: &StackedSeries, apart_title
             r#"<g class="legend-item" data-series="{label}" data-total="{total}"{apart}><title>{label}: {denials}</title><rect x="{left}" y="{y}" width="12" height="12" fill="{fill}"/><text x="{tx}" y="{ty}">{short} ({total})</text></g>"#,
             label = escape(&series.label),
             total = series.total,
-            apart = if series.apart { r#" data-apart="true""# } else { "" },
+            apart = if series.apart {
+                r#" data-apart="true""#
+            } else {
+                ""
+            },
             denials = plural(series.total, "denial", "denials"),
             left = number(left),
             y = number(y),
@@ -712,8 +716,7 @@ fn x_labels(starts: &[i64], bucket: Bucket, plot_width: f64) -> Vec<(usize, Stri
                 month_index(start).rem_euclid(bucket_months(bucket) * every as i64) == 0
             }
             (Scale::Years, _) => {
-                (month_index(start) / 12).rem_euclid(bucket_months(bucket) / 12 * every as i64)
-                    == 0
+                (month_index(start) / 12).rem_euclid(bucket_months(bucket) / 12 * every as i64) == 0
             }
             // Dates have no round value to snap to: the window's first day leads.
             _ => false,
@@ -1050,14 +1053,19 @@ mod tests {
         let sso = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice@example.com";
         let short = shorten(sso);
         assert_eq!(short.chars().count(), 60, "{short}");
-        assert_eq!(short, "AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice@e…");
+        assert_eq!(
+            short,
+            "AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice@e…"
+        );
         let session = "arn:aws:sts::123456789012:assumed-role/VeryLongRoleNameForTheBatchJobs/i-0123456789abcdef0-session";
         assert_eq!(
             shorten(session),
             "…9012:assumed-role/VeryLongRoleNameForTheBatchJobs/i-012345…"
         );
         assert_eq!(
-            shorten("arn:aws:sts::123456789012:assumed-role/RoleWithAName/botocore-session-1700000000"),
+            shorten(
+                "arn:aws:sts::123456789012:assumed-role/RoleWithAName/botocore-session-1700000000"
+            ),
             "…9012:assumed-role/RoleWithAName/botocore-session-1700000000"
         );
         let user = format!("arn:aws:iam::111122223333:user/{}", "x".repeat(80));
@@ -1070,7 +1078,9 @@ mod tests {
             "…3333:role/…/ServiceRoleForTheNightlyExport"
         );
         assert_eq!(
-            shorten(&format!("not an arn {}", "y".repeat(70))).chars().count(),
+            shorten(&format!("not an arn {}", "y".repeat(70)))
+                .chars()
+                .count(),
             60
         );
         assert_eq!(shorten("short"), "short");
@@ -1116,7 +1126,9 @@ mod tests {
             r#"<g class="legend-item" data-series="ec2.amazonaws.com" data-total="1" data-apart="true">"#
         ));
         assert!(svg.contains(&format!("fill=\"{}\"", APART_PALETTE[0])));
-        assert!(svg.find(">AWS services</text>").unwrap() < svg.find(">ec2.amazonaws.com (1)").unwrap());
+        assert!(
+            svg.find(">AWS services</text>").unwrap() < svg.find(">ec2.amazonaws.com (1)").unwrap()
+        );
         assert!(svg.contains(">a&lt;b&gt;&amp;&quot;c&#39; (2)</text>"));
         assert!(svg.contains(">denials per 30 minutes</text>"));
         assert!(svg.contains(">10-29 00:00</text>"));
@@ -1198,7 +1210,9 @@ mod tests {
     fn overlapping(labels: &[(usize, String)], buckets: usize, plot_width: f64) -> bool {
         let slot = plot_width / buckets as f64;
         labels.windows(2).any(|pair| {
-            let [(a, ta), (b, tb)] = pair else { return false };
+            let [(a, ta), (b, tb)] = pair else {
+                return false;
+            };
             let centre = |i: usize| slot * i as f64 + slot / 2.0;
             let half = |t: &String| t.chars().count() as f64 * 7.0 / 2.0;
             centre(*a) + half(ta) >= centre(*b) - half(tb)
@@ -1211,7 +1225,10 @@ mod tests {
         let half_hours: Vec<i64> = (0..48).map(|i| day.from_ms + i * 30 * MINUTE_MS).collect();
         let labels = x_labels(&half_hours, Bucket::Fixed(30 * MINUTE_MS), 664.0);
         let texts: Vec<&str> = labels.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(texts, ["10-29 00:00", "04:00", "08:00", "12:00", "16:00", "20:00"]);
+        assert_eq!(
+            texts,
+            ["10-29 00:00", "04:00", "08:00", "12:00", "16:00", "20:00"]
+        );
         // From 07:00, labels start on the first round hour, not on the window's start.
         let from_seven: Vec<i64> = (0..25)
             .map(|i| day.from_ms + 7 * HOUR_MS + i * 30 * MINUTE_MS)
@@ -1223,7 +1240,11 @@ mod tests {
         // From an hour to 16 years, whatever the width: labels never touch and read as the
         // bucket's unit.
         for (from, to, first) in [
-            ("2019-10-29T06:00:00Z", "2019-10-29T07:00:00Z", "10-29 06:00"),
+            (
+                "2019-10-29T06:00:00Z",
+                "2019-10-29T07:00:00Z",
+                "10-29 06:00",
+            ),
             ("2019-10-01T00:00:00Z", "2019-10-31T00:00:00Z", "2019-10-01"),
             ("2019-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "2019-01"),
             ("2015-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "2015 Q1"),
@@ -1239,14 +1260,22 @@ mod tests {
                 if width > 600.0 {
                     assert_eq!(labels[0].1, first, "{from} at {width}");
                 }
-                assert!(!overlapping(&labels, starts.len(), width), "{from} at {width}: {labels:?}");
+                assert!(
+                    !overlapping(&labels, starts.len(), width),
+                    "{from} at {width}: {labels:?}"
+                );
             }
         }
         let w = window("2009-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
         let bucket = bucket_for(w.from_ms, w.to_ms);
         let starts = bucket.starts(w.from_ms, w.to_ms, 48).unwrap();
         let labels = x_labels(&starts, bucket, 664.0);
-        assert!(labels.iter().all(|(_, t)| t.len() == 4 && t.parse::<i32>().is_ok()), "{labels:?}");
+        assert!(
+            labels
+                .iter()
+                .all(|(_, t)| t.len() == 4 && t.parse::<i32>().is_ok()),
+            "{labels:?}"
+        );
     }
 
     #[test]

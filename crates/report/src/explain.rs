@@ -177,7 +177,8 @@ fn group_block(out: &mut String, group: &Group) {
         .resource
         .clone()
         .unwrap_or_else(|| "(not named)".to_owned());
-    if group.distinct.resources > 1 {
+    let mixed = |d: Dimension| group.mixed.contains(&d);
+    if group.distinct.resources > 1 && !mixed(Dimension::Resource) {
         let _ = write!(resource, " ({} distinct)", group.distinct.resources);
     }
     field("resource", &resource);
@@ -193,7 +194,7 @@ fn group_block(out: &mut String, group: &Group) {
         field("e.g.", &samples);
     }
     let mut cause = group.cause_summary.clone();
-    if !group.policy_arns.is_empty() {
+    if !group.policy_arns.is_empty() && !mixed(Dimension::Cause) {
         let _ = write!(cause, ": {}", group.policy_arns.join(", "));
         let more = group
             .distinct
@@ -221,23 +222,17 @@ fn group_block(out: &mut String, group: &Group) {
         ),
     );
     if !group.source_ips.is_empty() {
-        field("source ip", &join(&group.source_ips));
+        field("source ip", &join_few(&group.source_ips));
     }
     if !group.user_agents.is_empty() {
-        field("agent", &join(&group.user_agents));
+        field("agent", &join_few(&group.user_agents));
     }
     if !group.sample_event_ids.is_empty() {
         field("events", &group.sample_event_ids.join(", "));
     }
-    if !group.mixed.is_empty() {
-        let names: Vec<&str> = group.mixed.iter().map(Dimension::as_str).collect();
-        field(
-            "note",
-            &format!(
-                "the group mixes several {}: the advice is the earliest event's",
-                names.join(", ")
-            ),
-        );
+    if let Some(note) = mixed_note(group) {
+        field("next step", &note);
+        return;
     }
     field("diagnosis", &group.advice.cause);
     field("next step", &group.advice.next_step);
@@ -331,8 +326,12 @@ pub fn explain_csv(view: &View, finished: &Finished) -> String {
             join(&group.error_codes),
             join(&group.source_ips),
             group.sample_event_ids.join(" "),
-            group.advice.cause.clone(),
-            group.advice.next_step.clone(),
+            if mixed_note(group).is_some() {
+                String::new()
+            } else {
+                group.advice.cause.clone()
+            },
+            mixed_note(group).unwrap_or_else(|| group.advice.next_step.clone()),
         ];
         csv_row(&mut out, row.into_iter());
     }
@@ -358,6 +357,35 @@ fn csv_cell(value: &str) -> String {
     } else {
         guarded
     }
+}
+
+/// Why a group that mixes actions or causes gets no advice: each of its denials may need
+/// another fix. `None` when its advice holds for all of them.
+fn mixed_note(group: &Group) -> Option<String> {
+    let names: Vec<&str> = group
+        .mixed
+        .iter()
+        .filter(|d| matches!(d, Dimension::Action | Dimension::Cause))
+        .map(|d| match d {
+            Dimension::Action => "actions",
+            _ => "causes",
+        })
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "(the group mixes {}: --group-by with action and cause gives each its advice)",
+            names.join(" and ")
+        )
+    })
+}
+
+/// At most five values, then how many more.
+fn join_few(values: &std::collections::BTreeSet<String>) -> String {
+    let mut text = join(values.iter().take(5));
+    if values.len() > 5 {
+        let _ = write!(text, " and {} more", values.len() - 5);
+    }
+    text
 }
 
 fn join<'a>(values: impl IntoIterator<Item = &'a String>) -> String {

@@ -10,7 +10,9 @@
 //! - `no-data`: the window holds no event at all (no log file delivered for it, or none
 //!   readable): a quiet report that is quiet because nothing was read;
 //! - `min-files=N`: fewer than N log files read (a store has none: use `min-records`);
-//! - `min-records=N`: fewer than N events in the window.
+//! - `min-records=N`: fewer than N events in the window;
+//! - `finding`: a hunting rule found something (`ctq hunt`); `finding=high` (or `medium`,
+//!   `low`) only counts findings of that severity or above.
 //!
 //! `--fail-on` takes one rule or several separated by commas (`no-data,min-files=10`), and may be
 //! repeated.
@@ -33,6 +35,8 @@ pub enum Rule {
     NoData,
     MinFiles(u64),
     MinRecords(u64),
+    /// A hunting finding of this severity or above (any severity when `None`).
+    Finding(Option<ctq_hunt::Severity>),
 }
 
 /// A rule and whether this run crossed it.
@@ -68,6 +72,7 @@ impl FromStr for Rule {
             "explicit-deny" => return Ok(Rule::ExplicitDeny),
             "damaged" => return Ok(Rule::Damaged),
             "no-data" => return Ok(Rule::NoData),
+            "finding" => return Ok(Rule::Finding(None)),
             _ => {}
         }
         if let Some(n) = trimmed.strip_prefix("denials>") {
@@ -82,8 +87,13 @@ impl FromStr for Rule {
         if let Some(n) = trimmed.strip_prefix("min-records=") {
             return Ok(Rule::MinRecords(floor(n)?));
         }
+        if let Some(severity) = trimmed.strip_prefix("finding=") {
+            return ctq_hunt::Severity::parse(severity)
+                .map(|s| Rule::Finding(Some(s)))
+                .ok_or_else(|| invalid("the severity must be low, medium or high, as in finding=high"));
+        }
         Err(invalid(
-            "expected any, explicit-deny, damaged, no-data, denials>N, principal>N, min-files=N or min-records=N",
+            "expected any, explicit-deny, damaged, no-data, finding, finding=SEVERITY, denials>N, principal>N, min-files=N or min-records=N",
         ))
     }
 }
@@ -99,6 +109,8 @@ impl fmt::Display for Rule {
             Rule::NoData => write!(f, "no-data"),
             Rule::MinFiles(n) => write!(f, "min-files={n}"),
             Rule::MinRecords(n) => write!(f, "min-records={n}"),
+            Rule::Finding(None) => write!(f, "finding"),
+            Rule::Finding(Some(severity)) => write!(f, "finding={}", severity.as_str()),
         }
     }
 }
@@ -163,6 +175,32 @@ pub fn evaluate(rules: &[Rule], report: &Report) -> Vec<Verdict> {
                     (
                         read < floor,
                         format!("{read} log files read, floor {floor}{store}"),
+                    )
+                }
+                Rule::Finding(floor) => {
+                    let floor = floor.unwrap_or(ctq_hunt::Severity::Low);
+                    let found: Vec<&ctq_hunt::Finding> = report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity >= floor)
+                        .collect();
+                    let named: Vec<String> = found
+                        .iter()
+                        .take(5)
+                        .map(|f| format!("{} {}", f.rule, f.principal))
+                        .collect();
+                    (
+                        !found.is_empty(),
+                        format!(
+                            "{} of severity {} or above{}",
+                            crate::plural(found.len() as u64, "finding", "findings"),
+                            floor.as_str(),
+                            if named.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", named.join(", "))
+                            }
+                        ),
                     )
                 }
                 Rule::MinRecords(floor) => {
@@ -248,6 +286,8 @@ mod tests {
             denials,
             triage: Vec::new(),
             excluded: ctq_denial::triage::Excluded::default(),
+            findings: Vec::new(),
+            hunt_rules: Vec::new(),
             queries: Vec::new(),
             verdicts: Vec::new(),
             duration_ms: 0,

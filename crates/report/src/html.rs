@@ -195,6 +195,14 @@ pre {
   margin: 0;
 }
 section.query { margin: 0 0 28px; }
+details.finding { border: 1px solid #ddd; border-left: 4px solid #999; border-radius: 4px; padding: 6px 10px; margin: 0 0 10px; }
+details.finding.high { border-left-color: #b3261e; }
+details.finding.medium { border-left-color: #c77700; }
+details.finding summary { cursor: pointer; overflow-wrap: anywhere; }
+details.finding .severity { text-transform: uppercase; font-weight: 600; font-size: 0.85em; }
+details.finding dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 8px 0 0; }
+details.finding dt { color: #555; }
+details.finding dd { margin: 0; overflow-wrap: anywhere; }
 /* A table scrolls inside its own box, never the page: at most most of a screen tall, with its
    header and first column held in place while it scrolls. */
 .table-wrap {
@@ -289,6 +297,7 @@ pub fn render_html(report: &Report) -> String {
                     (contents(report))
                     (figures(report))
                     (verdicts(&report.verdicts))
+                    (suspicious_activity(report))
                     (damaged_files(&report.files))
                     (charts(report))
                     (triage(&report.triage, &report.excluded))
@@ -460,6 +469,69 @@ fn verdicts(verdicts: &[Verdict]) -> Markup {
     }
 }
 
+/// The hunting rules' findings: one collapsible block each, the high ones open.
+fn suspicious_activity(report: &Report) -> Markup {
+    html! {
+        section id="suspicious" {
+            "\n"
+            h2 { "Suspicious activity" }
+            "\n"
+            @if report.findings.is_empty() {
+                p id="no-findings" {
+                    "No finding: none of the " (report.hunt_rules.len())
+                    " hunting rules matched in this window (see docs/hunt.md)."
+                }
+                "\n"
+            } @else {
+                p class="note" {
+                    "Patterns of denials that attackers leave (ctq hunt). Each says what was seen, \
+                     the evidence, and what to check first."
+                }
+                "\n"
+                @for finding in &report.findings {
+                    @let severity = finding.severity.as_str();
+                    details class={ "finding " (severity) } open[finding.severity == ctq_hunt::Severity::High]
+                        data-rule=(Text(&finding.rule)) {
+                        summary {
+                            span class="severity" { (severity) }
+                            " " code { (Text(&finding.rule)) } " "
+                            span class="principal" { (Text(&finding.principal)) }
+                        }
+                        dl {
+                            dt { "What" } dd { (Text(&finding.detail)) }
+                            @if let Some(issuer) = &finding.issuer {
+                                dt { "Issued by" } dd { code { (Text(issuer)) } }
+                            }
+                            dt { "Seen" }
+                            dd {
+                                (Text(&finding.first_seen)) " to " (Text(&finding.last_seen))
+                                ", " (finding.events) " events (" (finding.denied) " denied)"
+                            }
+                            dt { "Actions" } dd { (Text(&shown(&finding.actions))) }
+                            dt { "Source IPs" } dd { (Text(&shown(&finding.source_ips))) }
+                            dt { "User agents" } dd { (Text(&shown(&finding.user_agents))) }
+                            dt { "Events" } dd { code { (Text(&finding.sample_event_ids.join(", "))) } }
+                            dt { "Next step" } dd { (Text(&finding.next_step)) }
+                        }
+                    }
+                    "\n"
+                }
+            }
+        }
+        "\n"
+    }
+}
+
+/// The first values of a list and how many more there are.
+fn shown(values: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut text = values.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if values.len() > SHOWN {
+        text.push_str(&format!(" (+{} more)", values.len() - SHOWN));
+    }
+    text
+}
+
 fn damaged_files(files: &Files) -> Markup {
     html! {
         @if !files.damaged.is_empty() {
@@ -514,6 +586,10 @@ fn contents(report: &Report) -> Markup {
             ol {
                 li { a href="#summary" { "Key figures" } }
                 li { a href="#fail-on" { "--fail-on rules" } }
+                li {
+                    a href="#suspicious" { "Suspicious activity" }
+                    " (" (report.findings.len()) ")"
+                }
                 @if !report.files.damaged.is_empty() {
                     li { a href="#damaged" { "Damaged files" } }
                 }
@@ -674,9 +750,7 @@ struct Principal<'a> {
 fn causes(groups: &[Group]) -> Vec<Cause<'_>> {
     let mut causes: Vec<Cause> = Vec::new();
     for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
-        let position = causes
-            .iter()
-            .position(|c| c.summary == group.cause_summary);
+        let position = causes.iter().position(|c| c.summary == group.cause_summary);
         let cause = match position {
             Some(position) => &mut causes[position],
             None => {
@@ -775,8 +849,7 @@ fn principal_details(principal: &Principal, open: bool) -> Markup {
         )
     };
     let first = principal.groups.first().map(|(_, g)| advice(g));
-    let shared = first
-        .filter(|first| principal.groups.iter().all(|(_, g)| advice(g) == *first));
+    let shared = first.filter(|first| principal.groups.iter().all(|(_, g)| advice(g) == *first));
     html! {
         details class="principal" data-principal=(Text(principal.name)) open[open] {
             "\n"
@@ -1130,6 +1203,8 @@ mod tests {
             ],
             triage: groups,
             excluded,
+            findings: Vec::new(),
+            hunt_rules: Vec::new(),
             queries: vec![
                 QueryTable {
                     name: "denials-by-principal".to_string(),

@@ -42,6 +42,10 @@ pub struct Report {
     /// The triage of the window's denials, most frequent group first.
     pub triage: Vec<Group>,
     pub excluded: Excluded,
+    /// What the hunting rules found in the window (`ctq hunt`), most severe first.
+    pub findings: Vec<ctq_hunt::Finding>,
+    /// The hunting rules that ran, by id.
+    pub hunt_rules: Vec<String>,
     pub queries: Vec<QueryTable>,
     /// The `--fail-on` rules and whether each was crossed.
     pub verdicts: Vec<fail_on::Verdict>,
@@ -185,6 +189,8 @@ pub fn summary_json(report: &Report) -> serde_json::Value {
         "explicit_denials": report.denials.iter().filter(|d| d.explicit).count(),
         "principals": principals.len(),
         "triage_groups": report.triage.len(),
+        "hunt_rules": report.hunt_rules,
+        "findings": report.findings,
         "excluded": report.excluded,
         "files": report.files,
         "queries": report.queries,

@@ -60,6 +60,7 @@ pub fn write_attacks(
         new_principal_denied(&mut rng, account, region),
         malformed_policy_enum(&mut rng, account),
         passrole_burst(&mut rng, account, region),
+        credential_harvest(&mut rng, account, region, day),
     ];
     let mut injected = Vec::new();
     for scenario in &scenarios {
@@ -836,6 +837,55 @@ fn passrole_burst(rng: &mut Rng, account: &str, region: &str) -> Scenario {
     }
 }
 
+fn credential_harvest(rng: &mut Rng, account: &str, region: &str, day: &str) -> Scenario {
+    let (arn, identity) = role_session(rng, account, "BuildAgent", "ci-4711", day);
+    // A sweep: every instance's Windows password, then every secret, each one tried once.
+    let calls = spread(26, hms(21, 0, 0), hms(21, 3, 0))
+        .into_iter()
+        .enumerate()
+        .map(|(i, at)| {
+            if i < 20 {
+                let instance = format!("i-0{}", rng.hex(16));
+                let resource = format!("arn:aws:ec2:{region}:{account}:instance/{instance}");
+                let refused = sentence(&arn, "ec2:GetPasswordData", Some(&resource));
+                Call {
+                    at,
+                    region: region.to_string(),
+                    service: "ec2",
+                    name: "GetPasswordData",
+                    request: format!(r#"{{"instanceId":"{instance}"}}"#),
+                    error: Some(("Client.UnauthorizedOperation", ec2_message(rng, &refused))),
+                    ip: "192.0.2.210",
+                    agent: GO_SDK,
+                }
+            } else {
+                let secret = format!("prod/db-{}", i - 20);
+                let resource =
+                    format!("arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf");
+                Call {
+                    at,
+                    region: region.to_string(),
+                    service: "secretsmanager",
+                    name: "GetSecretValue",
+                    request: format!(r#"{{"secretId":"{secret}"}}"#),
+                    error: Some((
+                        "AccessDeniedException",
+                        sentence(&arn, "secretsmanager:GetSecretValue", Some(&resource)),
+                    )),
+                    ip: "192.0.2.210",
+                    agent: GO_SDK,
+                }
+            }
+        })
+        .collect();
+    Scenario {
+        rule: "credential-harvest",
+        arn,
+        identity,
+        calls,
+    }
+}
+
 /// Writes a scenario's calls as CloudTrail delivers them: one file per five minutes of calls,
 /// delivered one to five minutes after that window closes.
 fn write_scenario(
@@ -988,6 +1038,12 @@ mod tests {
             ("new-principal-denied", "user/temp-contractor", 6, 4),
             ("malformed-policy-enum", "user/audit-scanner", 20, 0),
             ("passrole-burst", "user/lambda-dev", 8, 8),
+            (
+                "credential-harvest",
+                "assumed-role/BuildAgent/ci-4711",
+                26,
+                26,
+            ),
         ];
         let got: Vec<_> = injected
             .iter()

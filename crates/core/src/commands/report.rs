@@ -46,6 +46,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         },
         suppressions,
         fail_on: &args.fail_on,
+        hunt_rules: &ctq_hunt::bundled(),
         denials: denial_filter(&args.scope, None, None),
     };
     let built = build(&session, request).await?;

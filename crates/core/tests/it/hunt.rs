@@ -112,10 +112,11 @@ fn the_text_view_leads_with_the_most_severe() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     let first = text.lines().next().unwrap();
-    assert!(
-        first.contains(" findings, 2019-10-28T00:00:00.000Z to 2019-10-29T00:00:00.000Z (9 rules over "),
-        "{first}"
+    let header = format!(
+        " findings, 2019-10-28T00:00:00.000Z to 2019-10-29T00:00:00.000Z ({} rules over ",
+        ctq_hunt::bundled().len()
     );
+    assert!(first.contains(&header), "{first}");
     assert!(text.contains("\n[1] HIGH "), "{text}");
     let severities: Vec<&str> = text
         .lines()
@@ -232,4 +233,61 @@ fn ctq_queries_lists_the_hunting_rules_and_their_thresholds() {
         );
     }
     assert!(text.contains("    min_actions=10  distinct actions denied within one burst"));
+}
+
+#[test]
+fn the_report_shows_the_findings_and_fails_on_them() {
+    let (trail, injected) = attacked_trail();
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("report");
+    let output = ctq(&[
+        "report",
+        "--source",
+        trail.path().to_str().unwrap(),
+        "--from",
+        "2019-10-28",
+        "--to",
+        "2019-10-29",
+        "--out",
+        folder.to_str().unwrap(),
+        "--fail-on",
+        "finding=high",
+    ]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--fail-on finding=high crossed: "),
+        "{}",
+        stderr(&output)
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
+            .unwrap();
+    let rules: BTreeSet<&str> = summary["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, injected.iter().map(|i| i.rule).collect());
+    assert_eq!(summary["hunt_rules"].as_array().unwrap().len(), rules.len());
+    let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(page.contains("<section id=\"suspicious\">"), "no section");
+    assert!(page.contains("<a href=\"#suspicious\">Suspicious activity</a>"));
+    for rule in &rules {
+        assert!(
+            page.contains(&format!("data-rule=\"{rule}\"")),
+            "{rule} not on the page"
+        );
+    }
+}
+
+#[test]
+fn the_sample_trail_is_hunted_without_a_finding_that_is_not_there() {
+    // The bundled sample holds ordinary denials of a few principals and no attack.
+    let output = ctq(&["hunt", "--source", "sample-logs", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(document["events"].as_u64().unwrap() > 0);
+    let findings = document["findings"].as_array().unwrap();
+    assert!(findings.is_empty(), "{findings:#?}");
 }
