@@ -362,6 +362,29 @@ mod tests {
     }
 
     #[test]
+    fn docs_hunt_md_describes_every_bundled_rule() {
+        let docs = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/hunt.md"),
+        )
+        .unwrap();
+        for rule in bundled() {
+            assert!(
+                docs.contains(&format!("### `{}` ({})", rule.id, rule.severity.as_str())),
+                "docs/hunt.md has no section for {}",
+                rule.id
+            );
+            for threshold in &rule.thresholds {
+                assert!(
+                    docs.contains(&format!("`{}={}`", threshold.name, threshold.default)),
+                    "docs/hunt.md does not give {}'s default for {}",
+                    threshold.name,
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_header_is_read_into_its_parts() {
         let rule = parse(
             "burst",
