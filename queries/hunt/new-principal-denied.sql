@@ -17,21 +17,26 @@ WITH p AS (
 start AS (
   SELECT min(event_s) AS first_s FROM hunt_events
 ),
+-- Principals (a role for its sessions) whose first event comes well after the window's first.
+newcomers AS (
+  SELECT f.who, f.first_s
+  FROM (SELECT coalesce(issuer, principal) AS who, min(event_s) AS first_s
+        FROM hunt_events WHERE principal IS NOT NULL GROUP BY 1) f
+  CROSS JOIN start s CROSS JOIN p
+  WHERE f.first_s >= s.first_s + p.quiet_s
+),
 ranked AS (
-  SELECT coalesce(issuer, principal) AS principal, event_id, denied, event_s,
-         row_number() OVER (PARTITION BY coalesce(issuer, principal) ORDER BY event_s, event_id) AS n,
-         min(event_s) OVER (PARTITION BY coalesce(issuer, principal)) AS principal_first_s
-  FROM hunt_events
-  WHERE principal IS NOT NULL
+  SELECT n.who AS principal, n.first_s, e.event_id, e.denied,
+         row_number() OVER (PARTITION BY n.who ORDER BY e.event_s, e.event_id) AS n
+  FROM hunt_events e
+  JOIN newcomers n ON coalesce(e.issuer, e.principal) = n.who
 )
 SELECT r.principal,
        array_agg(r.event_id) AS event_ids,
-       concat('first seen ', (max(r.principal_first_s) - max(s.first_s)) / 3600,
+       concat('first seen ', (max(r.first_s) - max(s.first_s)) / 3600,
               ' hours after the window''s first event; its first ', count(*),
               ' calls were all denied') AS detail
 FROM ranked r CROSS JOIN p CROSS JOIN start s
 WHERE r.n <= p.first_calls
 GROUP BY r.principal
-HAVING count(*) = max(p.first_calls)
-   AND bool_and(r.denied)
-   AND max(r.principal_first_s) >= max(s.first_s) + max(p.quiet_s)
+HAVING count(*) = max(p.first_calls) AND bool_and(r.denied)

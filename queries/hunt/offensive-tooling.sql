@@ -15,16 +15,8 @@ SELECT principal,
               ' denied, with the user agent of an attack tool: ', max(user_agent)) AS detail
 FROM hunt_events
 WHERE principal IS NOT NULL
-  AND (   lower(user_agent) LIKE '%kali%'
-       OR lower(user_agent) LIKE '%parrot%'
-       OR lower(user_agent) LIKE '%pentoo%'
-       OR lower(user_agent) LIKE '%pacu%'
-       OR lower(user_agent) LIKE '%trufflehog%'
-       OR lower(user_agent) LIKE '%scoutsuite%'
-       OR lower(user_agent) LIKE '%cloudfox%'
-       OR lower(user_agent) LIKE '%enumerate-iam%'
-       OR lower(user_agent) LIKE '%weirdaal%'
-       OR lower(user_agent) LIKE '%stratus-red-team%')
+  AND regexp_like(user_agent,
+        '(?i)kali|parrot|pentoo|pacu|trufflehog|scoutsuite|cloudfox|enumerate-iam|weirdaal|stratus-red-team')
 -- One finding per principal and day, whatever the tool's version string.
 GROUP BY principal, event_s / 86400
 HAVING sum(CASE WHEN denied THEN 1 ELSE 0 END) >= CAST($min_denials AS BIGINT)

@@ -261,7 +261,12 @@ pub struct ExplainArgs {
     pub samples: usize,
     /// What a group has in common: principal, action, resource (folded to what a person grants,
     /// such as an S3 bucket and prefix), cause, account; comma-separated, in any order.
-    #[arg(long, value_name = "DIM,...", value_delimiter = ',', default_value = "principal,action,resource,cause")]
+    #[arg(
+        long,
+        value_name = "DIM,...",
+        value_delimiter = ',',
+        default_value = "principal,action,resource,cause"
+    )]
     pub group_by: Vec<ctq_denial::triage::Dimension>,
     /// Show only the N largest groups (the report shows 20 unless told; 0 shows all).
     #[arg(long, value_name = "N")]

@@ -126,10 +126,7 @@ pub async fn load(
 /// The rows of `batch` that are not a second delivery of an earlier row: the same event ID, time
 /// and name (rows without an ID are kept). The time and name are compared too because test
 /// fixtures written by hand reuse IDs for different events; a real second delivery is a copy.
-fn first_deliveries(
-    batch: &RecordBatch,
-    seen: &mut HashSet<(String, String, String)>,
-) -> Result<BooleanArray, SqlError> {
+fn first_deliveries(batch: &RecordBatch, seen: &mut HashSet<u128>) -> Result<BooleanArray, SqlError> {
     let text = |name: &str| -> Result<StringArray, SqlError> {
         let column = batch
             .column_by_name(name)
@@ -141,14 +138,25 @@ fn first_deliveries(
         .map(|row| {
             Some(
                 ids.is_null(row)
-                    || seen.insert((
-                        ids.value(row).to_string(),
-                        cell(&times, row).to_string(),
-                        cell(&names, row).to_string(),
+                    || seen.insert(delivery_key(
+                        ids.value(row),
+                        cell(&times, row),
+                        cell(&names, row),
                     )),
             )
         })
         .collect())
+}
+
+/// A 128-bit digest of an event's ID, time and name: a window holds millions of events, and
+/// holding their IDs as strings would cost more than reading them. Two events collide with a
+/// chance below 2^-100 in any real window.
+fn delivery_key(id: &str, time: &str, name: &str) -> u128 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = |seed: u8| {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one((seed, id, time, name))
+    };
+    (u128::from(hash(0)) << 64) | u128::from(hash(1))
 }
 
 fn cell(array: &StringArray, row: usize) -> &str {
