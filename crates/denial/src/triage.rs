@@ -12,7 +12,7 @@ use crate::advice::{Advice, Context, advise, with_article};
 use crate::{Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
 
 /// The parts of one CloudTrail record the triage reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Event {
     pub event_time: Option<String>,
     pub event_id: Option<String>,
@@ -160,6 +160,8 @@ pub struct Group {
     /// (time, event ID) of the earliest events seen so far, trimmed as it grows.
     #[serde(skip)]
     samples: Vec<(Option<String>, String)>,
+    #[serde(skip)]
+    earliest_event: Event,
     #[serde(skip)]
     seen: Seen,
 }
@@ -561,25 +563,6 @@ impl Triage {
         tally.actions.insert(action.clone());
         *tally.causes.entry(cause_label(&denial)).or_default() += 1;
 
-        let advice_for = |event: &Event| {
-            let context = Context {
-                event_source: event.event_source.as_deref(),
-                event_name: event.event_name.as_deref(),
-                principal_arn: event.principal_arn.as_deref(),
-                session_issuer_arn: event.session_issuer_arn.as_deref(),
-                request_parameters: event.request_parameters.as_deref(),
-                identity_type: event.identity_type.as_deref(),
-                invoked_by: event.invoked_by.as_deref(),
-            };
-            let mut denial = denial.clone();
-            // The message may name no resource while the record's resources list does.
-            denial.resource = denial.resource.or_else(|| event.resource_arn.clone());
-            advise(
-                &denial,
-                event.error_code.as_deref().unwrap_or_default(),
-                &context,
-            )
-        };
         let ordering = (event.event_time.clone(), event.event_id.clone());
         let group = self.groups.entry(key).or_insert_with(|| Group {
             principal: principal.clone(),
@@ -604,7 +587,8 @@ impl Triage {
             user_agents: BTreeSet::new(),
             sample_event_ids: Vec::new(),
             encoded_message: false,
-            advice: advice_for(event),
+            advice: advice_for(event, &denial, None),
+            earliest_event: event.clone(),
             earliest: ordering.clone(),
             samples: Vec::new(),
             seen: Seen::default(),
@@ -613,7 +597,8 @@ impl Triage {
         // Events arrive in any order (files are read in parallel): keep the advice and the
         // ungrouped values of the earliest event, so the same trail always gives the same report.
         if ordering < group.earliest {
-            group.advice = advice_for(event);
+            group.advice = advice_for(event, &denial, None);
+            group.earliest_event = event.clone();
             group.earliest = ordering;
             group.principal.clone_from(&principal);
             group.account.clone_from(&account);
@@ -672,6 +657,16 @@ impl Triage {
             group.samples.truncate(samples);
             group.sample_event_ids = group.samples.iter().map(|(_, id)| id.clone()).collect();
             settle(group);
+            // A group of many resources folded into one is fixed on the folded resource (a
+            // bucket's prefix, an instance type), not on its earliest event's.
+            if self.fold
+                && group.distinct.resources > 1
+                && !group.mixed.contains(&Dimension::Resource)
+            {
+                let event = &group.earliest_event;
+                let denial = parse_message(event.error_message.as_deref().unwrap_or(""));
+                group.advice = advice_for(event, &denial, group.resource.clone());
+            }
         }
         groups.sort_by(|a, b| {
             b.count
@@ -715,6 +710,29 @@ impl Triage {
     pub fn excluded(&self) -> Excluded {
         self.excluded
     }
+}
+
+/// The advice for `event`, whose message says `denial`, on `resource` when given.
+fn advice_for(event: &Event, denial: &Denial, resource: Option<String>) -> Advice {
+    let context = Context {
+        event_source: event.event_source.as_deref(),
+        event_name: event.event_name.as_deref(),
+        principal_arn: event.principal_arn.as_deref(),
+        session_issuer_arn: event.session_issuer_arn.as_deref(),
+        request_parameters: event.request_parameters.as_deref(),
+        identity_type: event.identity_type.as_deref(),
+        invoked_by: event.invoked_by.as_deref(),
+    };
+    let mut denial = denial.clone();
+    // The message may name no resource while the record's resources list does.
+    denial.resource = resource
+        .or(denial.resource)
+        .or_else(|| event.resource_arn.clone());
+    advise(
+        &denial,
+        event.error_code.as_deref().unwrap_or_default(),
+        &context,
+    )
 }
 
 /// Counts what a group saw, and names a dimension it holds several values of by their number.
@@ -1187,6 +1205,11 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].resource.as_deref(), Some("arn:aws:s3:::b/p/*"));
         assert_eq!(groups[0].distinct.resources, 5);
+        assert!(
+            groups[0].advice.cause.contains("arn:aws:s3:::b/p/*"),
+            "{:?}",
+            groups[0].advice
+        );
         assert_eq!(
             groups[0].sample_resources,
             [

@@ -11,6 +11,7 @@ use ctq_sql::arrow::compute::{cast, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
 use ctq_sql::{SqlError, TrailSession};
+use futures::StreamExt;
 
 /// The name the rules read the window's events under.
 pub const TABLE: &str = "hunt_events";
@@ -79,13 +80,16 @@ pub async fn load(
     suppressions: &Suppressions,
 ) -> Result<(Vec<RecordBatch>, Loaded), SqlError> {
     let (conditions, params) = scope.scope_conditions();
-    let result = session.query(&events_sql(&conditions), &params).await?;
+    let (_, mut stream) = session
+        .query_stream(&events_sql(&conditions), &params)
+        .await?;
+    // The stream knows the columns even when no record is in scope.
+    let schema = stream.schema();
     let mut loaded = Loaded::default();
-    let mut batches = Vec::with_capacity(result.batches.len());
-    let mut schema = None;
+    let mut batches = Vec::new();
     let mut seen_ids = HashSet::new();
-    for batch in result.batches {
-        schema.get_or_insert_with(|| batch.schema());
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
         let first = first_deliveries(&batch, &mut seen_ids)?;
         loaded.duplicates += first.false_count();
         let keep = if suppressions.is_empty() {
@@ -103,22 +107,6 @@ pub async fn load(
         loaded.events += kept.num_rows();
         batches.push(kept);
     }
-    let schema = match schema {
-        Some(schema) => schema,
-        // No rows: the plan's schema, from a query that reads nothing.
-        None => {
-            let empty = session
-                .query(
-                    &format!("SELECT * FROM ({}) LIMIT 0", events_sql(&["false".into()])),
-                    &[],
-                )
-                .await?;
-            match empty.batches.first() {
-                Some(batch) => batch.schema(),
-                None => return Err(SqlError::MissingColumn { name: TABLE.into() }),
-            }
-        }
-    };
     session.register_batches(TABLE, schema, batches.clone())?;
     Ok((batches, loaded))
 }

@@ -184,6 +184,8 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
   border-left: 4px solid var(--next-line);
   padding: 8px 12px;
   margin: 10px 0;
+  /* Commands carry long unbroken tokens (EC2's encoded authorization messages, ARNs). */
+  overflow-wrap: anywhere;
 }
 .draft-label { margin: 10px 0 4px; font-size: 0.9rem; color: var(--muted); }
 pre {

@@ -12,7 +12,7 @@ use crate::commands::{Outcome, Sink, load_suppressions};
 use crate::paths::check_output;
 use crate::progress::ProgressLine;
 use crate::session::open_session;
-use crate::summary::print_scan_summary;
+use crate::summary::{explain_no_rows, print_scan_summary};
 use crate::window::{denial_filter, open_window};
 
 pub async fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
@@ -58,6 +58,9 @@ pub async fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         }
     }
     print_scan_summary(&session, &counters, hunt.findings.len(), args.quiet);
+    if hunt.events == 0 {
+        explain_no_rows(&session, &counters, &request.scope, &args.source).await;
+    }
     let floor = args.fail_on.map(|s| match s {
         HuntSeverity::Low => Severity::Low,
         HuntSeverity::Medium => Severity::Medium,

@@ -263,6 +263,13 @@ fn fifty_keys_of_one_bucket_fold_into_one_group() {
     assert_eq!(group["distinct"]["resources"], 50);
     assert_eq!(group["sample_resources"].as_array().unwrap().len(), 3);
     assert_eq!(group["mixed"], json!([]));
+    // The draft grants the folded resource, not the earliest event's object.
+    let draft: Value =
+        serde_json::from_str(group["advice"]["draft_policy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        draft["Statement"][0]["Resource"],
+        "arn:aws:s3:::data-lake/raw/*"
+    );
 
     let text = explain(dir.path(), &[]);
     assert!(

@@ -291,3 +291,28 @@ fn the_sample_trail_is_hunted_without_a_finding_that_is_not_there() {
     let findings = document["findings"].as_array().unwrap();
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+#[test]
+fn a_window_without_events_hunts_nothing_and_says_so() {
+    let output = ctq(&[
+        "hunt",
+        "--source",
+        "sample-logs",
+        "--from",
+        "2030-01-01",
+        "--to",
+        "2030-01-02",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("0 findings, 2030-01-01T00:00:00.000Z to 2030-01-02T00:00:00.000Z ("),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).contains(" over 0 events)"), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("ctq: no records between 2030-01-01T00:00:00.000Z and 2030-01-02T00:00:00.000Z; "),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -367,7 +367,6 @@ fn the_page_fits_a_wide_and_a_narrow_screen_and_names_the_top_principals() {
 /// The sixteen years of public trails in `../shared/realdata`: a time chart labelled by year,
 /// labels apart, in a browser when there is one.
 #[test]
-#[ignore = "over realdata the page at 1400 px has scrollWidth > clientWidth; the element is not found yet"]
 fn a_sixteen_year_window_is_labelled_by_year() {
     let realdata = repo().join("../shared/realdata");
     if !realdata.is_dir() {
