@@ -114,7 +114,10 @@ pub async fn load(
 /// The rows of `batch` that are not a second delivery of an earlier row: the same event ID, time
 /// and name (rows without an ID are kept). The time and name are compared too because test
 /// fixtures written by hand reuse IDs for different events; a real second delivery is a copy.
-fn first_deliveries(batch: &RecordBatch, seen: &mut HashSet<u128>) -> Result<BooleanArray, SqlError> {
+fn first_deliveries(
+    batch: &RecordBatch,
+    seen: &mut HashSet<u128>,
+) -> Result<BooleanArray, SqlError> {
     let text = |name: &str| -> Result<StringArray, SqlError> {
         let column = batch
             .column_by_name(name)
@@ -141,9 +144,8 @@ fn first_deliveries(batch: &RecordBatch, seen: &mut HashSet<u128>) -> Result<Boo
 /// chance below 2^-100 in any real window.
 fn delivery_key(id: &str, time: &str, name: &str) -> u128 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hash = |seed: u8| {
-        BuildHasherDefault::<DefaultHasher>::default().hash_one((seed, id, time, name))
-    };
+    let hash =
+        |seed: u8| BuildHasherDefault::<DefaultHasher>::default().hash_one((seed, id, time, name));
     (u128::from(hash(0)) << 64) | u128::from(hash(1))
 }
 
@@ -157,7 +159,10 @@ fn cell(array: &StringArray, row: usize) -> &str {
 
 /// The rows of `batch` no suppression matches: a suppression (PRINCIPAL ACTION RESOURCE, as for
 /// `ctq explain`) removes denials, never successful calls.
-fn unsuppressed(batch: &RecordBatch, suppressions: &Suppressions) -> Result<BooleanArray, SqlError> {
+fn unsuppressed(
+    batch: &RecordBatch,
+    suppressions: &Suppressions,
+) -> Result<BooleanArray, SqlError> {
     let text = |name: &str| -> Result<StringArray, SqlError> {
         let column = batch
             .column_by_name(name)
@@ -170,7 +175,8 @@ fn unsuppressed(batch: &RecordBatch, suppressions: &Suppressions) -> Result<Bool
         .ok_or_else(|| SqlError::MissingColumn {
             name: "denied".into(),
         })?;
-    let (principal, action, message) = (text("principal")?, text("action")?, text("error_message")?);
+    let (principal, action, message) =
+        (text("principal")?, text("action")?, text("error_message")?);
     Ok((0..batch.num_rows())
         .map(|row| {
             if !(denied.is_valid(row) && denied.value(row)) {

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use ctq_sql::SqlError;
 use ctq_sql::arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use ctq_sql::arrow::compute::cast;
 use ctq_sql::arrow::datatypes::{DataType, Int64Type};
-use ctq_sql::SqlError;
 use serde::Serialize;
 
 use crate::rules::{Rule, Severity};
@@ -86,7 +86,8 @@ pub(crate) fn rule_rows(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Rule
                 continue;
             }
             let list = ids.value(row);
-            let list = cast(&list, &DataType::Utf8).map_err(|_| "`event_ids` is not a list of text")?;
+            let list =
+                cast(&list, &DataType::Utf8).map_err(|_| "`event_ids` is not a list of text")?;
             let list = list.as_string::<i32>();
             let event_ids: Vec<String> = list.iter().flatten().map(str::to_string).collect();
             if event_ids.is_empty() {
@@ -293,7 +294,11 @@ pub(crate) fn merge(
     evidence: &HashMap<String, Evidence>,
 ) -> Vec<Finding> {
     findings.sort_by(|a, b| {
-        (a.principal.as_str(), a.first_s, a.last_s).cmp(&(b.principal.as_str(), b.first_s, b.last_s))
+        (a.principal.as_str(), a.first_s, a.last_s).cmp(&(
+            b.principal.as_str(),
+            b.first_s,
+            b.last_s,
+        ))
     });
     let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
     for finding in findings {

@@ -65,7 +65,9 @@ pub enum HuntError {
         #[source]
         source: SqlError,
     },
-    #[error("hunting rule {rule} returns rows ctq cannot read: {reason}; a rule returns principal, event_ids and optionally detail")]
+    #[error(
+        "hunting rule {rule} returns rows ctq cannot read: {reason}; a rule returns principal, event_ids and optionally detail"
+    )]
     RuleResult { rule: String, reason: String },
 }
 
@@ -85,18 +87,20 @@ pub async fn hunt(session: &TrailSession, request: &Request<'_>) -> Result<Hunt,
                 path: rule.path.clone(),
                 source,
             })?;
-        let rows = findings::rule_rows(rule, &result.batches).map_err(|reason| {
-            HuntError::RuleResult {
+        let rows =
+            findings::rule_rows(rule, &result.batches).map_err(|reason| HuntError::RuleResult {
                 rule: rule.id.clone(),
                 reason,
-            }
-        })?;
+            })?;
         per_rule.push((rule, rows));
     }
     // Only the events findings name are looked up, in one pass over the window.
     let wanted: HashSet<&str> = per_rule
         .iter()
-        .flat_map(|(_, rows)| rows.iter().flat_map(|r| r.event_ids.iter().map(String::as_str)))
+        .flat_map(|(_, rows)| {
+            rows.iter()
+                .flat_map(|r| r.event_ids.iter().map(String::as_str))
+        })
         .collect();
     let evidence = findings::evidence(&batches, &wanted).map_err(HuntError::Events)?;
     let mut all = Vec::new();

@@ -56,7 +56,10 @@ pub fn findings_text(hunt: &Hunt, from: Option<Instant>, to: Option<Instant>) ->
         };
         field(
             "seen",
-            &format!("{seen}, {} events ({} denied)", finding.events, finding.denied),
+            &format!(
+                "{seen}, {} events ({} denied)",
+                finding.events, finding.denied
+            ),
         );
         field("actions", &list(&finding.actions));
         field("regions", &list(&finding.regions));

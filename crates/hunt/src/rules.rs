@@ -346,7 +346,11 @@ mod tests {
         for rule in bundled() {
             assert!(!rule.title.is_empty(), "{}", rule.id);
             assert!(!rule.source.is_empty(), "{} has no source", rule.id);
-            assert!(!rule.false_positives.is_empty(), "{} has no FP profile", rule.id);
+            assert!(
+                !rule.false_positives.is_empty(),
+                "{} has no FP profile",
+                rule.id
+            );
             assert!(!rule.next.is_empty(), "{} has no next step", rule.id);
             assert!(!rule.thresholds.is_empty(), "{} has no thresholds", rule.id);
             for threshold in &rule.thresholds {
@@ -412,16 +416,24 @@ mod tests {
             ]
         );
         let missing = parse("x", "-- no severity\nSELECT 1", None).unwrap_err();
-        assert!(missing.to_string().starts_with("rule x: no `-- severity:` line"), "{missing}");
+        assert!(
+            missing
+                .to_string()
+                .starts_with("rule x: no `-- severity:` line"),
+            "{missing}"
+        );
         let wrong = parse("x", "-- severity: urgent\nSELECT 1", None).unwrap_err();
-        assert!(wrong.to_string().contains("\"urgent\" is not low, medium or high"));
+        assert!(
+            wrong
+                .to_string()
+                .contains("\"urgent\" is not low, medium or high")
+        );
     }
 
     #[test]
     fn thresholds_override_defaults_and_unknown_names_are_refused() {
         let rules = bundled();
-        let thresholds =
-            Thresholds::new(&[("$min_actions".into(), "25".into())], &rules).unwrap();
+        let thresholds = Thresholds::new(&[("$min_actions".into(), "25".into())], &rules).unwrap();
         let recon = rules.iter().find(|r| r.id == "recon-burst").unwrap();
         let values = thresholds.for_rule(recon);
         assert!(values.contains(&("min_actions".into(), "25".into())));

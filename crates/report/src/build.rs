@@ -79,7 +79,9 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     let events = denial_events(session, &filter)
         .await
         .map_err(BuildError::Denials)?;
-    let mut triage = Triage::new(request.noise, request.suppressions.clone(), SAMPLES);
+    // Resources fold as `ctq explain` folds them, so triage.json is what explain gives.
+    let mut triage =
+        Triage::new(request.noise, request.suppressions.clone(), SAMPLES).fold_resources(true);
     let mut denials = Vec::with_capacity(events.len());
     for event in &events {
         denials.push(DenialRow::of_event(event));
@@ -161,7 +163,6 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
             from: Some(window.from()),
             to: Some(window.to()),
             principal: request.denials.principal.as_deref(),
-            ..Scope::default()
         },
         &report.triage,
         &report.excluded,

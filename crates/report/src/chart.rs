@@ -614,12 +614,12 @@ pub fn stacked_bars_svg(id: &str, title: &str, data: &StackedSeries, apart_title
                 out,
                 r#"<text class="legend-heading" x="{left}" y="{y}" font-weight="600">{apart_title}</text>"#,
                 left = number(left),
-                y = number(legend_top + legend_line * line as f64 + 10.5),
+                y = number(legend_top + legend_line * f64::from(line) + 10.5),
                 apart_title = escape(apart_title),
             );
             line += 1;
         }
-        let y = legend_top + legend_line * line as f64;
+        let y = legend_top + legend_line * f64::from(line);
         line += 1;
         let _ = write!(
             out,

@@ -90,7 +90,9 @@ impl FromStr for Rule {
         if let Some(severity) = trimmed.strip_prefix("finding=") {
             return ctq_hunt::Severity::parse(severity)
                 .map(|s| Rule::Finding(Some(s)))
-                .ok_or_else(|| invalid("the severity must be low, medium or high, as in finding=high"));
+                .ok_or_else(|| {
+                    invalid("the severity must be low, medium or high, as in finding=high")
+                });
         }
         Err(invalid(
             "expected any, explicit-deny, damaged, no-data, finding, finding=SEVERITY, denials>N, principal>N, min-files=N or min-records=N",

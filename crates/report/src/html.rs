@@ -527,7 +527,12 @@ fn suspicious_activity(report: &Report) -> Markup {
 /// The first values of a list and how many more there are.
 fn shown(values: &[String]) -> String {
     const SHOWN: usize = 6;
-    let mut text = values.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = values
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if values.len() > SHOWN {
         text.push_str(&format!(" (+{} more)", values.len() - SHOWN));
     }
@@ -752,41 +757,39 @@ struct Principal<'a> {
 fn causes(groups: &[Group]) -> Vec<Cause<'_>> {
     let mut causes: Vec<Cause> = Vec::new();
     for (index, group) in groups.iter().take(MAX_GROUPS).enumerate() {
-        let position = causes.iter().position(|c| c.summary == group.cause_summary);
-        let cause = match position {
-            Some(position) => &mut causes[position],
-            None => {
+        let position = causes
+            .iter()
+            .position(|c| c.summary == group.cause_summary)
+            .unwrap_or_else(|| {
                 causes.push(Cause {
                     summary: &group.cause_summary,
                     count: 0,
                     principals: Vec::new(),
                 });
-                causes.last_mut().expect("just pushed")
-            }
-        };
+                causes.len() - 1
+            });
+        let cause = &mut causes[position];
         cause.count += group.count;
         let position = cause
             .principals
             .iter()
-            .position(|p| p.name == group.principal);
-        let principal = match position {
-            Some(position) => &mut cause.principals[position],
-            None => {
+            .position(|p| p.name == group.principal)
+            .unwrap_or_else(|| {
                 cause.principals.push(Principal {
                     name: &group.principal,
                     count: 0,
                     groups: Vec::new(),
                 });
-                cause.principals.last_mut().expect("just pushed")
-            }
-        };
+                cause.principals.len() - 1
+            });
+        let principal = &mut cause.principals[position];
         principal.count += group.count;
         principal.groups.push((index + 1, group));
     }
     // Stable: equal counts keep the order of their most frequent group.
-    causes.sort_by(|a, b| b.count.cmp(&a.count));
+    causes.sort_by_key(|c| std::cmp::Reverse(c.count));
     for cause in &mut causes {
-        cause.principals.sort_by(|a, b| b.count.cmp(&a.count));
+        cause.principals.sort_by_key(|p| std::cmp::Reverse(p.count));
     }
     causes
 }

@@ -21,9 +21,16 @@ pub async fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         None => bundled(),
     };
     if !args.only.is_empty() {
-        if let Some(unknown) = args.only.iter().find(|id| !rules.iter().any(|r| &r.id == *id)) {
+        if let Some(unknown) = args
+            .only
+            .iter()
+            .find(|id| !rules.iter().any(|r| &r.id == *id))
+        {
             let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-            anyhow::bail!("no hunting rule {unknown}; the rules are: {}", known.join(", "));
+            anyhow::bail!(
+                "no hunting rule {unknown}; the rules are: {}",
+                known.join(", ")
+            );
         }
         rules.retain(|r| args.only.contains(&r.id));
     }

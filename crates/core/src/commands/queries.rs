@@ -25,7 +25,13 @@ pub fn run() -> anyhow::Result<Outcome> {
     )?;
     writeln!(out, "\nHunting rules (ctq hunt; queries/hunt/):")?;
     for rule in ctq_hunt::bundled() {
-        writeln!(out, "\n{}  ({})\n    {}", rule.id, rule.severity.as_str(), rule.title)?;
+        writeln!(
+            out,
+            "\n{}  ({})\n    {}",
+            rule.id,
+            rule.severity.as_str(),
+            rule.title
+        )?;
         for threshold in &rule.thresholds {
             writeln!(
                 out,

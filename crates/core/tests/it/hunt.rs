@@ -83,8 +83,7 @@ fn the_json_names_each_finding_with_its_evidence() {
         .find(|f| f["rule"] == "assume-role-spray")
         .unwrap();
     assert_eq!(
-        spray["issuer"],
-        "arn:aws:iam::111111111111:role/WebApp",
+        spray["issuer"], "arn:aws:iam::111111111111:role/WebApp",
         "a role session is named with the role that issued it"
     );
     assert!(
@@ -94,7 +93,10 @@ fn the_json_names_each_finding_with_its_evidence() {
             .contains("--role-name WebApp --policy-name AWSRevokeOlderSessions"),
         "{spray}"
     );
-    let recon = findings.iter().find(|f| f["rule"] == "recon-burst").unwrap();
+    let recon = findings
+        .iter()
+        .find(|f| f["rule"] == "recon-burst")
+        .unwrap();
     assert!(
         recon["next_step"]
             .as_str()
@@ -165,7 +167,8 @@ fn rule_and_threshold_flags_choose_what_runs() {
     let threshold = hunt(trail.path(), &["-t", "min_action=3"]);
     assert_eq!(threshold.status.code(), Some(1));
     assert!(
-        stderr(&threshold).contains("no rule has a threshold named min_action; the thresholds are:"),
+        stderr(&threshold)
+            .contains("no rule has a threshold named min_action; the thresholds are:"),
         "{}",
         stderr(&threshold)
     );
@@ -174,12 +177,30 @@ fn rule_and_threshold_flags_choose_what_runs() {
 #[test]
 fn fail_on_a_severity_exits_4_only_when_a_finding_reaches_it() {
     let (trail, _) = attacked_trail();
-    let high = hunt(trail.path(), &["--rule", "recon-burst", "--fail-on", "high"]);
+    let high = hunt(
+        trail.path(),
+        &["--rule", "recon-burst", "--fail-on", "high"],
+    );
     assert_eq!(high.status.code(), Some(4), "{}", stderr(&high));
-    assert!(stderr(&high).contains("--fail-on high: 1 finding of that severity or above"), "{}", stderr(&high));
-    let medium_only = hunt(trail.path(), &["--rule", "bucket-guessing", "--fail-on", "high"]);
-    assert_eq!(medium_only.status.code(), Some(0), "{}", stderr(&medium_only));
-    let medium = hunt(trail.path(), &["--rule", "bucket-guessing", "--fail-on", "medium"]);
+    assert!(
+        stderr(&high).contains("--fail-on high: 1 finding of that severity or above"),
+        "{}",
+        stderr(&high)
+    );
+    let medium_only = hunt(
+        trail.path(),
+        &["--rule", "bucket-guessing", "--fail-on", "high"],
+    );
+    assert_eq!(
+        medium_only.status.code(),
+        Some(0),
+        "{}",
+        stderr(&medium_only)
+    );
+    let medium = hunt(
+        trail.path(),
+        &["--rule", "bucket-guessing", "--fail-on", "medium"],
+    );
     assert_eq!(medium.status.code(), Some(4), "{}", stderr(&medium));
 }
 
@@ -194,7 +215,12 @@ fn a_rules_folder_replaces_the_bundled_rules() {
     .unwrap();
     let output = hunt(
         trail.path(),
-        &["--rules", rules.path().to_str().unwrap(), "--format", "json"],
+        &[
+            "--rules",
+            rules.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -305,13 +331,20 @@ fn a_window_without_events_hunts_nothing_and_says_so() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
-        stdout(&output).starts_with("0 findings, 2030-01-01T00:00:00.000Z to 2030-01-02T00:00:00.000Z ("),
+        stdout(&output)
+            .starts_with("0 findings, 2030-01-01T00:00:00.000Z to 2030-01-02T00:00:00.000Z ("),
         "{}",
         stdout(&output)
     );
-    assert!(stdout(&output).contains(" over 0 events)"), "{}", stdout(&output));
     assert!(
-        stderr(&output).contains("ctq: no records between 2030-01-01T00:00:00.000Z and 2030-01-02T00:00:00.000Z; "),
+        stdout(&output).contains(" over 0 events)"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(
+            "ctq: no records between 2030-01-01T00:00:00.000Z and 2030-01-02T00:00:00.000Z; "
+        ),
         "{}",
         stderr(&output)
     );

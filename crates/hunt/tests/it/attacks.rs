@@ -104,9 +104,10 @@ async fn each_rule_fires_on_its_attack_and_on_nothing_else() {
     for finding in &hunt.findings {
         let role_session_of = |arn: &str| {
             finding.issuer.as_deref() == Some(finding.principal.as_str())
-                && finding.principal.rsplit_once(":role/").is_some_and(|(_, role)| {
-                    arn.contains(&format!(":assumed-role/{role}/"))
-                })
+                && finding
+                    .principal
+                    .rsplit_once(":role/")
+                    .is_some_and(|(_, role)| arn.contains(&format!(":assumed-role/{role}/")))
         };
         assert!(
             injected
@@ -145,8 +146,14 @@ async fn thresholds_and_suppressions_quiet_a_rule() {
             .any(|f| f.rule == "recon-burst" && f.principal == recon.principal)
     };
     assert!(fired(&run(dir.path(), &[], "").await));
-    assert!(!fired(&run(dir.path(), &[("min_actions", "200")], "").await));
+    assert!(!fired(
+        &run(dir.path(), &[("min_actions", "200")], "").await
+    ));
     let suppressed = run(dir.path(), &[], &format!("{} * *\n", recon.principal)).await;
     assert!(!fired(&suppressed));
-    assert!(suppressed.suppressed >= recon.denied, "{}", suppressed.suppressed);
+    assert!(
+        suppressed.suppressed >= recon.denied,
+        "{}",
+        suppressed.suppressed
+    );
 }
