@@ -72,6 +72,12 @@ pub struct Loaded {
     pub duplicates: usize,
 }
 
+/// The query that reads the events `scope` selects, and its parameters.
+pub fn events_query(scope: &DenialFilter) -> (String, Vec<(String, String)>) {
+    let (conditions, params) = scope.scope_conditions();
+    (events_sql(&conditions), params)
+}
+
 /// Reads every record `scope` selects into the session's `hunt_events` table, without the
 /// denials `suppressions` match, and returns its batches for the evidence of findings.
 pub async fn load(
@@ -79,10 +85,8 @@ pub async fn load(
     scope: &DenialFilter,
     suppressions: &Suppressions,
 ) -> Result<(Vec<RecordBatch>, Loaded), SqlError> {
-    let (conditions, params) = scope.scope_conditions();
-    let (_, mut stream) = session
-        .query_stream(&events_sql(&conditions), &params)
-        .await?;
+    let (sql, params) = events_query(scope);
+    let (_, mut stream) = session.query_stream(&sql, &params).await?;
     // The stream knows the columns even when no record is in scope.
     let schema = stream.schema();
     let mut loaded = Loaded::default();

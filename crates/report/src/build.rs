@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ctq_denial::triage::{Event, Noise, Suppressions, Triage};
 use ctq_denial::{Decision, parse_message};
 use ctq_sql::canned::DenialFilter;
-use ctq_sql::events::{denial_events, events_in_window};
+use ctq_sql::events::{EVENTS_IN_WINDOW, denial_events, events_in_window};
 use ctq_sql::output::{OutputFormat, text_rows, write_results};
 use ctq_sql::saved::{SavedQuery, bind};
 use ctq_sql::{Instant, SqlError, TimeWindow, TrailSession};
@@ -35,6 +35,9 @@ pub struct Request<'a> {
     pub fail_on: &'a [fail_on::Rule],
     /// The hunting rules whose findings the report shows, with their default thresholds.
     pub hunt_rules: &'a [ctq_hunt::Rule],
+    /// Memory the window's records may take to be decoded once for every query; past it each
+    /// query reads the trail itself.
+    pub cache_budget_bytes: usize,
     /// Whose denials the triage and the denial list read (principal, account, region), matched
     /// as `ctq denials` and `ctq explain` match them; its window is `window`.
     pub denials: DenialFilter,
@@ -76,6 +79,7 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         to: Some(window.to()),
         ..request.denials.clone()
     };
+    decode_window_once(session, &request, &filter).await;
     let events = denial_events(session, &filter)
         .await
         .map_err(BuildError::Denials)?;
@@ -239,6 +243,49 @@ impl DenialRow {
 
 /// Runs one saved query over the window; a query needing a parameter nobody gave is listed as
 /// not run, with what to pass, rather than failing the whole report.
+/// Reads the window's records once into memory, only the columns the report's queries read, so
+/// that the triage, the event count, the hunt and each saved query do not decode the trail again.
+/// Skipped (each query then reads the trail) when a saved query is not bound to the window (it
+/// lacks `$from` or `$to`, or `--param` pins one), when a query cannot be planned (it fails later
+/// with its own error), or past the memory budget.
+async fn decode_window_once(session: &TrailSession, request: &Request<'_>, filter: &DenialFilter) {
+    let window = &request.window;
+    if request
+        .params
+        .iter()
+        .any(|(name, _)| matches!(name.trim_start_matches('$'), "from" | "to"))
+    {
+        return;
+    }
+    let mut queries = vec![
+        filter.explain_query(),
+        (EVENTS_IN_WINDOW.to_string(), window.params()),
+        ctq_hunt::events::events_query(filter),
+    ];
+    for query in request.queries {
+        let Ok(needed) = session.parameters(&query.sql).await else {
+            return;
+        };
+        if !(needed.iter().any(|n| n == "from") && needed.iter().any(|n| n == "to")) {
+            return;
+        }
+        if let Ok(params) = bind(&needed, Some(window), request.params) {
+            queries.push((query.sql.clone(), params));
+        }
+    }
+    let mut columns = std::collections::BTreeSet::new();
+    for (sql, params) in &queries {
+        match session.trail_columns(sql, params).await {
+            Ok(read) => columns.extend(read.unwrap_or_default()),
+            Err(_) => return,
+        }
+    }
+    // A failed read is left to the queries to report: they meet the same trail.
+    let _ = session
+        .cache_window(window, &columns, request.cache_budget_bytes)
+        .await;
+}
+
 async fn run_saved_query(
     session: &TrailSession,
     query: &SavedQuery,
@@ -343,6 +390,75 @@ mod tests {
         );
     }
 
+    /// A report over the sample trail, its records held in memory up to `budget` bytes, and the
+    /// records the scans decoded.
+    async fn sample_report(budget: usize) -> (Built, u64) {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let sources = [repo.join("sample-logs")];
+        let progress = std::sync::Arc::new(ctq_ingest::Progress::default());
+        let options = SessionOptions {
+            progress: Some(progress.clone()),
+            ..SessionOptions::default()
+        };
+        let session = TrailSession::open(&sources, &options).await.unwrap();
+        let queries = ctq_sql::saved::bundled();
+        let built = build(
+            &session,
+            Request {
+                window: TimeWindow::new(at("2019-10-28"), at("2019-10-31")).unwrap(),
+                generated_at: at("2019-11-01"),
+                started: std::time::Instant::now(),
+                sources: &sources,
+                queries: &queries,
+                params: &[(
+                    "arn".into(),
+                    "arn:aws:iam::123456789012:user/username".into(),
+                )],
+                noise: Noise::default(),
+                suppressions: Suppressions::default(),
+                fail_on: &[],
+                hunt_rules: &ctq_hunt::bundled(),
+                cache_budget_bytes: budget,
+                denials: DenialFilter::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let scanned = progress
+            .records_scanned
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (built, scanned)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn decoding_the_window_once_changes_no_figure() {
+        let (once, scanned_once) = sample_report(1 << 30).await;
+        // No budget: every query reads the trail again.
+        let (each, scanned_each) = sample_report(0).await;
+        let figures = |built: &Built| {
+            let mut summary = crate::summary_json(&built.report);
+            summary["duration_ms"] = serde_json::Value::Null;
+            summary
+        };
+        assert_eq!(figures(&once), figures(&each));
+        assert_eq!(once.csv_files, each.csv_files);
+        assert_eq!(once.report.denials, each.report.denials);
+        assert!(once.csv_files.len() == queries_run(&once) && !once.csv_files.is_empty());
+        assert!(
+            scanned_each >= 5 * scanned_once,
+            "each query decoding the window: {scanned_each} records, once: {scanned_once}"
+        );
+    }
+
+    fn queries_run(built: &Built) -> usize {
+        built
+            .report
+            .queries
+            .iter()
+            .filter(|q| q.not_run.is_none())
+            .count()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_report_over_the_sample_trail() {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -365,6 +481,7 @@ mod tests {
                 suppressions: Suppressions::default(),
                 fail_on: &[],
                 hunt_rules: &ctq_hunt::bundled(),
+                cache_budget_bytes: 1 << 30,
                 denials: DenialFilter::default(),
             },
         )

@@ -25,19 +25,17 @@ pub async fn denial_events(
     Ok(events)
 }
 
+/// The query [`events_in_window`] runs.
+pub const EVENTS_IN_WINDOW: &str = "SELECT count(*) AS events FROM cloudtrail \
+     WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
+     AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)";
+
 /// How many events of any kind fall in `window`.
 pub async fn events_in_window(
     session: &TrailSession,
     window: &TimeWindow,
 ) -> Result<u64, SqlError> {
-    let result = session
-        .query(
-            "SELECT count(*) AS events FROM cloudtrail \
-             WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
-             AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)",
-            &window.params(),
-        )
-        .await?;
+    let result = session.query(EVENTS_IN_WINDOW, &window.params()).await?;
     result
         .batches
         .iter()

@@ -413,11 +413,84 @@ impl TrailSession {
     /// what was read is dropped and the table stays as it was. Call it before creating views of
     /// your own: a view made earlier keeps reading the trail.
     pub async fn cache_in_memory(&mut self, budget_bytes: usize) -> Result<CacheOutcome, SqlError> {
-        use futures::StreamExt;
+        let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
+        let frame = self.ctx.read_table(trail.clone())?;
+        self.cache_frame(&trail, frame, budget_bytes, true).await
+    }
+
+    /// Like [`cache_in_memory`](Self::cache_in_memory), but only the records of `window` and only
+    /// `columns` (as [`trail_columns`](Self::trail_columns) gives them for the queries to come):
+    /// a command that runs several queries over one window decodes it once. The Lake views keep
+    /// reading the trail. Queries that read other records or columns than these must not follow.
+    pub async fn cache_window(
+        &self,
+        window: &crate::TimeWindow,
+        columns: &BTreeSet<String>,
+        budget_bytes: usize,
+    ) -> Result<CacheOutcome, SqlError> {
+        let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
+        let list = columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {list} FROM {} \
+             WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
+             AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)",
+            TABLE_NAMES[0]
+        );
+        let frame = self.prepare(&sql, &window.params()).await?;
+        self.cache_frame(&trail, frame, budget_bytes, false).await
+    }
+
+    /// The columns of the trail `sql` reads once DataFusion has planned it, with `params` bound:
+    /// what its scans project. `None` when it reads none.
+    pub async fn trail_columns(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+    ) -> Result<Option<BTreeSet<String>>, SqlError> {
+        use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
+        let plan = self.prepare(sql, params).await?.into_optimized_plan()?;
+        let mut columns: Option<BTreeSet<String>> = None;
+        plan.apply(|node| {
+            if let LogicalPlan::TableScan(scan) = node
+                && let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source)
+                && Arc::ptr_eq(&provider, &trail)
+            {
+                let schema = scan.source.schema();
+                let read = columns.get_or_insert_with(BTreeSet::new);
+                match &scan.projection {
+                    Some(indices) => {
+                        read.extend(indices.iter().map(|&i| schema.field(i).name().clone()));
+                    }
+                    None => read.extend(schema.fields().iter().map(|f| f.name().clone())),
+                }
+                // Filters the scan took over read columns the projection may not name.
+                for filter in &scan.filters {
+                    read.extend(filter.column_refs().into_iter().map(|c| c.name.clone()));
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        Ok(columns)
+    }
+
+    /// Reads `frame` into memory and registers it in place of `trail` under every name it has;
+    /// with `views`, the Lake views are rebuilt over it too.
+    async fn cache_frame(
+        &self,
+        trail: &Arc<dyn TableProvider>,
+        frame: DataFrame,
+        budget_bytes: usize,
+        views: bool,
+    ) -> Result<CacheOutcome, SqlError> {
+        use futures::StreamExt;
+
         let files_before = self.file_outcomes().files_read();
-        let frame = self.ctx.read_table(trail.clone())?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
         let mut stream = frame.execute_stream().await?;
         let mut batches = Vec::new();
@@ -446,9 +519,11 @@ impl TrailSession {
                     let Some(table) = schema.table(&table_name).await? else {
                         continue;
                     };
-                    let replacement = if Arc::ptr_eq(&table, &trail) {
+                    let replacement = if Arc::ptr_eq(&table, trail) {
                         memory.clone()
-                    } else if table.table_type() == datafusion::logical_expr::TableType::View {
+                    } else if views
+                        && table.table_type() == datafusion::logical_expr::TableType::View
+                    {
                         // The only views before the user's are the Lake ones, over the trail.
                         Arc::new(crate::lake::lake_view(&self.ctx, memory.clone())?)
                     } else {

@@ -19,6 +19,10 @@ use crate::progress::ProgressLine;
 use crate::session::open_session;
 use crate::window::{denial_filter, report_window};
 
+/// Memory a report may hold its window's records in, to decode them once for all its queries;
+/// a larger window is read again by each query.
+const REPORT_MEMORY_BYTES: usize = 4 << 30;
+
 pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     let now = Instant::now();
@@ -47,6 +51,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         suppressions,
         fail_on: &args.fail_on,
         hunt_rules: &ctq_hunt::bundled(),
+        cache_budget_bytes: REPORT_MEMORY_BYTES,
         denials: denial_filter(&args.scope, None, None),
     };
     let built = build(&session, request).await?;
