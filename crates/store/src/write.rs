@@ -658,49 +658,70 @@ impl PartitionWriter<'_> {
                 groups.entry(key).or_default().push((index, rows));
             }
         }
-        let mut written = Vec::new();
+        // Each partition's stored IDs are loaded first; then the partitions are deduplicated,
+        // sorted and encoded on every core, each with its own ID set; then published in order,
+        // so file names and the manifest do not depend on which core finished first.
+        let mut work = Vec::with_capacity(groups.len());
         for (key, parts) in groups {
-            let known = self.known_ids(manifest, &key)?;
-            let mut pieces = Vec::new();
-            let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
-            let mut duplicates = 0;
-            for (index, rows) in parts {
-                let (source, batch) = &batches[index];
-                let ids = string_column(batch, "eventid");
-                let total = rows.len();
-                let kept: Vec<u32> = rows
-                    .into_iter()
-                    .filter(|&row| {
-                        let row = row as usize;
-                        !ids.is_valid(row) || known.insert(ids.value(row).to_string())
-                    })
-                    .collect();
-                duplicates += (total - kept.len()) as u64;
-                if kept.is_empty() {
+            self.known_ids(manifest, &key)?;
+            let known = self.event_ids.remove(&key).unwrap_or_default();
+            let folder = self.files.describe_file(&partition_dir(&key));
+            work.push((key, parts, known, folder));
+        }
+        let row_group_rows = self.options.row_group_rows.max(1);
+        let encoded: Vec<(PartitionKey, HashSet<String>, Result<Encoded, StoreError>)> = work
+            .into_par_iter()
+            .map(|(key, parts, mut known, folder)| {
+                let result = encode_partition(
+                    &folder,
+                    parts,
+                    &batches,
+                    &mut known,
+                    manifest,
+                    &schema,
+                    row_group_rows,
+                );
+                (key, known, result)
+            })
+            .collect();
+        let mut written = Vec::new();
+        let mut failure = None;
+        for (key, known, result) in encoded {
+            self.event_ids.insert(key.clone(), known);
+            let encoded = match result {
+                Ok(encoded) => encoded,
+                Err(e) => {
+                    failure.get_or_insert(e);
                     continue;
                 }
-                *per_source.entry(source.clone()).or_default() += kept.len() as u64;
-                pieces.push(take_rows(batch, &kept)?);
-            }
-            self.duplicates += duplicates;
-            if pieces.is_empty() {
+            };
+            self.duplicates += encoded.duplicates;
+            let Some((bytes, rows)) = encoded.file else {
                 continue;
-            }
-            let all = arrow_select::concat::concat_batches(&schema, &pieces)?;
-            let sorted = sort_by_time(&all)?;
-            let origin = FileOrigin::of(manifest, &per_source);
-            let (name, rows, bytes) = self.write_file(&key, &sorted, &origin)?;
+            };
+            self.next_file += 1;
+            let name = format!(
+                "{}/part-{:06}-{:05}.parquet",
+                partition_dir(&key),
+                self.run,
+                self.next_file
+            );
+            let size = bytes.len() as u64;
+            self.files.publish(&name, bytes)?;
             written.push((
                 name,
                 DataFile {
                     rows,
-                    sources: per_source.keys().cloned().collect(),
-                    bytes: Some(bytes),
+                    sources: encoded.per_source.keys().cloned().collect(),
+                    bytes: Some(size),
                 },
-                per_source,
+                encoded.per_source,
             ));
         }
-        Ok(written)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
     }
 
     /// The eventIDs the store holds in a partition (outside the files being replaced).
@@ -721,42 +742,80 @@ impl PartitionWriter<'_> {
         }
         Ok(self.event_ids.get_mut(key).expect("inserted above"))
     }
+}
 
-    /// Encodes `batch` as Parquet and publishes it whole in the partition's folder, with where
-    /// its rows came from in its metadata. Returns its name, rows and size.
-    fn write_file(
-        &mut self,
-        key: &PartitionKey,
-        batch: &RecordBatch,
-        origin: &FileOrigin,
-    ) -> Result<(String, u64, u64), StoreError> {
-        self.next_file += 1;
-        let name = format!(
-            "{}/part-{:06}-{:05}.parquet",
-            partition_dir(key),
-            self.run,
-            self.next_file
-        );
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("a valid level"),
-            ))
-            .set_max_row_group_row_count(Some(self.options.row_group_rows.max(1)))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_key_value_metadata(Some(vec![origin.key_value()]))
-            .build();
-        let parquet_error = |source| StoreError::Parquet {
-            path: self.files.describe_file(&name),
-            source,
-        };
-        let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))
-            .map_err(parquet_error)?;
-        writer.write(batch).map_err(parquet_error)?;
-        let bytes = writer.into_inner().map_err(parquet_error)?;
-        let size = bytes.len() as u64;
-        self.files.publish(&name, bytes)?;
-        Ok((name, batch.num_rows() as u64, size))
+/// A partition's share of a commit, ready to publish.
+struct Encoded {
+    /// The Parquet file and its rows; `None` when every row was stored already.
+    file: Option<(Vec<u8>, u64)>,
+    per_source: BTreeMap<String, u64>,
+    duplicates: u64,
+}
+
+/// Drops the rows of `parts` whose eventID the partition holds (adding the others to `known`),
+/// and encodes the rest, sorted by time, as one Parquet file with where its rows came from in
+/// its metadata. `folder` names the partition in errors.
+fn encode_partition(
+    folder: &Path,
+    parts: Vec<(usize, Vec<u32>)>,
+    batches: &[(String, RecordBatch)],
+    known: &mut HashSet<String>,
+    manifest: &Manifest,
+    schema: &SchemaRef,
+    row_group_rows: usize,
+) -> Result<Encoded, StoreError> {
+    let mut pieces = Vec::new();
+    let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
+    let mut duplicates = 0;
+    for (index, rows) in parts {
+        let (source, batch) = &batches[index];
+        let ids = string_column(batch, "eventid");
+        let total = rows.len();
+        let kept: Vec<u32> = rows
+            .into_iter()
+            .filter(|&row| {
+                let row = row as usize;
+                !ids.is_valid(row) || known.insert(ids.value(row).to_string())
+            })
+            .collect();
+        duplicates += (total - kept.len()) as u64;
+        if kept.is_empty() {
+            continue;
+        }
+        *per_source.entry(source.clone()).or_default() += kept.len() as u64;
+        pieces.push(take_rows(batch, &kept)?);
     }
+    if pieces.is_empty() {
+        return Ok(Encoded {
+            file: None,
+            per_source,
+            duplicates,
+        });
+    }
+    let all = arrow_select::concat::concat_batches(schema, &pieces)?;
+    let sorted = sort_by_time(&all)?;
+    let origin = FileOrigin::of(manifest, &per_source);
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("a valid level"),
+        ))
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_key_value_metadata(Some(vec![origin.key_value()]))
+        .build();
+    let parquet_error = |source| StoreError::Parquet {
+        path: folder.to_path_buf(),
+        source,
+    };
+    let mut writer = ArrowWriter::try_new(Vec::new(), sorted.schema(), Some(properties))
+        .map_err(parquet_error)?;
+    writer.write(&sorted).map_err(parquet_error)?;
+    let bytes = writer.into_inner().map_err(parquet_error)?;
+    Ok(Encoded {
+        file: Some((bytes, sorted.num_rows() as u64)),
+        per_source,
+        duplicates,
+    })
 }
 
 fn partition_dir((account, region, date): &PartitionKey) -> String {
