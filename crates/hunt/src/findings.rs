@@ -63,7 +63,7 @@ pub(crate) struct RuleRow {
 }
 
 /// Reads a rule's result: `principal`, `event_ids` and optionally `detail`.
-pub(crate) fn rule_rows(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<RuleRow>, String> {
+pub(crate) fn rule_rows(batches: &[RecordBatch]) -> Result<Vec<RuleRow>, String> {
     let mut rows = Vec::new();
     for batch in batches {
         let column = |name: &str| batch.column_by_name(name);
@@ -104,7 +104,6 @@ pub(crate) fn rule_rows(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Rule
             });
         }
     }
-    let _ = rule;
     Ok(rows)
 }
 
