@@ -38,10 +38,10 @@ unassumed AS (
 )
 SELECT t.principal,
        array_agg(t.event_id) AS event_ids,
-       concat(count(DISTINCT t.role), ' roles denied and never assumed, ',
+       concat('roles denied and never assumed: ', count(DISTINCT t.role),
+              '; of other accounts: ',
               count(DISTINCT CASE WHEN split_part(t.role, ':', 5) <> t.account
-                                  THEN split_part(t.role, ':', 5) END),
-              ' other accounts among them') AS detail
+                                  THEN split_part(t.role, ':', 5) END)) AS detail
 FROM unassumed t CROSS JOIN p
 GROUP BY t.principal, t.half, t.slot
 HAVING count(DISTINCT t.role) >= max(p.min_roles)

@@ -11,8 +11,8 @@
 --   $min_denials  1  denied calls made with such a user agent
 SELECT principal,
        array_agg(event_id) AS event_ids,
-       concat(count(*), ' calls, ', sum(CASE WHEN denied THEN 1 ELSE 0 END),
-              ' denied, with the user agent of an attack tool: ', max(user_agent)) AS detail
+       concat('calls: ', count(*), ', denied: ', sum(CASE WHEN denied THEN 1 ELSE 0 END),
+              ', with the user agent of an attack tool: ', max(user_agent)) AS detail
 FROM hunt_events
 WHERE principal IS NOT NULL
   AND regexp_like(user_agent,
