@@ -147,32 +147,24 @@ pub fn bundled() -> Vec<Rule> {
 
 /// The `.sql` files of `folder`, in name order.
 pub fn load_folder(folder: &Path) -> Result<Vec<Rule>, RuleError> {
-    let entries = std::fs::read_dir(folder).map_err(|source| RuleError::Folder {
-        path: folder.to_path_buf(),
-        source,
+    use ctq_sql::saved::{SavedQueryError, sql_files};
+    let files = sql_files(folder).map_err(|e| match e {
+        SavedQueryError::File { path, source } => RuleError::File { path, source },
+        SavedQueryError::Folder { path, source } => RuleError::Folder { path, source },
+        SavedQueryError::Empty { path } => RuleError::Empty { path },
     })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
+    if files.is_empty() {
         return Err(RuleError::Empty {
             path: folder.to_path_buf(),
         });
     }
-    let mut rules: Vec<Rule> = Vec::with_capacity(paths.len());
-    for path in paths {
-        let sql = std::fs::read_to_string(&path).map_err(|source| RuleError::File {
-            path: path.clone(),
-            source,
-        })?;
+    let mut rules: Vec<Rule> = Vec::with_capacity(files.len());
+    for (path, sql) in files {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let rule = parse(&name, &sql, Some(path.clone()))?;
+        let rule = parse(&name, &sql, Some(path))?;
         if rules.iter().any(|r| r.id == rule.id) {
             return Err(RuleError::DuplicateId { id: rule.id });
         }

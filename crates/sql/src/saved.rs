@@ -76,6 +76,27 @@ pub fn bundled() -> Vec<SavedQuery> {
 
 /// The `.sql` files of `folder`, in name order; a folder without any is an error.
 pub fn load_folder(folder: &Path) -> Result<Vec<SavedQuery>, SavedQueryError> {
+    let files = sql_files(folder)?;
+    if files.is_empty() {
+        return Err(SavedQueryError::Empty {
+            path: folder.to_path_buf(),
+        });
+    }
+    Ok(files
+        .into_iter()
+        .map(|(path, sql)| SavedQuery {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sql,
+        })
+        .collect())
+}
+
+/// The path and text of each `.sql` file of `folder`, in name order; none is no error here.
+/// Never fails with [`SavedQueryError::Empty`].
+pub fn sql_files(folder: &Path) -> Result<Vec<(PathBuf, String)>, SavedQueryError> {
     let entries = std::fs::read_dir(folder).map_err(|source| SavedQueryError::Folder {
         path: folder.to_path_buf(),
         source,
@@ -86,11 +107,6 @@ pub fn load_folder(folder: &Path) -> Result<Vec<SavedQuery>, SavedQueryError> {
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
         .collect();
     paths.sort();
-    if paths.is_empty() {
-        return Err(SavedQueryError::Empty {
-            path: folder.to_path_buf(),
-        });
-    }
     paths
         .into_iter()
         .map(|path| {
@@ -98,11 +114,7 @@ pub fn load_folder(folder: &Path) -> Result<Vec<SavedQuery>, SavedQueryError> {
                 path: path.clone(),
                 source,
             })?;
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(SavedQuery { name, sql })
+            Ok((path, sql))
         })
         .collect()
 }

@@ -274,20 +274,6 @@ fn a_folder_of_other_files_is_not_replaced_by_a_report() {
     );
 }
 
-/// Debian's `chromium`, if installed. CI installs it (`.ci/run`); elsewhere the browser test is
-/// skipped with a note.
-fn chromium() -> Option<std::path::PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH")?
-                .to_str()?
-                .split(':')
-                .map(|dir| Path::new(dir).join(name))
-                .find(|p| p.is_file())
-        })
-}
-
 fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
     Command::new(browser)
         .args([

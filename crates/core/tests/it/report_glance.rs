@@ -3,7 +3,7 @@
 //! measured in a real browser at a wide and a narrow width, names the top principals in its
 //! chart and never runs wider than the screen.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::support::*;
@@ -198,19 +198,6 @@ fn summary_json_names_only_files_that_exist_and_triage_json_is_explains() {
         triage["groups"].as_array().unwrap().len() as u64,
         summary["triage_groups"].as_u64().unwrap()
     );
-}
-
-/// Debian's `chromium`, if installed; elsewhere the browser tests are skipped with a note.
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH")?
-                .to_str()?
-                .split(':')
-                .map(|dir| Path::new(dir).join(name))
-                .find(|p| p.is_file())
-        })
 }
 
 /// Written into a test-only copy of the page (the page itself has no script): measures the

@@ -71,3 +71,17 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
+
+/// Debian's `chromium` (or another Chromium on PATH), if installed. CI installs it (`.ci/run`);
+/// elsewhere the browser tests are skipped with a note.
+pub fn chromium() -> Option<std::path::PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH")?
+                .to_str()?
+                .split(':')
+                .map(|dir| std::path::Path::new(dir).join(name))
+                .find(|p| p.is_file())
+        })
+}
