@@ -22,13 +22,23 @@ bursts AS (
          e.event_id, e.action, e.event_source, e.region
   FROM hunt_events e CROSS JOIN p CROSS JOIN (VALUES (0), (1)) AS h(half)
   WHERE e.denied AND e.principal IS NOT NULL
+),
+-- A burst holds at least min_actions denials: slots with fewer are dropped before the distinct
+-- counts, which take memory for every group they count.
+busy AS (
+  SELECT principal, half, slot
+  FROM bursts CROSS JOIN p
+  GROUP BY principal, half, slot
+  HAVING count(*) >= max(p.min_actions)
 )
 SELECT b.principal,
        array_agg(b.event_id) AS event_ids,
        concat(count(DISTINCT b.action), ' distinct actions denied over ',
               count(DISTINCT b.event_source), ' services and ', count(DISTINCT b.region),
               ' regions within ', max(p.burst_s) / 60, ' minutes') AS detail
-FROM bursts b CROSS JOIN p
+FROM bursts b
+JOIN busy ON busy.principal = b.principal AND busy.half = b.half AND busy.slot = b.slot
+CROSS JOIN p
 GROUP BY b.principal, b.half, b.slot
 HAVING count(DISTINCT b.action) >= max(p.min_actions)
    AND (count(DISTINCT b.event_source) >= max(p.min_spread)

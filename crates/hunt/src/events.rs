@@ -7,11 +7,14 @@ use ctq_denial::parse_message;
 use ctq_denial::triage::Suppressions;
 use ctq_sql::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use ctq_sql::arrow::compute::kernels::boolean::and;
-use ctq_sql::arrow::compute::{cast, filter_record_batch};
+use ctq_sql::arrow::compute::{cast, concat_batches, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
 use ctq_sql::{SqlError, TrailSession};
 use futures::StreamExt;
+
+/// Scan batches copied together into one batch of the table.
+const COMPACT_BATCHES: usize = 8;
 
 /// The name the rules read the window's events under.
 pub const TABLE: &str = "hunt_events";
@@ -91,6 +94,7 @@ pub async fn load(
     let schema = stream.schema();
     let mut loaded = Loaded::default();
     let mut batches = Vec::new();
+    let mut pending = Vec::with_capacity(COMPACT_BATCHES);
     let mut seen_ids = HashSet::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -109,7 +113,17 @@ pub async fn load(
         };
         let kept = filter_record_batch(&batch, &keep)?;
         loaded.events += kept.num_rows();
-        batches.push(kept);
+        pending.push(kept);
+        // Copied, a few batches at a time, into buffers of their own size: a column passed
+        // through from the scan keeps the scan's whole buffer alive, and the table lives as long
+        // as the hunt.
+        if pending.len() == COMPACT_BATCHES {
+            batches.push(concat_batches(&schema, &pending)?);
+            pending.clear();
+        }
+    }
+    if !pending.is_empty() {
+        batches.push(concat_batches(&schema, &pending)?);
     }
     session.register_batches(TABLE, schema, batches.clone())?;
     Ok((batches, loaded))

@@ -392,6 +392,15 @@ fn memory_table(
     )?))
 }
 
+/// The trail's columns a set of queries reads ([`TrailSession::trail_columns`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnNeeds {
+    /// Read for every record.
+    pub every: BTreeSet<String>,
+    /// Read only for records with an error code.
+    pub errors: BTreeSet<String>,
+}
+
 /// What [`TrailSession::cache_in_memory`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
@@ -415,54 +424,88 @@ impl TrailSession {
     pub async fn cache_in_memory(&mut self, budget_bytes: usize) -> Result<CacheOutcome, SqlError> {
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
         let frame = self.ctx.read_table(trail.clone())?;
-        self.cache_frame(&trail, frame, budget_bytes, true).await
+        self.cache_frames(&trail, vec![frame], budget_bytes, true)
+            .await
     }
 
     /// Like [`cache_in_memory`](Self::cache_in_memory), but only the records of `window` and only
-    /// `columns` (as [`trail_columns`](Self::trail_columns) gives them for the queries to come):
-    /// a command that runs several queries over one window decodes it once. The Lake views keep
-    /// reading the trail. Queries that read other records or columns than these must not follow.
+    /// the columns `needs` names (as [`trail_columns`](Self::trail_columns) gives them for the
+    /// queries to come): a command that runs several queries over one window decodes it once.
+    /// Columns only queries of records with an error code read are kept for those records only,
+    /// which is most of the memory a window takes (request parameters of every S3 data event).
+    /// The Lake views keep reading the trail. Queries that read other records or columns than
+    /// these must not follow.
     pub async fn cache_window(
         &self,
         window: &crate::TimeWindow,
-        columns: &BTreeSet<String>,
+        needs: &ColumnNeeds,
         budget_bytes: usize,
     ) -> Result<CacheOutcome, SqlError> {
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
-        let list = columns
-            .iter()
-            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {list} FROM {} \
-             WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
-             AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to)",
-            TABLE_NAMES[0]
-        );
-        let frame = self.prepare(&sql, &window.params()).await?;
-        self.cache_frame(&trail, frame, budget_bytes, false).await
+        let quoted = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        let select = |columns: &BTreeSet<String>, condition: &str| {
+            format!(
+                "SELECT {} FROM {} \
+                 WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
+                 AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to){condition}",
+                columns
+                    .iter()
+                    .map(|c| quoted(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                TABLE_NAMES[0]
+            )
+        };
+        let mut every = needs.every.clone();
+        if needs.errors.is_subset(&needs.every) {
+            let frame = self.prepare(&select(&every, ""), &window.params()).await?;
+            return self
+                .cache_frames(&trail, vec![frame], budget_bytes, false)
+                .await;
+        }
+        // Two reads: the records with an error code with every column (the scan skips the
+        // others undecoded), and the others with only the columns read for every record, the
+        // rest left null. Decoding every column of every record would cost both time and, for
+        // the request parameters of each S3 data event, most of the memory.
+        every.insert("errorcode".to_string());
+        let all: BTreeSet<String> = every.union(&needs.errors).cloned().collect();
+        let errors = self
+            .prepare(
+                &select(&all, " AND errorcode IS NOT NULL"),
+                &window.params(),
+            )
+            .await?;
+        let others = self
+            .prepare(&select(&every, " AND errorcode IS NULL"), &window.params())
+            .await?;
+        self.cache_frames(&trail, vec![errors, others], budget_bytes, false)
+            .await
     }
 
-    /// The columns of the trail `sql` reads once DataFusion has planned it, with `params` bound:
-    /// what its scans project. `None` when it reads none.
+    /// Adds the columns of the trail `sql` reads, once DataFusion has planned it with `params`
+    /// bound, to `needs`: what its scans project, and whether they read only records with an
+    /// error code.
     pub async fn trail_columns(
         &self,
         sql: &str,
         params: &[(String, String)],
-    ) -> Result<Option<BTreeSet<String>>, SqlError> {
+        needs: &mut ColumnNeeds,
+    ) -> Result<(), SqlError> {
         use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
         let plan = self.prepare(sql, params).await?.into_optimized_plan()?;
-        let mut columns: Option<BTreeSet<String>> = None;
         plan.apply(|node| {
             if let LogicalPlan::TableScan(scan) = node
                 && let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source)
                 && Arc::ptr_eq(&provider, &trail)
             {
                 let schema = scan.source.schema();
-                let read = columns.get_or_insert_with(BTreeSet::new);
+                let read = if crate::pruning::needs_error_code(&scan.filters) {
+                    &mut needs.errors
+                } else {
+                    &mut needs.every
+                };
                 match &scan.projection {
                     Some(indices) => {
                         read.extend(indices.iter().map(|&i| schema.field(i).name().clone()));
@@ -476,35 +519,61 @@ impl TrailSession {
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
-        Ok(columns)
+        Ok(())
     }
 
-    /// Reads `frame` into memory and registers it in place of `trail` under every name it has;
-    /// with `views`, the Lake views are rebuilt over it too.
-    async fn cache_frame(
+    /// Reads `frames` into memory as one table and registers it in place of `trail` under every
+    /// name it has; with `views`, the Lake views are rebuilt over it too. The first frame has
+    /// every column; a column another frame lacks is null in its rows.
+    async fn cache_frames(
         &self,
         trail: &Arc<dyn TableProvider>,
-        frame: DataFrame,
+        frames: Vec<DataFrame>,
         budget_bytes: usize,
         views: bool,
     ) -> Result<CacheOutcome, SqlError> {
+        use datafusion::arrow::array::new_null_array;
+        use datafusion::arrow::datatypes::{Field, Schema};
         use futures::StreamExt;
 
         let files_before = self.file_outcomes().files_read();
-        let schema = Arc::new(frame.schema().as_arrow().clone());
-        let mut stream = frame.execute_stream().await?;
+        let Some(first) = frames.first() else {
+            return Ok(CacheOutcome::OverBudget { budget_bytes });
+        };
+        let schema = Arc::new(Schema::new(
+            first
+                .schema()
+                .as_arrow()
+                .fields()
+                .iter()
+                .map(|f| Field::clone(f).with_nullable(true))
+                .collect::<Vec<_>>(),
+        ));
         let mut batches = Vec::new();
         let (mut rows, mut bytes) = (0, 0);
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            rows += batch.num_rows();
-            bytes += batch.get_array_memory_size();
-            if bytes > budget_bytes {
-                return Ok(CacheOutcome::OverBudget { budget_bytes });
+        for frame in frames {
+            let mut stream = frame.execute_stream().await?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                let columns = schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        batch
+                            .column_by_name(f.name())
+                            .cloned()
+                            .unwrap_or_else(|| new_null_array(f.data_type(), batch.num_rows()))
+                    })
+                    .collect();
+                let batch = RecordBatch::try_new(schema.clone(), columns)?;
+                rows += batch.num_rows();
+                bytes += batch.get_array_memory_size();
+                if bytes > budget_bytes {
+                    return Ok(CacheOutcome::OverBudget { budget_bytes });
+                }
+                batches.push(batch);
             }
-            batches.push(batch);
         }
-        drop(stream);
         let memory: Arc<dyn TableProvider> = memory_table(schema, batches)?;
         let mut replaced = Vec::new();
         for catalog_name in self.ctx.catalog_names() {
