@@ -27,7 +27,8 @@ fn events_sql(conditions: &[String]) -> String {
     } else {
         format!("WHERE {}", conditions.join("\n  AND "))
     };
-    // Request parameters are read only where a rule needs them (the bucket or target of a failed
+    // `action` is built for failed calls only, the ones rules count by action; a finding's
+    // evidence builds it for the others. Request parameters are read only where a rule needs them (the bucket or target of a failed
     // call, the role an AssumeRole asked for): parsing every S3 data event's JSON would cost more than
     // the rest of the hunt.
     format!(
@@ -36,10 +37,12 @@ fn events_sql(conditions: &[String]) -> String {
        eventid AS event_id,
        eventsource AS event_source,
        eventname AS event_name,
-       concat(split_part(eventsource, '.', 1), ':', eventname) AS action,
+       CASE WHEN errorcode IS NOT NULL
+            THEN concat(split_part(eventsource, '.', 1), ':', eventname) END AS action,
        errorcode AS error_code,
        errormessage AS error_message,
-       coalesce(error_class(errorcode, errormessage, eventname) = 'denial', false) AS denied,
+       errorcode IS NOT NULL
+           AND coalesce(error_class(errorcode, errormessage, eventname) = 'denial', false) AS denied,
        coalesce({principal}, useridentity.invokedby) AS principal,
        useridentity.type AS principal_type,
        useridentity.sessioncontext.sessionissuer.arn AS issuer,

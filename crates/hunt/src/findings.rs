@@ -158,6 +158,7 @@ pub(crate) fn evidence(
             .ok_or_else(|| SqlError::MissingColumn {
                 name: "denied".into(),
             })?;
+        let name = text("event_name")?;
         let (action, service, region, ip, agent, kind, issuer, key, account) = (
             text("action")?,
             text("event_source")?,
@@ -178,7 +179,11 @@ pub(crate) fn evidence(
                 Evidence {
                     time: cell(&time, row).unwrap_or_default(),
                     time_s: seconds.is_valid(row).then(|| seconds.value(row)),
-                    action: cell(&action, row).unwrap_or_default(),
+                    action: cell(&action, row).unwrap_or_else(|| {
+                        let service = cell(&service, row).unwrap_or_default();
+                        let service = service.split('.').next().unwrap_or_default().to_string();
+                        format!("{service}:{}", cell(&name, row).unwrap_or_default())
+                    }),
                     service: cell(&service, row).unwrap_or_default(),
                     region: cell(&region, row),
                     source_ip: cell(&ip, row),
