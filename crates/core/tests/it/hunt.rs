@@ -349,3 +349,31 @@ fn a_window_without_events_hunts_nothing_and_says_so() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_store_is_hunted_as_its_trail() {
+    let (trail, _) = attacked_trail();
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().join("store");
+    let ingest = ctq(&[
+        "ingest",
+        "-q",
+        "--source",
+        trail.path().to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(ingest.status.code(), Some(0), "{}", stderr(&ingest));
+    let findings = |source: &[&str]| {
+        let mut args = vec!["hunt", "--format", "json"];
+        args.extend_from_slice(source);
+        args.extend_from_slice(&WINDOW);
+        let output = ctq(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        document["findings"].clone()
+    };
+    let from_trail = findings(&["--source", trail.path().to_str().unwrap()]);
+    assert!(!from_trail.as_array().unwrap().is_empty());
+    assert_eq!(findings(&["--store", store.to_str().unwrap()]), from_trail);
+}
