@@ -15,7 +15,7 @@ use crate::rules::{Rule, Severity};
 const SAMPLES: usize = 5;
 
 /// One suspicious pattern of one principal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,

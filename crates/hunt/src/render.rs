@@ -108,3 +108,47 @@ pub fn findings_json(hunt: &Hunt, from: Option<Instant>, to: Option<Instant>) ->
         "findings": hunt.findings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Finding, Severity};
+
+    #[test]
+    fn trail_fields_print_escaped_and_lists_are_cut() {
+        let hunt = Hunt {
+            findings: vec![Finding {
+                rule: "offensive-tooling".into(),
+                severity: Severity::High,
+                principal: "arn:aws:iam::111122223333:user/\u{1b}]0;pwned\u{7}".into(),
+                user_agents: vec!["kali\u{1b}[2J".into()],
+                actions: (0..9).map(|i| format!("s3:Get{i}")).collect(),
+                first_seen: "2019-10-28T10:00:00Z".into(),
+                last_seen: "2019-10-28T10:00:00Z".into(),
+                events: 1,
+                denied: 1,
+                detail: "calls: 1".into(),
+                next_step: "Look.".into(),
+                ..Finding::default()
+            }],
+            rules: vec!["offensive-tooling".into()],
+            events: 10,
+            suppressed: 0,
+            duplicates: 0,
+        };
+        let text = findings_text(&hunt, None, None);
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+        assert!(text.starts_with("1 finding, the whole trail (1 rules over 10 events)\n"));
+        assert!(
+            text.contains(
+                "[1] HIGH offensive-tooling  arn:aws:iam::111122223333:user/\\x1b]0;pwned\\x07\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("    agent      kali\\x1b[2J\n"), "{text}");
+        assert!(text.contains("s3:Get5 (+3 more)\n"), "{text}");
+        assert!(text.contains("    seen       2019-10-28T10:00:00Z, 1 events (1 denied)\n"));
+        let json = findings_json(&hunt, None, None);
+        assert_eq!(json["findings"][0]["user_agents"][0], "kali\u{1b}[2J");
+    }
+}

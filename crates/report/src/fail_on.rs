@@ -307,6 +307,9 @@ mod tests {
             "no-data",
             "min-files=10",
             "min-records=0",
+            "finding",
+            "finding=high",
+            "finding=low",
         ] {
             assert_eq!(text.parse::<Rule>().unwrap().to_string(), text);
         }
@@ -320,6 +323,8 @@ mod tests {
             "min-files>3",
             "min-records=-1",
             "no-data=1",
+            "finding=urgent",
+            "findings",
         ] {
             assert!(bad.parse::<Rule>().is_err(), "{bad}");
         }
@@ -357,6 +362,35 @@ mod tests {
 
     fn report_without_denials() -> Report {
         report(Vec::new(), 0)
+    }
+
+    #[test]
+    fn a_finding_crosses_at_its_severity_or_above() {
+        let finding = |severity| {
+            let mut finding = ctq_hunt::Finding::default();
+            finding.rule = "recon-burst".into();
+            finding.severity = severity;
+            finding.principal = "arn:aws:iam::111122223333:user/leaked".into();
+            finding
+        };
+        let mut report = report(Vec::new(), 0);
+        let rules: Vec<Rule> = ["finding", "finding=medium", "finding=high"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let crossed = |report: &Report| -> Vec<bool> {
+            evaluate(&rules, report).iter().map(|v| v.crossed).collect()
+        };
+        assert_eq!(crossed(&report), [false, false, false]);
+        report.findings = vec![finding(ctq_hunt::Severity::Medium)];
+        assert_eq!(crossed(&report), [true, true, false]);
+        let verdicts = evaluate(&rules, &report);
+        assert_eq!(
+            verdicts[1].detail,
+            "1 finding of severity medium or above (recon-burst arn:aws:iam::111122223333:user/leaked)"
+        );
+        report.findings.push(finding(ctq_hunt::Severity::High));
+        assert_eq!(crossed(&report), [true, true, true]);
     }
 
     #[test]
