@@ -1405,6 +1405,14 @@ mod tests {
             crossed: true,
             detail: hostile("detail"),
         }];
+        let mut finding = ctq_hunt::Finding::default();
+        finding.rule = hostile("hunt-rule");
+        finding.severity = ctq_hunt::Severity::High;
+        finding.principal = hostile("hunt-principal");
+        finding.user_agents = vec![hostile("hunt-agent")];
+        finding.detail = hostile("hunt-detail");
+        finding.next_step = hostile("hunt-next");
+        report.findings = vec![finding];
         report.queries = vec![
             QueryTable {
                 name: hostile("name"),
@@ -1469,6 +1477,14 @@ mod tests {
             format!("<th scope=\"col\">{}</th>", shown("column")),
             format!("<td>{}</td>", shown("cell")),
             format!("Not run: {}</p>", shown("not-run")),
+            format!("data-rule=\"{}\"", shown("hunt-rule")),
+            format!(
+                "<span class=\"principal\">{}</span>",
+                shown("hunt-principal")
+            ),
+            format!("<dt>User agents</dt><dd>{}</dd>", shown("hunt-agent")),
+            format!("<dt>What</dt><dd>{}</dd>", shown("hunt-detail")),
+            format!("<dt>Next step</dt><dd>{}</dd>", shown("hunt-next")),
         ] {
             assert!(page.contains(&expected), "no {expected}");
         }
