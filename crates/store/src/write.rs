@@ -659,8 +659,8 @@ impl PartitionWriter<'_> {
             }
         }
         // Each partition's stored IDs are loaded first; then the partitions are deduplicated,
-        // sorted and encoded on every core, each with its own ID set, and published in partition
-        // order, so file names and the manifest do not depend on which core finished first.
+        // sorted and encoded on every core, each with its own ID set; then published in order,
+        // so file names and the manifest do not depend on which core finished first.
         let mut work = Vec::with_capacity(groups.len());
         for (key, parts) in groups {
             self.known_ids(manifest, &key)?;
@@ -669,61 +669,54 @@ impl PartitionWriter<'_> {
             work.push((key, parts, known, folder));
         }
         let row_group_rows = self.options.row_group_rows.max(1);
-        // As many partitions at once as there are cores, each published before the next round:
-        // an encoded file waits in memory only until its round is done.
-        let round = rayon::current_num_threads().max(1);
+        let encoded: Vec<(PartitionKey, HashSet<String>, Result<Encoded, StoreError>)> = work
+            .into_par_iter()
+            .map(|(key, parts, mut known, folder)| {
+                let result = encode_partition(
+                    &folder,
+                    parts,
+                    &batches,
+                    &mut known,
+                    manifest,
+                    &schema,
+                    row_group_rows,
+                );
+                (key, known, result)
+            })
+            .collect();
         let mut written = Vec::new();
         let mut failure = None;
-        let mut work = work.into_iter().peekable();
-        while work.peek().is_some() {
-            let chunk: Vec<_> = work.by_ref().take(round).collect();
-            let encoded: Vec<(PartitionKey, HashSet<String>, Result<Encoded, StoreError>)> = chunk
-                .into_par_iter()
-                .map(|(key, parts, mut known, folder)| {
-                    let result = encode_partition(
-                        &folder,
-                        parts,
-                        &batches,
-                        &mut known,
-                        manifest,
-                        &schema,
-                        row_group_rows,
-                    );
-                    (key, known, result)
-                })
-                .collect();
-            for (key, known, result) in encoded {
-                self.event_ids.insert(key.clone(), known);
-                let encoded = match result {
-                    Ok(encoded) => encoded,
-                    Err(e) => {
-                        failure.get_or_insert(e);
-                        continue;
-                    }
-                };
-                self.duplicates += encoded.duplicates;
-                let Some((bytes, rows)) = encoded.file else {
+        for (key, known, result) in encoded {
+            self.event_ids.insert(key.clone(), known);
+            let encoded = match result {
+                Ok(encoded) => encoded,
+                Err(e) => {
+                    failure.get_or_insert(e);
                     continue;
-                };
-                self.next_file += 1;
-                let name = format!(
-                    "{}/part-{:06}-{:05}.parquet",
-                    partition_dir(&key),
-                    self.run,
-                    self.next_file
-                );
-                let size = bytes.len() as u64;
-                self.files.publish(&name, bytes)?;
-                written.push((
-                    name,
-                    DataFile {
-                        rows,
-                        sources: encoded.per_source.keys().cloned().collect(),
-                        bytes: Some(size),
-                    },
-                    encoded.per_source,
-                ));
-            }
+                }
+            };
+            self.duplicates += encoded.duplicates;
+            let Some((bytes, rows)) = encoded.file else {
+                continue;
+            };
+            self.next_file += 1;
+            let name = format!(
+                "{}/part-{:06}-{:05}.parquet",
+                partition_dir(&key),
+                self.run,
+                self.next_file
+            );
+            let size = bytes.len() as u64;
+            self.files.publish(&name, bytes)?;
+            written.push((
+                name,
+                DataFile {
+                    rows,
+                    sources: encoded.per_source.keys().cloned().collect(),
+                    bytes: Some(size),
+                },
+                encoded.per_source,
+            ));
         }
         match failure {
             Some(e) => Err(e),
