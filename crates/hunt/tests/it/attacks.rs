@@ -121,7 +121,7 @@ async fn each_rule_fires_on_its_attack_and_on_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_benign_trail_flags_no_principal() {
     let dir = tempfile::tempdir().unwrap();
-    // Two accounts and regions, one call in twenty denied: every principal collects dozens of
+    // Two accounts and regions, one call in twenty denied: every principal collects a dozen or so
     // distinct denied actions over the day.
     benign(dir.path(), 2, 2, 0.05);
     let hunt = run(dir.path(), &[], "").await;
