@@ -139,12 +139,7 @@ fn first_deliveries(
     batch: &RecordBatch,
     seen: &mut HashSet<u128>,
 ) -> Result<BooleanArray, SqlError> {
-    let text = |name: &str| -> Result<StringArray, SqlError> {
-        let column = batch
-            .column_by_name(name)
-            .ok_or_else(|| SqlError::MissingColumn { name: name.into() })?;
-        Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
-    };
+    let text = |name: &str| text_column(batch, name);
     let (ids, times, names) = (text("event_id")?, text("event_time")?, text("event_name")?);
     Ok((0..batch.num_rows())
         .map(|row| {
@@ -184,18 +179,8 @@ fn unsuppressed(
     batch: &RecordBatch,
     suppressions: &Suppressions,
 ) -> Result<BooleanArray, SqlError> {
-    let text = |name: &str| -> Result<StringArray, SqlError> {
-        let column = batch
-            .column_by_name(name)
-            .ok_or_else(|| SqlError::MissingColumn { name: name.into() })?;
-        Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
-    };
-    let denied = batch
-        .column_by_name("denied")
-        .and_then(|c| c.as_boolean_opt().cloned())
-        .ok_or_else(|| SqlError::MissingColumn {
-            name: "denied".into(),
-        })?;
+    let text = |name: &str| text_column(batch, name);
+    let denied = bool_column(batch, "denied")?;
     let (principal, action, message) =
         (text("principal")?, text("action")?, text("error_message")?);
     Ok((0..batch.num_rows())
@@ -209,4 +194,20 @@ fn unsuppressed(
             Some(!suppressions.matches(cell(&principal, row), action, resource))
         })
         .collect())
+}
+
+/// A column of `batch` as text, whatever its string type.
+pub(crate) fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray, SqlError> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| SqlError::MissingColumn { name: name.into() })?;
+    Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// A boolean column of `batch`.
+pub(crate) fn bool_column(batch: &RecordBatch, name: &str) -> Result<BooleanArray, SqlError> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_boolean_opt().cloned())
+        .ok_or_else(|| SqlError::MissingColumn { name: name.into() })
 }

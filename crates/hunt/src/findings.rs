@@ -9,6 +9,7 @@ use ctq_sql::arrow::compute::cast;
 use ctq_sql::arrow::datatypes::{DataType, Int64Type};
 use serde::Serialize;
 
+use crate::events::{bool_column, text_column};
 use crate::rules::{Rule, Severity};
 
 /// Event IDs a finding shows.
@@ -131,12 +132,7 @@ pub(crate) fn evidence(
 ) -> Result<HashMap<String, Evidence>, SqlError> {
     let mut found = HashMap::new();
     for batch in batches {
-        let text = |name: &str| -> Result<StringArray, SqlError> {
-            let column = batch
-                .column_by_name(name)
-                .ok_or_else(|| SqlError::MissingColumn { name: name.into() })?;
-            Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
-        };
+        let text = |name: &str| text_column(batch, name);
         let ids = text("event_id")?;
         let rows: Vec<usize> = (0..batch.num_rows())
             .filter(|&row| ids.is_valid(row) && wanted.contains(ids.value(row)))
@@ -152,12 +148,7 @@ pub(crate) fn evidence(
                 name: "event_s".into(),
             })?;
         let seconds = seconds.as_primitive::<Int64Type>();
-        let denied = batch
-            .column_by_name("denied")
-            .and_then(|c| c.as_boolean_opt().cloned())
-            .ok_or_else(|| SqlError::MissingColumn {
-                name: "denied".into(),
-            })?;
+        let denied = bool_column(batch, "denied")?;
         let name = text("event_name")?;
         let (action, service, region, ip, agent, kind, issuer, key, account) = (
             text("action")?,

@@ -247,7 +247,7 @@ fn fifty_keys_of_one_bucket_fold_into_one_group() {
             )
         })
         .collect();
-    write_trail_file(
+    ctq_testkit::write_trail_file(
         dir.path(),
         "123456789012",
         "us-east-1",
@@ -279,17 +279,6 @@ fn fifty_keys_of_one_bucket_fold_into_one_group() {
     assert!(text.contains("and 47 more"), "{text}");
 }
 
-fn write_trail_file(
-    dir: &Path,
-    account: &str,
-    region: &str,
-    stamp: &str,
-    id: &str,
-    records: &[Value],
-) {
-    ctq_testkit::write_trail_file(dir, account, region, stamp, id, records);
-}
-
 #[test]
 fn the_text_starts_with_the_denials_of_each_principal() {
     let dir = tempfile::tempdir().unwrap();
@@ -306,7 +295,7 @@ fn the_text_starts_with_the_denials_of_each_principal() {
             ));
         }
     }
-    write_trail_file(
+    ctq_testkit::write_trail_file(
         dir.path(),
         "123456789012",
         "us-east-1",
