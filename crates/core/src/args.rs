@@ -360,6 +360,10 @@ pub struct HuntArgs {
     /// Exit with status 4 when there is a finding of this severity or above.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<HuntSeverity>,
+    /// The most memory the window's events may take, in MiB; a larger window is refused with
+    /// the advice to hunt a shorter one.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory_limit: usize,
     /// Write the findings to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

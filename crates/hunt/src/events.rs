@@ -66,6 +66,16 @@ FROM cloudtrail
     )
 }
 
+/// What reading the window came to.
+#[derive(Debug)]
+pub enum Loading {
+    /// The window's events, in `hunt_events` and as batches for the evidence of findings.
+    Loaded(Vec<RecordBatch>, Loaded),
+    /// The events would take more memory than allowed; nothing is held. `events` were read
+    /// before the limit was reached.
+    TooLarge { events: usize },
+}
+
 /// What reading the window left in memory.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Loaded {
@@ -90,7 +100,8 @@ pub async fn load(
     session: &TrailSession,
     scope: &DenialFilter,
     suppressions: &Suppressions,
-) -> Result<(Vec<RecordBatch>, Loaded), SqlError> {
+    max_bytes: usize,
+) -> Result<Loading, SqlError> {
     let (sql, params) = events_query(scope);
     let (_, mut stream) = session.query_stream(&sql, &params).await?;
     // The stream knows the columns even when no record is in scope.
@@ -98,6 +109,7 @@ pub async fn load(
     let mut loaded = Loaded::default();
     let mut batches = Vec::new();
     let mut pending = Vec::with_capacity(COMPACT_BATCHES);
+    let mut held = 0;
     let mut seen_ids = HashSet::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -116,6 +128,12 @@ pub async fn load(
         };
         let kept = filter_record_batch(&batch, &keep)?;
         loaded.events += kept.num_rows();
+        held += kept.get_array_memory_size();
+        if held > max_bytes {
+            return Ok(Loading::TooLarge {
+                events: loaded.events,
+            });
+        }
         pending.push(kept);
         // Copied, a few batches at a time, into buffers of their own size: a column passed
         // through from the scan keeps the scan's whole buffer alive, and the table lives as long
@@ -129,7 +147,7 @@ pub async fn load(
         batches.push(concat_batches(&schema, &pending)?);
     }
     session.register_batches(TABLE, schema, batches.clone())?;
-    Ok((batches, loaded))
+    Ok(Loading::Loaded(batches, loaded))
 }
 
 /// The rows of `batch` that are not a second delivery of an earlier row: the same event ID, time

@@ -37,6 +37,9 @@ pub struct Request<'a> {
     pub thresholds: &'a Thresholds,
     /// Denials to leave out before any rule sees them, as `ctq explain` leaves them out.
     pub suppressions: &'a Suppressions,
+    /// The most memory the window's events may take; past it the hunt stops with
+    /// [`HuntError::TooLarge`].
+    pub max_bytes: usize,
 }
 
 /// The findings of a hunt, most severe first, and what it read.
@@ -66,6 +69,10 @@ pub enum HuntError {
         source: SqlError,
     },
     #[error(
+        "the window holds too many events to hunt in {limit_mib} MiB of memory (past {events} events); hunt a shorter window (--since, --from/--to) or raise --memory-limit"
+    )]
+    TooLarge { events: usize, limit_mib: usize },
+    #[error(
         "hunting rule {rule} returns rows ctq cannot read: {reason}; a rule returns principal, event_ids and optionally detail"
     )]
     RuleResult { rule: String, reason: String },
@@ -73,9 +80,23 @@ pub enum HuntError {
 
 /// Runs `request.rules` over the records `request.scope` selects.
 pub async fn hunt(session: &TrailSession, request: &Request<'_>) -> Result<Hunt, HuntError> {
-    let (batches, loaded) = events::load(session, &request.scope, request.suppressions)
-        .await
-        .map_err(HuntError::Events)?;
+    let loading = events::load(
+        session,
+        &request.scope,
+        request.suppressions,
+        request.max_bytes,
+    )
+    .await
+    .map_err(HuntError::Events)?;
+    let (batches, loaded) = match loading {
+        events::Loading::Loaded(batches, loaded) => (batches, loaded),
+        events::Loading::TooLarge { events } => {
+            return Err(HuntError::TooLarge {
+                events,
+                limit_mib: request.max_bytes >> 20,
+            });
+        }
+    };
     // The rules run at once: each is small over the table in memory, and planning them one
     // after another would leave cores idle.
     let runs = request.rules.iter().map(|rule| async move {

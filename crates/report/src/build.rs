@@ -81,17 +81,23 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     };
     // The hunt reads every record of the window with its own few columns, into memory of its
     // own; the other queries share one read of the window.
-    let hunt = ctq_hunt::hunt(
+    let hunted = ctq_hunt::hunt(
         session,
         &ctq_hunt::Request {
             scope: filter.clone(),
             rules: request.hunt_rules,
             thresholds: &ctq_hunt::Thresholds::default(),
             suppressions: &request.suppressions,
+            max_bytes: request.cache_budget_bytes,
         },
     )
-    .await
-    .map_err(BuildError::Hunt)?;
+    .await;
+    // A window too large to hunt in memory still gets the rest of its report, saying so.
+    let (hunt, hunt_not_run) = match hunted {
+        Ok(hunt) => (Some(hunt), None),
+        Err(e @ ctq_hunt::HuntError::TooLarge { .. }) => (None, Some(e.to_string())),
+        Err(e) => return Err(BuildError::Hunt(e)),
+    };
     decode_window_once(session, &request, &filter).await;
     let events = denial_events(session, &filter)
         .await
@@ -155,8 +161,12 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         denials,
         triage: groups,
         excluded,
-        findings: hunt.findings,
-        hunt_rules: hunt.rules,
+        findings: hunt
+            .as_ref()
+            .map(|h| h.findings.clone())
+            .unwrap_or_default(),
+        hunt_rules: request.hunt_rules.iter().map(|r| r.id.clone()).collect(),
+        hunt_not_run,
         queries: tables,
         verdicts: Vec::new(),
         duration_ms: 0,
@@ -438,9 +448,18 @@ mod tests {
         let (once, scanned_once) = sample_report(1 << 30).await;
         // No budget: every query reads the trail again.
         let (each, scanned_each) = sample_report(0).await;
+        // No budget also leaves the hunt out, saying why; the sample has no finding to lose.
+        let reason = each.report.hunt_not_run.as_deref().unwrap_or_default();
+        assert!(reason.contains("too many events to hunt"), "{reason}");
+        assert!(
+            crate::render_html(&each.report)
+                .contains("<p id=\"hunt-not-run\">Not run: the window holds too many events")
+        );
+        assert_eq!(once.report.hunt_not_run, None);
         let figures = |built: &Built| {
             let mut summary = crate::summary_json(&built.report);
             summary["duration_ms"] = serde_json::Value::Null;
+            summary["hunt_not_run"] = serde_json::Value::Null;
             summary
         };
         assert_eq!(figures(&once), figures(&each));

@@ -290,6 +290,7 @@ mod tests {
             excluded: ctq_denial::triage::Excluded::default(),
             findings: Vec::new(),
             hunt_rules: Vec::new(),
+            hunt_not_run: None,
             queries: Vec::new(),
             verdicts: Vec::new(),
             duration_ms: 0,

@@ -478,7 +478,10 @@ fn suspicious_activity(report: &Report) -> Markup {
             "\n"
             h2 { "Suspicious activity" }
             "\n"
-            @if report.findings.is_empty() {
+            @if let Some(reason) = &report.hunt_not_run {
+                p id="hunt-not-run" { "Not run: " (Text(reason)) }
+                "\n"
+            } @else if report.findings.is_empty() {
                 p id="no-findings" {
                     "No finding: none of the " (report.hunt_rules.len())
                     " hunting rules matched in this window (see docs/hunt.md)."
@@ -1210,6 +1213,7 @@ mod tests {
             excluded,
             findings: Vec::new(),
             hunt_rules: Vec::new(),
+            hunt_not_run: None,
             queries: vec![
                 QueryTable {
                     name: "denials-by-principal".to_string(),

@@ -44,8 +44,11 @@ pub struct Report {
     pub excluded: Excluded,
     /// What the hunting rules found in the window (`ctq hunt`), most severe first.
     pub findings: Vec<ctq_hunt::Finding>,
-    /// The hunting rules that ran, by id.
+    /// The hunting rules, by id.
     pub hunt_rules: Vec<String>,
+    /// Why the hunting rules did not run (a window too large to hunt in memory), if they did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hunt_not_run: Option<String>,
     pub queries: Vec<QueryTable>,
     /// The `--fail-on` rules and whether each was crossed.
     pub verdicts: Vec<fail_on::Verdict>,
@@ -190,6 +193,7 @@ pub fn summary_json(report: &Report) -> serde_json::Value {
         "principals": principals.len(),
         "triage_groups": report.triage.len(),
         "hunt_rules": report.hunt_rules,
+        "hunt_not_run": report.hunt_not_run,
         "findings": report.findings,
         "excluded": report.excluded,
         "files": report.files,

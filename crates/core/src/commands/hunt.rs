@@ -48,6 +48,7 @@ pub async fn run(args: HuntArgs) -> anyhow::Result<Outcome> {
         rules: &rules,
         thresholds: &thresholds,
         suppressions: &suppressions,
+        max_bytes: args.memory_limit << 20,
     };
     let hunt = ctq_hunt::hunt(&session, &request).await?;
     drop(progress);

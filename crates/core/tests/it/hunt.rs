@@ -377,3 +377,17 @@ fn a_store_is_hunted_as_its_trail() {
     assert!(!from_trail.as_array().unwrap().is_empty());
     assert_eq!(findings(&["--store", store.to_str().unwrap()]), from_trail);
 }
+
+#[test]
+fn a_window_too_large_for_the_memory_limit_is_refused_with_the_way_out() {
+    let (trail, _) = attacked_trail();
+    let output = hunt(trail.path(), &["--memory-limit", "0"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("the window holds too many events to hunt in 0 MiB of memory")
+            && err.contains("hunt a shorter window (--since, --from/--to) or raise --memory-limit"),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty());
+}

@@ -49,6 +49,7 @@ async fn run(trail: &Path, thresholds: &[(&str, &str)], suppressions: &str) -> H
         rules: &rules,
         thresholds: &thresholds,
         suppressions: &suppressions,
+        max_bytes: 1 << 30,
     };
     ctq_hunt::hunt(&session, &request).await.unwrap()
 }
