@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Decision, Denial, PolicyType, contains_ignore_case, strip_prefix_ignore_case};
+use crate::{Arn, Decision, Denial, PolicyType, contains_ignore_case, strip_prefix_ignore_case};
 
 /// What the rest of the record says about the denied request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -279,20 +279,12 @@ impl<'a> Facts<'a> {
         }
         // arn:aws:sts::<account>:assumed-role/<role>/<session> names the role without its path,
         // so this is the role only when it has none; the session issuer is exact when present.
-        let mut parts = principal.splitn(6, ':');
-        let (_, partition, _, _, account, rest) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        );
-        match (partition, account, rest.and_then(|r| r.split('/').nth(1))) {
-            (Some(partition), Some(account), Some(role)) if !role.is_empty() => {
-                format!("arn:{partition}:iam::{account}:role/{role}")
-            }
-            _ => principal.to_owned(),
+        match Arn::parse(principal).and_then(|arn| {
+            let role = arn.resource.split('/').nth(1)?;
+            (!role.is_empty()).then_some((arn, role))
+        }) {
+            Some((arn, role)) => format!("arn:{}:iam::{}:role/{role}", arn.partition, arn.account),
+            None => principal.to_owned(),
         }
     }
 

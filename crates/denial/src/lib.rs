@@ -12,10 +12,12 @@
 //! binary hand it the rows they read.
 
 pub mod advice;
+mod arn;
 mod message;
 pub mod triage;
 
 pub use advice::{Advice, Context, advise};
+pub use arn::Arn;
 pub use message::{Decision, Denial, PolicyType, parse_message};
 
 /// What an error code means for triage.

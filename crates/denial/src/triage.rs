@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::advice::{Advice, Context, advise, with_article};
-use crate::{Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
+use crate::{Arn, Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
 
 /// The parts of one CloudTrail record the triage reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -782,7 +782,7 @@ fn settle(group: &mut Group) {
 
 /// The 12-digit account of an ARN, when it names one.
 fn account_of(arn: &str) -> Option<&str> {
-    let account = arn.strip_prefix("arn:")?.split(':').nth(3)?;
+    let account = Arn::parse(arn)?.account;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
@@ -795,11 +795,14 @@ fn account_of(arn: &str) -> Option<&str> {
 /// its type with `*`. KMS keys, IAM users, roles and policies, and anything else are kept: each is
 /// granted on its own.
 pub fn fold_resource(resource: &str) -> String {
-    let Some(rest) = resource.strip_prefix("arn:") else {
-        return resource.to_owned();
-    };
-    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-    let [partition, service, region, account, name] = parts[..] else {
+    let Some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource: name,
+    }) = Arn::parse(resource)
+    else {
         return resource.to_owned();
     };
     let arn = |name: &str| format!("arn:{partition}:{service}:{region}:{account}:{name}");

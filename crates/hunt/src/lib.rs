@@ -25,7 +25,7 @@ use ctq_sql::{SqlError, TrailSession};
 use serde::Serialize;
 
 pub use findings::Finding;
-pub use render::{findings_json, findings_text};
+pub use render::{findings_json, findings_text, list};
 pub use rules::{Rule, RuleError, Severity, ThresholdError, Thresholds, bundled, load_folder};
 
 /// What to hunt over and with.

@@ -83,7 +83,9 @@ fn span(from: Option<Instant>, to: Option<Instant>) -> String {
     }
 }
 
-fn list(values: &[String]) -> String {
+/// The first values of a finding's list, comma-separated, and how many more there are: as the
+/// text view and the report page show them.
+pub fn list(values: &[String]) -> String {
     let mut text = values
         .iter()
         .take(SHOWN)

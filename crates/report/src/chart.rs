@@ -347,18 +347,9 @@ fn cut_end(text: &str, max: usize) -> String {
 }
 
 fn shorten_arn(label: &str, max: usize) -> Option<String> {
-    let mut parts = label.splitn(6, ':');
-    let (arn, _partition, _service, _region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if arn != "arn" {
-        return None;
-    }
+    let ctq_denial::Arn {
+        account, resource, ..
+    } = ctq_denial::Arn::parse(label)?;
     let fits = |text: &str| text.chars().count() <= max;
     let without_prefix = format!("{account}:{resource}");
     if fits(&without_prefix) {

@@ -512,9 +512,9 @@ fn suspicious_activity(report: &Report) -> Markup {
                                 (Text(&finding.first_seen)) " to " (Text(&finding.last_seen))
                                 ", " (finding.events) " events (" (finding.denied) " denied)"
                             }
-                            dt { "Actions" } dd { (Text(&shown(&finding.actions))) }
-                            dt { "Source IPs" } dd { (Text(&shown(&finding.source_ips))) }
-                            dt { "User agents" } dd { (Text(&shown(&finding.user_agents))) }
+                            dt { "Actions" } dd { (Text(&ctq_hunt::list(&finding.actions))) }
+                            dt { "Source IPs" } dd { (Text(&ctq_hunt::list(&finding.source_ips))) }
+                            dt { "User agents" } dd { (Text(&ctq_hunt::list(&finding.user_agents))) }
                             dt { "Events" } dd { code { (Text(&finding.sample_event_ids.join(", "))) } }
                             dt { "Next step" } dd { (Text(&finding.next_step)) }
                         }
@@ -525,21 +525,6 @@ fn suspicious_activity(report: &Report) -> Markup {
         }
         "\n"
     }
-}
-
-/// The first values of a list and how many more there are.
-fn shown(values: &[String]) -> String {
-    const SHOWN: usize = 6;
-    let mut text = values
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if values.len() > SHOWN {
-        text.push_str(&format!(" (+{} more)", values.len() - SHOWN));
-    }
-    text
 }
 
 fn damaged_files(files: &Files) -> Markup {

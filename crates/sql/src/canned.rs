@@ -97,21 +97,13 @@ impl PrincipalMatcher {
 /// (`arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`): a session's ARN names the role without its
 /// path.
 fn role_session_pattern(arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, partition, service, _, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
-    (service == "iam" && !name.is_empty()).then(|| {
+    let arn = ctq_denial::Arn::parse(arn)?;
+    let name = arn.resource.strip_prefix("role/")?.rsplit('/').next()?;
+    (arn.service == "iam" && !name.is_empty()).then(|| {
         format!(
             "arn:{}:sts::{}:assumed-role/{}/%",
-            escape_like(partition),
-            escape_like(account),
+            escape_like(arn.partition),
+            escape_like(arn.account),
             escape_like(name)
         )
     })
