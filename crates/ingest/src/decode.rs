@@ -10,13 +10,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::LazyLock;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
-use crate::record::{Record, Text, with_wanted_columns};
+use crate::record::{Record, Text, set_record_field, with_wanted_columns};
 use crate::schema::{ColumnSet, column};
 
 /// Why a file could not be read. Each names what was wrong in words a user can act on; the
@@ -440,20 +439,26 @@ fn decode_records(
         wanted
     };
     with_wanted_columns(wanted, || {
-        decode_filtered(text, filter, max_inflated_bytes, repairs, sink)
+        decode_filtered(text, filter, wanted, max_inflated_bytes, repairs, sink)
     })
 }
 
 fn decode_filtered(
     text: &str,
     filter: RecordFilter,
+    wanted: ColumnSet,
     max_inflated_bytes: usize,
     repairs: &mut TextRepairs,
     mut sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
     let text = text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text);
-    if filter.needs_error_code && first_key(text.as_bytes()) == Some(b"Records") {
-        return decode_records_with_error_code(text, sink);
+    if first_key(text.as_bytes()) == Some(b"Records") {
+        if let Some(decoded) = decode_indexed(text, filter, wanted, &mut sink) {
+            return Ok(decoded);
+        }
+        if filter.needs_error_code {
+            return decode_records_with_error_code_checked(text, sink);
+        }
     }
     match decode_shape(text, max_inflated_bytes, repairs, &mut |record: &Record<
         '_,
@@ -480,36 +485,66 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
-/// The common case of a denial query over delivered files: most records have no `errorCode`.
-/// Records are delimited without parsing ([`crate::structural`]), and only those whose text holds
-/// the key are parsed. A file that cannot be delimited so goes through serde_json, which checks
-/// every record's syntax and names the fault.
-fn decode_records_with_error_code(
+/// The common case, a file as CloudTrail delivers it: records are delimited and their keys found
+/// without parsing ([`crate::structural`]), then only the values of the wanted columns are parsed,
+/// each from its own bytes, and for a denial query only in records that have an `errorCode`
+/// key (nine in ten have none). `None` when the file cannot be indexed so, or a value does not
+/// parse as its column's type: the caller parses the file whole, which names the fault.
+fn decode_indexed(
     text: &str,
-    sink: impl FnMut(&Record<'_>),
-) -> Result<Decoded, FileDamage> {
-    let Some(spans) = crate::structural::record_spans(text.as_bytes()) else {
-        return decode_records_with_error_code_checked(text, sink);
-    };
-    let records = spans.len();
-    let mut candidates = Vec::new();
-    let mut spans = spans.into_iter().peekable();
-    for at in ERROR_CODE_FINDER.find_iter(text.as_bytes()) {
-        while spans.next_if(|span| span.end <= at).is_some() {}
-        if let Some(span) = spans.next_if(|span| span.start < at) {
-            // A record starts at a `{` and ends after a `}`, on character boundaries; a span that
-            // does not is a delimiting fault, left to the full parser like the others.
-            let Some(record) = text.get(span) else {
-                return decode_records_with_error_code_checked(text, sink);
+    filter: RecordFilter,
+    wanted: ColumnSet,
+    sink: &mut impl FnMut(&Record<'_>),
+) -> Option<Decoded> {
+    let index = crate::structural::record_index(text.as_bytes())?;
+    let mut records = Vec::new();
+    let mut fields = Vec::new();
+    for i in 0..index.spans.len() {
+        let (span, keys) = index.record(i);
+        fields.clear();
+        for (k, &key_at) in keys.iter().enumerate() {
+            let (key, after_key) = record_key(text, key_at)?;
+            // Between a value and the next key only whitespace and the comma; the last value
+            // ends before the record's `}`.
+            let value_end = match keys.get(k + 1) {
+                Some(&next) => {
+                    memchr::memrchr(b',', &text.as_bytes()[after_key..next])? + after_key
+                }
+                None => span.end - 1,
             };
-            candidates.push(record);
+            let value = text
+                .get(after_key..value_end)?
+                .trim_ascii_start()
+                .strip_prefix(':')?;
+            fields.push((key, value));
+        }
+        if filter.needs_error_code && !fields.iter().any(|(key, _)| key == "errorCode") {
+            continue;
+        }
+        let mut record = Record::default();
+        for (key, value) in &fields {
+            set_record_field(&mut record, key, wanted, value).ok()?;
+        }
+        if !filter.needs_error_code || record.error_code.0.is_some() {
+            records.push(record);
         }
     }
-    parse_with_error_code(&candidates, records, sink)
+    records.iter().for_each(sink);
+    Some(Decoded::Records(index.spans.len()))
 }
 
-static ERROR_CODE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(ERROR_CODE_KEY));
+/// The key whose opening quote is at `at`, unescaped, and the offset just past its closing quote.
+fn record_key(text: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
+    let start = at + 1;
+    let end = start + memchr::memchr2(b'"', b'\\', &text.as_bytes()[start..])?;
+    if text.as_bytes()[end] == b'"' {
+        return Some((Cow::Borrowed(text.get(start..end)?), end + 1));
+    }
+    // An escape in a key (none in what CloudTrail writes): serde_json reads the string.
+    let mut keys = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Cow<str>>();
+    let key = keys.next()?.ok()?;
+    Some((key, at + keys.byte_offset()))
+}
 
 /// Parses the `candidates`, hands on those with an error code, and counts all `records` of the
 /// file as read: the others were skipped, not missed.
@@ -746,6 +781,128 @@ fn decode_shape(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records decoded through the record index, and by serde_json over the whole file, as text.
+    fn both_ways(text: &str, filter: RecordFilter, wanted: ColumnSet) -> (String, String) {
+        let wanted = if filter.needs_error_code {
+            wanted.with(column::ERRORCODE)
+        } else {
+            wanted
+        };
+        let mut indexed = Vec::new();
+        decode_indexed(text, filter, wanted, &mut |r: &Record<'_>| {
+            indexed.push(format!("{r:?}"));
+        })
+        .expect("an indexed file");
+        let mut whole = Vec::new();
+        with_wanted_columns(wanted, || {
+            let mut repairs = TextRepairs::NONE;
+            decode_shape(text, usize::MAX, &mut repairs, |r: &Record<'_>| {
+                if !filter.needs_error_code || r.error_code.0.is_some() {
+                    whole.push(format!("{r:?}"));
+                }
+            })
+        })
+        .expect("a valid file");
+        (indexed.join("\n"), whole.join("\n"))
+    }
+
+    const FILTERS: [RecordFilter; 2] = [
+        RecordFilter {
+            needs_error_code: false,
+        },
+        RecordFilter {
+            needs_error_code: true,
+        },
+    ];
+
+    fn column_sets() -> [ColumnSet; 4] {
+        let names = |names: &[&str]| {
+            names
+                .iter()
+                .fold(ColumnSet::NONE, |set, n| set.with_name(n))
+        };
+        [
+            ColumnSet::ALL,
+            ColumnSet::NONE,
+            names(&["eventsource"]),
+            names(&[
+                "useridentity",
+                "requestparameters",
+                "resources",
+                "eventtime",
+            ]),
+        ]
+    }
+
+    #[test]
+    fn the_record_index_decodes_what_serde_json_decodes() {
+        let text = concat!(
+            "{\"Records\" : [ {\"eventSource\" : \"s3.amazonaws.com\" ,\"errorCode\":null,",
+            "\"requestParameters\":{\"a\":[1,{\"b\":\"},\\\"\"}]},\"resources\":[{\"ARN\":\"x\"},\"s\"]",
+            ",\"even\\u0074Source\":\"escaped.key\",\"eventTime\":\"2020-01-01T00:00:00Z\"} ,",
+            "{},{\"errorCode\":\"AccessDenied\",\"eventSource\":1.5e3,\"eventSource\":true,",
+            "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":{}}}}",
+            ",{\"err\\u006frCode\":\"Denied\",\"unknownKey\":{\"errorCode\":\"nested\"}}]}"
+        );
+        for filter in FILTERS {
+            for wanted in column_sets() {
+                let (indexed, whole) = both_ways(text, filter, wanted);
+                assert_eq!(indexed, whole, "{filter:?} {wanted:?}");
+            }
+        }
+        let (denials, _) = both_ways(text, FILTERS[1], ColumnSet::ALL);
+        assert_eq!(denials.lines().count(), 2, "{denials}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_left_to_serde_json_which_names_it() {
+        let text = r#"{"Records":[{"eventID":"a"},{"userIdentity":"not an object"}]}"#;
+        let all = ColumnSet::ALL;
+        assert!(decode_indexed(text, FILTERS[0], all, &mut |_: &Record<'_>| {}).is_none());
+        let mut repairs = TextRepairs::NONE;
+        let Err(error) = decode_records(text, FILTERS[0], all, usize::MAX, &mut repairs, |_| {})
+        else {
+            panic!("a string for userIdentity decoded");
+        };
+        assert!(error.to_string().contains("line 1 column"), "{error}");
+        // A query that does not read the column has nothing to parse in it.
+        let ids = ColumnSet::NONE.with_name("eventid");
+        assert!(decode_indexed(text, FILTERS[0], ids, &mut |_: &Record<'_>| {}).is_some());
+    }
+
+    #[test]
+    fn the_record_index_decodes_real_trails_as_serde_json_does() {
+        let mut dirs = vec![ctq_testkit::sample_logs()];
+        let realdata = ctq_testkit::repo().join("../shared/realdata");
+        if realdata.exists() {
+            dirs.push(realdata);
+        } else {
+            ctq_testkit::skip("../shared/realdata is not present: sample-logs only");
+        }
+        let mut indexed_files = 0;
+        for path in dirs.iter().flat_map(|dir| ctq_testkit::walk(dir)) {
+            let Ok(bytes) = read_bytes(std::fs::read(&path).unwrap(), usize::MAX) else {
+                continue;
+            };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            if first_key(text.as_bytes()) != Some(b"Records")
+                || crate::structural::record_index(text.as_bytes()).is_none()
+            {
+                continue;
+            }
+            for filter in FILTERS {
+                for wanted in column_sets() {
+                    let (indexed, whole) = both_ways(text, filter, wanted);
+                    assert_eq!(indexed, whole, "{}: {filter:?} {wanted:?}", path.display());
+                }
+            }
+            indexed_files += 1;
+        }
+        assert!(indexed_files >= 10, "files indexed: {indexed_files}");
+    }
 
     #[test]
     fn invalid_utf8_is_replaced_as_from_utf8_lossy_does_and_counted() {

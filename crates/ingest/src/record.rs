@@ -174,6 +174,24 @@ macro_rules! record_fields {
             }
             Ok(())
         }
+
+        /// Sets the field of `key` from its value's JSON text `value` (found by
+        /// [`crate::structural::record_index`]), when its column is wanted; other keys are not
+        /// parsed at all.
+        pub(crate) fn set_record_field<'de>(
+            record: &mut Record<'de>,
+            key: &str,
+            wanted: ColumnSet,
+            value: &'de str,
+        ) -> Result<(), serde_json::Error> {
+            match key {
+                $($key if wanted.contains(column::$column) => {
+                    record.$field = serde_json::from_str(value)?;
+                })*
+                _ => {}
+            }
+            Ok(())
+        }
     };
 }
 

@@ -20,25 +20,59 @@
 
 use std::ops::Range;
 
+/// Where the records of a file are, and where each record's own keys are.
+#[derive(Debug, Default)]
+pub(crate) struct RecordIndex {
+    /// Each record's bytes, `{` to `}`.
+    pub spans: Vec<Range<usize>>,
+    /// The offset of the opening quote of every key of a record's top-level object, all records
+    /// in file order (keys of nested objects are not here).
+    pub keys: Vec<usize>,
+    /// For each record, where its keys end in [`RecordIndex::keys`] (they start where the
+    /// previous record's end).
+    pub key_ends: Vec<usize>,
+}
+
+impl RecordIndex {
+    /// The record `i`'s span and the offsets of its keys.
+    pub fn record(&self, i: usize) -> (Range<usize>, &[usize]) {
+        let from = if i == 0 { 0 } else { self.key_ends[i - 1] };
+        (self.spans[i].clone(), &self.keys[from..self.key_ends[i]])
+    }
+}
+
 /// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object (the
 /// key written so, no other key) whose records are all objects, and all of it valid JSON; `None`
 /// for any other shape or any fault.
+#[cfg(test)]
 pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
-    spans_with(text, classify)
+    record_index(text).map(|index| index.spans)
 }
 
-/// [`record_spans`] with the given block classifier (the tests run both).
+/// The records of `text` and their keys, on the terms of [`record_spans`]: a record's keys found
+/// so let a reader parse only the values it wants, the others skipped at this pass's speed.
+pub(crate) fn record_index(text: &[u8]) -> Option<RecordIndex> {
+    index_with(text, classify)
+}
+
+/// [`record_spans`] with the given block classifier.
+#[cfg(test)]
 fn spans_with(
     text: &[u8],
     classify_block: impl Fn(&[u8; 64]) -> Masks,
 ) -> Option<Vec<Range<usize>>> {
+    index_with(text, classify_block).map(|index| index.spans)
+}
+
+/// [`record_index`] with the given block classifier (the tests run both).
+fn index_with(text: &[u8], classify_block: impl Fn(&[u8; 64]) -> Masks) -> Option<RecordIndex> {
     let mut scanner = Scanner::default();
     // The state, as the offset of its row in the table.
     let mut row = row_of(State::Start);
-    // The containers open inside the current record, innermost last (`true` for an object); the
-    // record itself is not on it.
-    let mut stack: Vec<bool> = Vec::with_capacity(16);
-    let mut spans = Vec::new();
+    // The containers open inside the current record, innermost last, each as what it was opened
+    // in; the record itself is not on it.
+    let mut stack: Vec<Step> = Vec::with_capacity(16);
+    let mut index = RecordIndex::default();
     let mut record_start = 0;
     // Where the last number or literal ends: its bytes after the first are not tokens.
     let mut scalar_end = 0usize;
@@ -103,19 +137,20 @@ fn spans_with(
                     scalar_end = valid_scalar_end(text, at)?;
                     tokens &= !bits_below(scalar_end - base);
                 }
-                PUSH_IN_OBJECT => stack.push(true),
-                PUSH_IN_ARRAY => stack.push(false),
+                FIELD => index.keys.push(at),
+                PUSH_IN_OBJECT | PUSH_IN_ARRAY | PUSH_IN_RECORD => stack.push(step >> ACTION_SHIFT),
                 POP => {
-                    row = row_of(match stack.pop() {
-                        Some(true) => State::ObjectNext,
-                        Some(false) => State::ArrayNext,
-                        None => {
-                            spans.push(record_start..at + 1);
-                            State::RecordsNext
-                        }
+                    row = row_of(match stack.pop()? {
+                        PUSH_IN_OBJECT => State::ObjectNext,
+                        PUSH_IN_ARRAY => State::ArrayNext,
+                        _ => State::RecordNext,
                     });
                 }
                 RECORD_START => record_start = at,
+                RECORD_END => {
+                    index.spans.push(record_start..at + 1);
+                    index.key_ends.push(index.keys.len());
+                }
                 _ => {
                     // The envelope's only key.
                     if !text[at..].starts_with(b"\"Records\"") {
@@ -135,7 +170,7 @@ fn spans_with(
     if let Some(from) = first_non_ascii {
         std::str::from_utf8(&text[from..]).ok()?;
     }
-    Some(spans)
+    Some(index)
 }
 
 /// Bits `0..n` of a block (all of them from 64 on).
@@ -284,6 +319,15 @@ enum State {
     Record,
     /// After a record: `,` or `]`.
     RecordsNext,
+    /// In a record's own object, after its `{`: a key or `}`.
+    RecordFirstKey,
+    /// In a record's object, after `,`.
+    RecordKey,
+    RecordColon,
+    /// In a record's object, after `:`.
+    RecordValue,
+    /// In a record's object, after a value: `,` or `}`.
+    RecordNext,
     /// After the Records array: the envelope's `}`.
     EnvelopeClose,
     /// After the envelope: only whitespace.
@@ -305,7 +349,7 @@ enum State {
     ArrayNext,
 }
 
-const STATE_COUNT: usize = 18;
+const STATE_COUNT: usize = 23;
 
 /// A state's steps are indexed by the class of a token and the class of the one after it, or
 /// [`ALONE`] for the token alone.
@@ -325,12 +369,18 @@ const ROW_MASK: Step = 0x0fff;
 const ACTION_SHIFT: u32 = 12;
 /// Read the number or literal starting here.
 const SCALAR: Step = 1;
-/// A container opens inside a record, in an object or in an array.
+/// A container opens inside a record, in an object, in an array or as a value of the record's
+/// own object.
 const PUSH_IN_OBJECT: Step = 2;
 const PUSH_IN_ARRAY: Step = 3;
-/// A container closes: the state is the enclosing one's, or the record ends.
+const PUSH_IN_RECORD: Step = 7;
+/// A container closes: the state is the enclosing one's.
 const POP: Step = 4;
 const RECORD_START: Step = 5;
+/// The record's object closes.
+const RECORD_END: Step = 8;
+/// A key of the record's own object.
+const FIELD: Step = 9;
 /// The envelope's key must be `"Records"`.
 const RECORDS_KEY: Step = 6;
 /// Two tokens that cannot be taken in one step: one of them acts, or the first is a fault.
@@ -375,7 +425,7 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         &mut table,
         S::FirstRecord,
         C::OpenBrace,
-        S::FirstKey,
+        S::RecordFirstKey,
         RECORD_START,
     );
     set(
@@ -389,7 +439,7 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         &mut table,
         S::Record,
         C::OpenBrace,
-        S::FirstKey,
+        S::RecordFirstKey,
         RECORD_START,
     );
     set(&mut table, S::RecordsNext, C::Comma, S::Record, 0);
@@ -401,6 +451,31 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         0,
     );
     set(&mut table, S::EnvelopeClose, C::CloseBrace, S::End, 0);
+    // A record's own object, whose keys are indexed.
+    set(
+        &mut table,
+        S::RecordFirstKey,
+        C::Quote,
+        S::RecordColon,
+        FIELD,
+    );
+    set(
+        &mut table,
+        S::RecordFirstKey,
+        C::CloseBrace,
+        S::RecordsNext,
+        RECORD_END,
+    );
+    set(&mut table, S::RecordKey, C::Quote, S::RecordColon, FIELD);
+    set(&mut table, S::RecordColon, C::Colon, S::RecordValue, 0);
+    set(&mut table, S::RecordNext, C::Comma, S::RecordKey, 0);
+    set(
+        &mut table,
+        S::RecordNext,
+        C::CloseBrace,
+        S::RecordsNext,
+        RECORD_END,
+    );
     // Objects.
     set(&mut table, S::FirstKey, C::Quote, S::Colon, 0);
     set(&mut table, S::FirstKey, C::CloseBrace, S::Fault, POP);
@@ -414,6 +489,7 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
     set(&mut table, S::ArrayNext, C::CloseBracket, S::Fault, POP);
     // Values, in an object and in an array.
     let values = [
+        (S::RecordValue, S::RecordNext, PUSH_IN_RECORD),
         (S::ObjectValue, S::ObjectNext, PUSH_IN_OBJECT),
         (S::FirstElement, S::ArrayNext, PUSH_IN_ARRAY),
         (S::Element, S::ArrayNext, PUSH_IN_ARRAY),
@@ -716,6 +792,33 @@ mod tests {
             records: Vec<&'a RawValue>,
         }
 
+        /// The keys of a record's object as serde_json reads them, in order, repeats kept.
+        fn serde_keys(record: &[u8]) -> Option<Vec<String>> {
+            struct Keys;
+            impl<'de> serde::de::Visitor<'de> for Keys {
+                type Value = Vec<String>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(key);
+                    }
+                    Ok(keys)
+                }
+            }
+            serde::Deserializer::deserialize_map(
+                &mut serde_json::Deserializer::from_slice(record),
+                Keys,
+            )
+            .ok()
+        }
+
         /// The records serde_json finds, as ranges of `text`; `None` when it rejects the text.
         fn serde_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
             let envelope: Envelope = serde_json::from_slice(text).ok()?;
@@ -964,6 +1067,26 @@ mod tests {
                     serde.as_ref(),
                     "delimited what serde_json reads otherwise"
                 );
+                let index = record_index(text).expect("delimited above");
+                for (i, span) in found.iter().enumerate() {
+                    let (_, keys) = index.record(i);
+                    // Keys holding an unpaired surrogate escape (which reading repairs first)
+                    // are not strings to serde_json: such records are not compared.
+                    let Some(expected) = serde_keys(&text[span.clone()]) else {
+                        continue;
+                    };
+                    let indexed: Vec<String> = keys
+                        .iter()
+                        .map(|&at| {
+                            serde_json::Deserializer::from_slice(&text[at..])
+                                .into_iter::<String>()
+                                .next()
+                                .expect("a key")
+                                .expect("a JSON string")
+                        })
+                        .collect();
+                    prop_assert_eq!(indexed, expected, "keys of record {}", i);
+                }
             } else if let Some(serde) = &serde {
                 prop_assert!(
                     !is_plain_envelope(text, serde),
