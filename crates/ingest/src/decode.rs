@@ -10,12 +10,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
-use crate::record::{Record, Text, set_record_field, with_wanted_columns};
+use crate::record::{Record, Text, record_column, set_record_field, with_wanted_columns};
 use crate::schema::{ColumnSet, column};
 
 /// Why a file could not be read. Each names what was wrong in words a user can act on; the
@@ -453,11 +454,11 @@ fn decode_filtered(
 ) -> Result<Decoded, FileDamage> {
     let text = text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text);
     if first_key(text.as_bytes()) == Some(b"Records") {
-        if let Some(decoded) = decode_indexed(text, filter, wanted, &mut sink) {
-            return Ok(decoded);
-        }
         if filter.needs_error_code {
-            return decode_records_with_error_code_checked(text, sink);
+            return decode_records_with_error_code(text, sink);
+        }
+        if let Some(decoded) = decode_indexed(text, wanted, &mut sink) {
+            return Ok(decoded);
         }
     }
     match decode_shape(text, max_inflated_bytes, repairs, &mut |record: &Record<
@@ -485,30 +486,32 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
-/// The common case, a file as CloudTrail delivers it: records are delimited and their keys found
-/// without parsing ([`crate::structural`]), then only the values of the wanted columns are parsed,
-/// each from its own bytes, and for a denial query only in records that have an `errorCode`
-/// key (nine in ten have none). `None` when the file cannot be indexed so, or a value does not
-/// parse as its column's type: the caller parses the file whole, which names the fault.
+/// The common case of a scan of every record, a file as CloudTrail delivers it: records are
+/// delimited and their keys found without parsing ([`crate::structural`]), then only the values of
+/// the wanted columns are parsed, each from its own bytes; the values of the others (the request
+/// and response documents of data events, mostly) are never walked again. `None` when the file
+/// cannot be indexed so, or a value does not parse as its column's type: the caller parses the
+/// file whole, which names the fault.
 fn decode_indexed(
     text: &str,
-    filter: RecordFilter,
     wanted: ColumnSet,
     sink: &mut impl FnMut(&Record<'_>),
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
+    let mut records = Vec::with_capacity(index.spans.len());
     for i in 0..index.spans.len() {
         let (span, keys) = index.record(i);
-        fields.clear();
+        let mut record = Record::default();
         for (k, &key_at) in keys.iter().enumerate() {
             let (key, after_key) = record_key(text, key_at)?;
+            if !record_column(&key).is_some_and(|column| wanted.contains(column)) {
+                continue;
+            }
             // Between a value and the next key only whitespace and the comma; the last value
             // ends before the record's `}`.
             let value_end = match keys.get(k + 1) {
                 Some(&next) => {
-                    memchr::memrchr(b',', &text.as_bytes()[after_key..next])? + after_key
+                    after_key + memchr::memrchr(b',', &text.as_bytes()[after_key..next])?
                 }
                 None => span.end - 1,
             };
@@ -516,22 +519,44 @@ fn decode_indexed(
                 .get(after_key..value_end)?
                 .trim_ascii_start()
                 .strip_prefix(':')?;
-            fields.push((key, value));
+            set_record_field(&mut record, &key, value).ok()?;
         }
-        if filter.needs_error_code && !fields.iter().any(|(key, _)| key == "errorCode") {
-            continue;
-        }
-        let mut record = Record::default();
-        for (key, value) in &fields {
-            set_record_field(&mut record, key, wanted, value).ok()?;
-        }
-        if !filter.needs_error_code || record.error_code.0.is_some() {
-            records.push(record);
-        }
+        records.push(record);
     }
     records.iter().for_each(sink);
     Some(Decoded::Records(index.spans.len()))
 }
+
+/// The common case of a denial query over delivered files: most records have no `errorCode`.
+/// Records are delimited without parsing ([`crate::structural`]), and only those whose text holds
+/// the key are parsed. A file that cannot be delimited so goes through serde_json, which checks
+/// every record's syntax and names the fault.
+fn decode_records_with_error_code(
+    text: &str,
+    sink: impl FnMut(&Record<'_>),
+) -> Result<Decoded, FileDamage> {
+    let Some(spans) = crate::structural::record_spans(text.as_bytes()) else {
+        return decode_records_with_error_code_checked(text, sink);
+    };
+    let records = spans.len();
+    let mut candidates = Vec::new();
+    let mut spans = spans.into_iter().peekable();
+    for at in ERROR_CODE_FINDER.find_iter(text.as_bytes()) {
+        while spans.next_if(|span| span.end <= at).is_some() {}
+        if let Some(span) = spans.next_if(|span| span.start < at) {
+            // A record starts at a `{` and ends after a `}`, on character boundaries; a span that
+            // does not is a delimiting fault, left to the full parser like the others.
+            let Some(record) = text.get(span) else {
+                return decode_records_with_error_code_checked(text, sink);
+            };
+            candidates.push(record);
+        }
+    }
+    parse_with_error_code(&candidates, records, sink)
+}
+
+static ERROR_CODE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(ERROR_CODE_KEY));
 
 /// The key whose opening quote is at `at`, unescaped, and the offset just past its closing quote.
 fn record_key(text: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
@@ -782,21 +807,26 @@ fn decode_shape(
 mod tests {
     use super::*;
 
-    /// Records decoded through the record index, and by serde_json over the whole file, as text.
+    /// Records decoded as a scan decodes them (through the record index), and by serde_json over
+    /// the whole file, as text.
     fn both_ways(text: &str, filter: RecordFilter, wanted: ColumnSet) -> (String, String) {
+        assert!(
+            crate::structural::record_index(text.as_bytes()).is_some(),
+            "not an indexed file"
+        );
+        let mut indexed = Vec::new();
+        let mut repairs = TextRepairs::NONE;
+        decode_records(text, filter, wanted, usize::MAX, &mut repairs, |r| {
+            indexed.push(format!("{r:?}"));
+        })
+        .expect("a valid file");
         let wanted = if filter.needs_error_code {
             wanted.with(column::ERRORCODE)
         } else {
             wanted
         };
-        let mut indexed = Vec::new();
-        decode_indexed(text, filter, wanted, &mut |r: &Record<'_>| {
-            indexed.push(format!("{r:?}"));
-        })
-        .expect("an indexed file");
         let mut whole = Vec::new();
         with_wanted_columns(wanted, || {
-            let mut repairs = TextRepairs::NONE;
             decode_shape(text, usize::MAX, &mut repairs, |r: &Record<'_>| {
                 if !filter.needs_error_code || r.error_code.0.is_some() {
                     whole.push(format!("{r:?}"));
@@ -843,7 +873,7 @@ mod tests {
             ",\"even\\u0074Source\":\"escaped.key\",\"eventTime\":\"2020-01-01T00:00:00Z\"} ,",
             "{},{\"errorCode\":\"AccessDenied\",\"eventSource\":1.5e3,\"eventSource\":true,",
             "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":{}}}}",
-            ",{\"err\\u006frCode\":\"Denied\",\"unknownKey\":{\"errorCode\":\"nested\"}}]}"
+            ",{\"unknownKey\":{\"errorCode\":\"nested\"}}]}"
         );
         for filter in FILTERS {
             for wanted in column_sets() {
@@ -852,14 +882,14 @@ mod tests {
             }
         }
         let (denials, _) = both_ways(text, FILTERS[1], ColumnSet::ALL);
-        assert_eq!(denials.lines().count(), 2, "{denials}");
+        assert_eq!(denials.lines().count(), 1, "{denials}");
     }
 
     #[test]
     fn a_value_of_the_wrong_type_is_left_to_serde_json_which_names_it() {
         let text = r#"{"Records":[{"eventID":"a"},{"userIdentity":"not an object"}]}"#;
         let all = ColumnSet::ALL;
-        assert!(decode_indexed(text, FILTERS[0], all, &mut |_: &Record<'_>| {}).is_none());
+        assert!(decode_indexed(text, all, &mut |_: &Record<'_>| {}).is_none());
         let mut repairs = TextRepairs::NONE;
         let Err(error) = decode_records(text, FILTERS[0], all, usize::MAX, &mut repairs, |_| {})
         else {
@@ -868,7 +898,7 @@ mod tests {
         assert!(error.to_string().contains("line 1 column"), "{error}");
         // A query that does not read the column has nothing to parse in it.
         let ids = ColumnSet::NONE.with_name("eventid");
-        assert!(decode_indexed(text, FILTERS[0], ids, &mut |_: &Record<'_>| {}).is_some());
+        assert!(decode_indexed(text, ids, &mut |_: &Record<'_>| {}).is_some());
     }
 
     #[test]

@@ -82,19 +82,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 
 /// A free-form document column (`requestparameters` and the like), kept as its JSON text.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Document<'a>(pub Option<&'a RawValue>);
+pub(crate) struct Document<'a>(pub Option<&'a str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Document<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: &'a RawValue = Deserialize::deserialize(deserializer)?;
-        Ok(Document((raw.get() != "null").then_some(raw)))
+        Ok(Document((raw.get() != "null").then_some(raw.get())))
     }
 }
+
+/// A record field's value read from its JSON text alone, as the record index finds it
+/// ([`set_record_field`]); the text is valid JSON, checked when the file was indexed.
+pub(crate) trait FromJsonText<'de>: Sized {
+    fn from_json_text(text: &'de str) -> Result<Self, serde_json::Error>;
+}
+
+// A document's text is its value: taken as it stands, not walked again.
+impl<'de> FromJsonText<'de> for Document<'de> {
+    fn from_json_text(text: &'de str) -> Result<Self, serde_json::Error> {
+        let text = text.trim_ascii();
+        Ok(Document((text != "null").then_some(text)))
+    }
+}
+
+macro_rules! from_json_text_by_serde {
+    ($($kind:ty),*) => {
+        $(impl<'de> FromJsonText<'de> for $kind {
+            fn from_json_text(text: &'de str) -> Result<Self, serde_json::Error> {
+                serde_json::from_str(text)
+            }
+        })*
+    };
+}
+
+from_json_text_by_serde!(
+    Text<'de>,
+    Option<UserIdentity<'de>>,
+    Option<Vec<Resource<'de>>>,
+    Option<Addendum<'de>>,
+    Option<TlsDetails<'de>>
+);
 
 impl Document<'_> {
     /// The column text: objects and arrays verbatim; a JSON string unquoted, as Athena shows it.
     pub fn text(&self) -> Option<Cow<'_, str>> {
-        let raw = self.0?.get();
+        let raw = self.0?;
         if raw.starts_with('"') {
             match serde_json::from_str::<Cow<str>>(raw) {
                 Ok(s) => Some(s),
@@ -175,19 +207,23 @@ macro_rules! record_fields {
             Ok(())
         }
 
-        /// Sets the field of `key` from its value's JSON text `value` (found by
-        /// [`crate::structural::record_index`]), when its column is wanted; other keys are not
-        /// parsed at all.
+        /// The column a record key fills, if the schema has one.
+        pub(crate) fn record_column(key: &str) -> Option<usize> {
+            match key {
+                $($key => Some(column::$column),)*
+                _ => None,
+            }
+        }
+
+        /// Sets the field of `key` from its value's JSON text `value`, as the record index finds
+        /// it ([`crate::structural::record_index`]).
         pub(crate) fn set_record_field<'de>(
             record: &mut Record<'de>,
             key: &str,
-            wanted: ColumnSet,
             value: &'de str,
         ) -> Result<(), serde_json::Error> {
             match key {
-                $($key if wanted.contains(column::$column) => {
-                    record.$field = serde_json::from_str(value)?;
-                })*
+                $($key => record.$field = FromJsonText::from_json_text(value)?,)*
                 _ => {}
             }
             Ok(())

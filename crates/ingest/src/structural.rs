@@ -44,15 +44,14 @@ impl RecordIndex {
 /// Byte ranges of the records of `text`, when it is exactly one `{"Records":[...]}` object (the
 /// key written so, no other key) whose records are all objects, and all of it valid JSON; `None`
 /// for any other shape or any fault.
-#[cfg(test)]
 pub(crate) fn record_spans(text: &[u8]) -> Option<Vec<Range<usize>>> {
-    record_index(text).map(|index| index.spans)
+    index_with(text, classify, &TRANSITIONS).map(|index| index.spans)
 }
 
 /// The records of `text` and their keys, on the terms of [`record_spans`]: a record's keys found
 /// so let a reader parse only the values it wants, the others skipped at this pass's speed.
 pub(crate) fn record_index(text: &[u8]) -> Option<RecordIndex> {
-    index_with(text, classify)
+    index_with(text, classify, &TRANSITIONS_KEYED)
 }
 
 /// [`record_spans`] with the given block classifier.
@@ -61,11 +60,15 @@ fn spans_with(
     text: &[u8],
     classify_block: impl Fn(&[u8; 64]) -> Masks,
 ) -> Option<Vec<Range<usize>>> {
-    index_with(text, classify_block).map(|index| index.spans)
+    index_with(text, classify_block, &TRANSITIONS).map(|index| index.spans)
 }
 
-/// [`record_index`] with the given block classifier (the tests run both).
-fn index_with(text: &[u8], classify_block: impl Fn(&[u8; 64]) -> Masks) -> Option<RecordIndex> {
+/// The records of `text` with the given block classifier (the tests run both) and table.
+fn index_with(
+    text: &[u8],
+    classify_block: impl Fn(&[u8; 64]) -> Masks,
+    table: &[Step; STATE_COUNT * ROW_LEN],
+) -> Option<RecordIndex> {
     let mut scanner = Scanner::default();
     // The state, as the offset of its row in the table.
     let mut row = row_of(State::Start);
@@ -119,14 +122,14 @@ fn index_with(text: &[u8], classify_block: impl Fn(&[u8; 64]) -> Masks) -> Optio
             } else {
                 class(tokens.trailing_zeros())
             };
-            let step = TRANSITIONS[row + first + second];
+            let step = table[row + first + second];
             if step <= ROW_MASK {
                 row = usize::from(step);
                 tokens &= tokens.wrapping_sub(1);
                 continue;
             }
             // The first token alone, and what it does besides.
-            let step = TRANSITIONS[row + first + ALONE];
+            let step = table[row + first + ALONE];
             row = usize::from(step & ROW_MASK);
             if step <= ROW_MASK {
                 continue;
@@ -389,7 +392,13 @@ const NOT_A_PAIR: Step = 0xf;
 /// The grammar: for each state's row, the step each class of token takes alone, and each pair of
 /// them (see [`PAIR_STRIDE`]). Every step not set is to [`State::Fault`], whose row leads nowhere
 /// else.
-static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
+static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = transitions(false);
+/// The same grammar, with the keys of each record's object indexed ([`FIELD`]).
+static TRANSITIONS_KEYED: [Step; STATE_COUNT * ROW_LEN] = transitions(true);
+
+/// The table, built at compile time. Without `index_keys` a record's keys act on nothing and
+/// so pair with their colons: a scan that only delimits records takes half the steps.
+const fn transitions(index_keys: bool) -> [Step; STATE_COUNT * ROW_LEN] {
     const fn set(table: &mut [Step], from: State, class: Class, next: State, action: Step) {
         table[row_of(from) + class as usize * PAIR_STRIDE + ALONE] =
             row_of(next) as Step | action << ACTION_SHIFT;
@@ -451,13 +460,14 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         0,
     );
     set(&mut table, S::EnvelopeClose, C::CloseBrace, S::End, 0);
-    // A record's own object, whose keys are indexed.
+    // A record's own object, whose keys may be indexed.
+    let field = if index_keys { FIELD } else { 0 };
     set(
         &mut table,
         S::RecordFirstKey,
         C::Quote,
         S::RecordColon,
-        FIELD,
+        field,
     );
     set(
         &mut table,
@@ -466,7 +476,7 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         S::RecordsNext,
         RECORD_END,
     );
-    set(&mut table, S::RecordKey, C::Quote, S::RecordColon, FIELD);
+    set(&mut table, S::RecordKey, C::Quote, S::RecordColon, field);
     set(&mut table, S::RecordColon, C::Colon, S::RecordValue, 0);
     set(&mut table, S::RecordNext, C::Comma, S::RecordKey, 0);
     set(
@@ -525,7 +535,7 @@ static TRANSITIONS: [Step; STATE_COUNT * ROW_LEN] = {
         row += ROW_LEN;
     }
     table
-};
+}
 
 /// One bit per byte of a 64-byte block.
 #[derive(Debug, PartialEq, Eq)]
@@ -1067,7 +1077,13 @@ mod tests {
                     serde.as_ref(),
                     "delimited what serde_json reads otherwise"
                 );
-                let index = record_index(text).expect("delimited above");
+                let index = record_index(text);
+                prop_assert_eq!(
+                    index.as_ref().map(|index| &index.spans),
+                    Some(found),
+                    "indexing keys delimits otherwise"
+                );
+                let index = index.expect("delimited above");
                 for (i, span) in found.iter().enumerate() {
                     let (_, keys) = index.record(i);
                     // Keys holding an unpaired surrogate escape (which reading repairs first)
