@@ -28,6 +28,8 @@ known_ips AS (
 known_agents AS (
   SELECT DISTINCT principal, user_agent FROM hunt_events WHERE error_code IS NULL
 ),
+-- Only failed calls can be novel (a successful one makes its address and agent known), so only
+-- they are joined against the baselines.
 novel AS (
   SELECT e.principal, e.source_ip, e.user_agent, e.event_id, e.denied
   FROM hunt_events e
@@ -37,7 +39,7 @@ novel AS (
   CROSS JOIN p
   WHERE r.calls >= p.min_baseline
     AND ki.source_ip IS NULL AND ka.user_agent IS NULL
-    AND e.source_ip IS NOT NULL
+    AND e.error_code IS NOT NULL AND e.source_ip IS NOT NULL
     AND e.source_ip NOT LIKE '%amazonaws.com' AND e.source_ip <> 'AWS Internal'
 )
 SELECT n.principal,

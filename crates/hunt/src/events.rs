@@ -7,14 +7,11 @@ use ctq_denial::parse_message;
 use ctq_denial::triage::Suppressions;
 use ctq_sql::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use ctq_sql::arrow::compute::kernels::boolean::and;
-use ctq_sql::arrow::compute::{cast, concat_batches, filter_record_batch};
+use ctq_sql::arrow::compute::{cast, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
 use ctq_sql::{SqlError, TrailSession};
 use futures::StreamExt;
-
-/// Scan batches copied together into one batch of the table.
-const COMPACT_BATCHES: usize = 8;
 
 /// The name the rules read the window's events under.
 pub const TABLE: &str = "hunt_events";
@@ -108,12 +105,12 @@ pub async fn load(
     let schema = stream.schema();
     let mut loaded = Loaded::default();
     let mut batches = Vec::new();
-    let mut pending = Vec::with_capacity(COMPACT_BATCHES);
     let mut held = 0;
-    let mut seen_ids = HashSet::new();
+    let mut seen_ids = SeenEvents::default();
+    let seeds = Default::default();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let first = first_deliveries(&batch, &mut seen_ids)?;
+        let first = first_deliveries(&batch, &seeds, &mut seen_ids)?;
         loaded.duplicates += first.false_count();
         let keep = if suppressions.is_empty() {
             first
@@ -134,17 +131,9 @@ pub async fn load(
                 events: loaded.events,
             });
         }
-        pending.push(kept);
-        // Copied, a few batches at a time, into buffers of their own size: a column passed
-        // through from the scan keeps the scan's whole buffer alive, and the table lives as long
-        // as the hunt.
-        if pending.len() == COMPACT_BATCHES {
-            batches.push(concat_batches(&schema, &pending)?);
-            pending.clear();
-        }
-    }
-    if !pending.is_empty() {
-        batches.push(concat_batches(&schema, &pending)?);
+        // The scan hands on buffers of their own size (`TrailBatchBuilder::finish`), so a batch
+        // held for the whole hunt takes what its rows take.
+        batches.push(kept);
     }
     session.register_batches(TABLE, schema, batches.clone())?;
     Ok(Loading::Loaded(batches, loaded))
@@ -155,7 +144,8 @@ pub async fn load(
 /// fixtures written by hand reuse IDs for different events; a real second delivery is a copy.
 fn first_deliveries(
     batch: &RecordBatch,
-    seen: &mut HashSet<u128>,
+    seeds: &[foldhash::quality::RandomState; 2],
+    seen: &mut SeenEvents,
 ) -> Result<BooleanArray, SqlError> {
     let text = |name: &str| text_column(batch, name);
     let (ids, times, names) = (text("event_id")?, text("event_time")?, text("event_name")?);
@@ -164,6 +154,7 @@ fn first_deliveries(
             Some(
                 ids.is_null(row)
                     || seen.insert(delivery_key(
+                        seeds,
                         ids.value(row),
                         cell(&times, row),
                         cell(&names, row),
@@ -173,14 +164,44 @@ fn first_deliveries(
         .collect())
 }
 
-/// A 128-bit digest of an event's ID, time and name: a window holds millions of events, and
-/// holding their IDs as strings would cost more than reading them. Two events collide with a
-/// chance below 2^-100 in any real window.
-fn delivery_key(id: &str, time: &str, name: &str) -> u128 {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hash =
-        |seed: u8| BuildHasherDefault::<DefaultHasher>::default().hash_one((seed, id, time, name));
-    (u128::from(hash(0)) << 64) | u128::from(hash(1))
+/// The event IDs seen so far, as [`delivery_key`]s.
+type SeenEvents = HashSet<u128, foldhash::fast::RandomState>;
+
+/// A 128-bit key for an event's ID, time and name: a window holds millions of events, and holding
+/// their IDs as strings would cost more than reading them. CloudTrail's event IDs are UUIDs, whose
+/// 128 bits are the key, mixed with a hash of the time and name; another ID is hashed with them
+/// twice. Two events collide with a chance below 2^-60 in any real window. The hasher is seeded
+/// at random for each run, so a trail cannot be written to make two events collide.
+fn delivery_key(
+    seeds: &[foldhash::quality::RandomState; 2],
+    id: &str,
+    time: &str,
+    name: &str,
+) -> u128 {
+    use std::hash::BuildHasher;
+    let [first, second] = seeds;
+    if let Some(uuid) = uuid_bits(id) {
+        return uuid ^ u128::from(first.hash_one((time, name)));
+    }
+    (u128::from(first.hash_one((id, time, name))) << 64)
+        | u128::from(second.hash_one((id, time, name)))
+}
+
+/// The 128 bits of a UUID written as CloudTrail writes event IDs (`8-4-4-4-12` hex digits).
+fn uuid_bits(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&at| bytes[at] != b'-') {
+        return None;
+    }
+    let mut bits = 0u128;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if matches!(at, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let digit = char::from(byte).to_digit(16)?;
+        bits = bits << 4 | u128::from(digit);
+    }
+    Some(bits)
 }
 
 fn cell(array: &StringArray, row: usize) -> &str {
@@ -228,4 +249,43 @@ pub(crate) fn bool_column(batch: &RecordBatch, name: &str) -> Result<BooleanArra
         .column_by_name(name)
         .and_then(|c| c.as_boolean_opt().cloned())
         .ok_or_else(|| SqlError::MissingColumn { name: name.into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_written_as_a_uuid_is_its_128_bits() {
+        assert_eq!(
+            uuid_bits("0123abcd-4567-89ef-ABCD-0123456789ab"),
+            Some(0x0123_abcd_4567_89ef_abcd_0123_4567_89ab)
+        );
+        for other in [
+            "",
+            "0123abcd-4567-89ef-abcd-0123456789a",
+            "0123abcd-4567-89ef-abcd-0123456789abc",
+            "0123abcd+4567-89ef-abcd-0123456789ab",
+            "0123abcg-4567-89ef-abcd-0123456789ab",
+            "hand-written-id",
+        ] {
+            assert_eq!(uuid_bits(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_second_delivery_has_the_key_of_the_first_and_nothing_else_does() {
+        let seeds = Default::default();
+        for id in ["0123abcd-4567-89ef-abcd-0123456789ab", "hand-written-id"] {
+            let key = |id, time, name| delivery_key(&seeds, id, time, name);
+            let first = key(id, "2019-10-28T00:00:00Z", "GetObject");
+            assert_eq!(first, key(id, "2019-10-28T00:00:00Z", "GetObject"));
+            assert_ne!(first, key(id, "2019-10-28T00:00:01Z", "GetObject"));
+            assert_ne!(first, key(id, "2019-10-28T00:00:00Z", "PutObject"));
+            assert_ne!(
+                first,
+                key("another-id", "2019-10-28T00:00:00Z", "GetObject")
+            );
+        }
+    }
 }

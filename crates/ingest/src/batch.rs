@@ -511,6 +511,11 @@ impl TrailBatchBuilder {
                 // Every other column is a record string.
                 string => Arc::new(self.strings[STRING_SLOT[string]].finish()),
             };
+            // Builders grow by doubling; a batch held in memory (a report's window, a hunt's
+            // table, the shell's trail) should not keep the unused half. The copy this may take
+            // is made here, on the scan's threads.
+            let mut array = array;
+            <ArrayRef as arrow_array::Array>::shrink_to_fit(&mut array);
             columns.push(array);
         }
         // A query that reads no column (`count(*)`) still needs the number of rows.

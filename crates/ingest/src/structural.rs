@@ -7,7 +7,9 @@
 //! XOR of the quotes masks out everything inside strings. What is left is a short stream of
 //! tokens (brackets, separators, the opening quote of each string, numbers and literals), which
 //! a table-driven state machine checks against JSON's grammar while it follows the nesting, and
-//! so finds the records' spans.
+//! so finds the records' spans and, when asked ([`record_index`]), where each record's own keys
+//! are: a scan of every record then parses only the values it reads, and the large documents of
+//! data events it does not read are never walked again.
 //!
 //! Delimiting also validates, so that a record the query skips unparsed still damages its file
 //! when it is not JSON (a `tru` for `true`, a missing comma, a control character in a string, a

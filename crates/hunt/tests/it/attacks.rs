@@ -158,3 +158,32 @@ async fn thresholds_and_suppressions_quiet_a_rule() {
         suppressed.suppressed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trail_delivered_twice_is_hunted_as_once() {
+    let (dir, _) = attacked_trail();
+    let once = run(dir.path(), &[], "").await;
+    assert_eq!(once.duplicates, 0);
+    // Every file again under another name: every event a second delivery of the first.
+    for file in ctq_testkit::walk(dir.path()) {
+        let name = file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".json.gz", "_again.json.gz");
+        std::fs::copy(&file, file.with_file_name(name)).unwrap();
+    }
+    let twice = run(dir.path(), &[], "").await;
+    assert_eq!(twice.events, once.events);
+    assert_eq!(twice.duplicates, once.events);
+    let summary = |hunt: &Hunt| {
+        let mut findings: Vec<_> = hunt
+            .findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.principal.clone(), f.events))
+            .collect();
+        findings.sort();
+        findings
+    };
+    assert_eq!(summary(&twice), summary(&once));
+}
