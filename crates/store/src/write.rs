@@ -4,9 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{
-    Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array,
-};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ctq_ingest::{
     FileOutcome, Pruning, TextRepairs, TrailBatchBuilder, TrailFile, cloudtrail_schema,
@@ -764,36 +762,37 @@ fn encode_partition(
     schema: &SchemaRef,
     row_group_rows: usize,
 ) -> Result<Encoded, StoreError> {
-    let mut pieces = Vec::new();
+    let mut rows: Vec<(usize, usize)> = Vec::new();
     let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
     let mut duplicates = 0;
-    for (index, rows) in parts {
+    for (index, part) in parts {
         let (source, batch) = &batches[index];
         let ids = string_column(batch, "eventid");
-        let total = rows.len();
-        let kept: Vec<u32> = rows
-            .into_iter()
-            .filter(|&row| {
-                let row = row as usize;
-                !ids.is_valid(row) || known.insert(ids.value(row).to_string())
-            })
-            .collect();
-        duplicates += (total - kept.len()) as u64;
-        if kept.is_empty() {
-            continue;
+        let before = rows.len();
+        for row in part {
+            let row = row as usize;
+            if !ids.is_valid(row) || known.insert(ids.value(row).to_string()) {
+                rows.push((index, row));
+            } else {
+                duplicates += 1;
+            }
         }
-        *per_source.entry(source.clone()).or_default() += kept.len() as u64;
-        pieces.push(take_rows(batch, &kept)?);
+        if rows.len() > before {
+            *per_source.entry(source.clone()).or_default() += (rows.len() - before) as u64;
+        }
     }
-    if pieces.is_empty() {
+    if rows.is_empty() {
         return Ok(Encoded {
             file: None,
             per_source,
             duplicates,
         });
     }
-    let all = arrow_select::concat::concat_batches(schema, &pieces)?;
-    let sorted = sort_by_time(&all)?;
+    sort_by_time(&mut rows, batches);
+    // The partition's rows copied once, in order, straight out of the commit's batches.
+    let sources: Vec<&RecordBatch> = batches.iter().map(|(_, batch)| batch).collect();
+    let sorted = arrow_select::interleave::interleave_record_batch(&sources, &rows)?;
+    debug_assert_eq!(sorted.schema(), *schema);
     let origin = FileOrigin::of(manifest, &per_source);
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -909,11 +908,6 @@ fn partition_keys(batch: &RecordBatch) -> Vec<PartitionKey> {
         .collect()
 }
 
-fn take_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch, StoreError> {
-    let indices = UInt32Array::from(rows.to_vec());
-    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
-}
-
 fn with_event_timestamp(
     batch: &RecordBatch,
     schema: &SchemaRef,
@@ -929,29 +923,28 @@ fn with_event_timestamp(
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// Rows by event time, then event ID, so files are ordered and equal inputs give equal files.
-fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
-    use arrow_ord::sort::{SortColumn, lexsort_to_indices};
-    let column = |name: &str| -> ArrayRef {
-        batch
-            .column_by_name(name)
-            .expect("the store schema has it")
-            .clone()
+/// Rows (batch index, row) by event time, then event ID, missing values first, so files are
+/// ordered and equal inputs give equal files (the sort is stable, the input in commit order).
+fn sort_by_time(rows: &mut [(usize, usize)], batches: &[(String, RecordBatch)]) {
+    let columns: Vec<(TimestampMillisecondArray, StringArray)> = batches
+        .iter()
+        .map(|(_, batch)| {
+            let times = batch
+                .column_by_name(EVENT_TIMESTAMP_COLUMN)
+                .and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>())
+                .cloned()
+                .expect("batches get eventts before partitioning");
+            (times, string_column(batch, "eventid"))
+        })
+        .collect();
+    let key = |&(batch, row): &(usize, usize)| {
+        let (times, ids) = &columns[batch];
+        (
+            times.is_valid(row).then(|| times.value(row)),
+            ids.is_valid(row).then(|| ids.value(row)),
+        )
     };
-    let indices = lexsort_to_indices(
-        &[
-            SortColumn {
-                values: column(EVENT_TIMESTAMP_COLUMN),
-                options: None,
-            },
-            SortColumn {
-                values: column("eventid"),
-                options: None,
-            },
-        ],
-        None,
-    )?;
-    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+    rows.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 #[cfg(test)]
