@@ -169,7 +169,7 @@ type SeenEvents = HashSet<u128, foldhash::fast::RandomState>;
 
 /// A 128-bit key for an event's ID, time and name: a window holds millions of events, and holding
 /// their IDs as strings would cost more than reading them. CloudTrail's event IDs are UUIDs, whose
-/// 128 bits are the key, mixed with a hash of the time and name; another ID is hashed with them
+/// 128 bits are the key ([`ctq_ingest::event_id`]), mixed with a hash of the time and name; another ID is hashed with them
 /// twice. Two events collide with a chance below 2^-60 in any real window. The hasher is seeded
 /// at random for each run, so a trail cannot be written to make two events collide.
 fn delivery_key(
@@ -180,28 +180,11 @@ fn delivery_key(
 ) -> u128 {
     use std::hash::BuildHasher;
     let [first, second] = seeds;
-    if let Some(uuid) = uuid_bits(id) {
+    if let Some(uuid) = ctq_ingest::event_id::uuid_bits(id) {
         return uuid ^ u128::from(first.hash_one((time, name)));
     }
     (u128::from(first.hash_one((id, time, name))) << 64)
         | u128::from(second.hash_one((id, time, name)))
-}
-
-/// The 128 bits of a UUID written as CloudTrail writes event IDs (`8-4-4-4-12` hex digits).
-fn uuid_bits(id: &str) -> Option<u128> {
-    let bytes = id.as_bytes();
-    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&at| bytes[at] != b'-') {
-        return None;
-    }
-    let mut bits = 0u128;
-    for (at, &byte) in bytes.iter().enumerate() {
-        if matches!(at, 8 | 13 | 18 | 23) {
-            continue;
-        }
-        let digit = char::from(byte).to_digit(16)?;
-        bits = bits << 4 | u128::from(digit);
-    }
-    Some(bits)
 }
 
 fn cell(array: &StringArray, row: usize) -> &str {
@@ -254,24 +237,6 @@ pub(crate) fn bool_column(batch: &RecordBatch, name: &str) -> Result<BooleanArra
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_event_id_written_as_a_uuid_is_its_128_bits() {
-        assert_eq!(
-            uuid_bits("0123abcd-4567-89ef-ABCD-0123456789ab"),
-            Some(0x0123_abcd_4567_89ef_abcd_0123_4567_89ab)
-        );
-        for other in [
-            "",
-            "0123abcd-4567-89ef-abcd-0123456789a",
-            "0123abcd-4567-89ef-abcd-0123456789abc",
-            "0123abcd+4567-89ef-abcd-0123456789ab",
-            "0123abcg-4567-89ef-abcd-0123456789ab",
-            "hand-written-id",
-        ] {
-            assert_eq!(uuid_bits(other), None, "{other}");
-        }
-    }
 
     #[test]
     fn a_second_delivery_has_the_key_of_the_first_and_nothing_else_does() {

@@ -14,6 +14,7 @@
 
 mod batch;
 mod decode;
+pub mod event_id;
 mod inflate;
 mod ocsf;
 pub mod path;

@@ -4,7 +4,7 @@
 //! Data files written before that metadata existed are listed with their rows and no sources;
 //! the next run reads the trail's files as new, and drops each event the store already holds.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
@@ -208,11 +208,11 @@ fn superseded(store: &Store, found: &[Found]) -> Result<BTreeSet<String>, StoreE
             continue;
         }
         files.sort_by(|a, b| b.run.cmp(&a.run).then_with(|| a.name.cmp(&b.name)));
-        let mut kept: HashSet<String> = HashSet::new();
+        let mut kept = write::EventIds::default();
         for file in files.iter() {
-            let mut ids = HashSet::new();
+            let mut ids = write::EventIds::default();
             write::read_event_ids_of(store, &file.name, &mut ids)?;
-            if ids.iter().any(|id| kept.contains(id)) {
+            if ids.overlaps(&kept) {
                 superseded.insert(file.name.clone());
             } else {
                 kept.extend(ids);

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -619,7 +619,7 @@ struct PartitionWriter<'a> {
     next_file: usize,
     options: &'a IngestOptions,
     /// EventIDs stored per partition, loaded when a partition is first written in this run.
-    event_ids: HashMap<PartitionKey, HashSet<String>>,
+    event_ids: HashMap<PartitionKey, EventIds>,
     /// Data files on their way out: their IDs do not count as stored.
     retired: &'a BTreeSet<String>,
     duplicates: u64,
@@ -667,7 +667,7 @@ impl PartitionWriter<'_> {
             work.push((key, parts, known, folder));
         }
         let row_group_rows = self.options.row_group_rows.max(1);
-        let encoded: Vec<(PartitionKey, HashSet<String>, Result<Encoded, StoreError>)> = work
+        let encoded: Vec<(PartitionKey, EventIds, Result<Encoded, StoreError>)> = work
             .into_par_iter()
             .map(|(key, parts, mut known, folder)| {
                 let result = encode_partition(
@@ -727,10 +727,10 @@ impl PartitionWriter<'_> {
         &mut self,
         manifest: &Manifest,
         key: &PartitionKey,
-    ) -> Result<&mut HashSet<String>, StoreError> {
+    ) -> Result<&mut EventIds, StoreError> {
         if !self.event_ids.contains_key(key) {
             let prefix = partition_dir(key);
-            let mut ids = HashSet::new();
+            let mut ids = EventIds::default();
             for name in manifest.files.keys() {
                 if name.starts_with(&prefix) && !self.retired.contains(name) {
                     read_event_ids(self.files, name, &mut ids)?;
@@ -757,7 +757,7 @@ fn encode_partition(
     folder: &Path,
     parts: Vec<(usize, Vec<u32>)>,
     batches: &[(String, RecordBatch)],
-    known: &mut HashSet<String>,
+    known: &mut EventIds,
     manifest: &Manifest,
     schema: &SchemaRef,
     row_group_rows: usize,
@@ -771,7 +771,7 @@ fn encode_partition(
         let before = rows.len();
         for row in part {
             let row = row as usize;
-            if !ids.is_valid(row) || known.insert(ids.value(row).to_string()) {
+            if !ids.is_valid(row) || known.insert(ids.value(row)) {
                 rows.push((index, row));
             } else {
                 duplicates += 1;
@@ -827,7 +827,7 @@ fn partition_dir((account, region, date): &PartitionKey) -> String {
 pub(crate) fn read_event_ids_of(
     store: &Store,
     name: &str,
-    ids: &mut HashSet<String>,
+    ids: &mut EventIds,
 ) -> Result<(), StoreError> {
     read_event_ids(store, name, ids)
 }
@@ -835,7 +835,18 @@ pub(crate) fn read_event_ids_of(
 fn read_event_ids(
     files: &dyn StoreFiles,
     name: &str,
-    ids: &mut HashSet<String>,
+    ids: &mut EventIds,
+) -> Result<(), StoreError> {
+    each_event_id(files, name, |id| {
+        ids.insert(id);
+    })
+}
+
+/// Calls `each` with every event ID of the data file `name`.
+fn each_event_id(
+    files: &dyn StoreFiles,
+    name: &str,
+    mut each: impl FnMut(&str),
 ) -> Result<(), StoreError> {
     let parquet_error = |source| StoreError::Parquet {
         path: files.describe_file(name),
@@ -856,9 +867,41 @@ fn read_event_ids(
     {
         let batch = batch?;
         let column = string_column(&batch, "eventid");
-        ids.extend(column.iter().flatten().map(str::to_string));
+        column.iter().flatten().for_each(&mut each);
     }
     Ok(())
+}
+
+/// Event IDs held to drop the rows a partition has already: millions of them in a long ingest,
+/// each as 128 bits, not as a string. A canonical UUID (as CloudTrail writes every ID) is its own
+/// bits ([`ctq_ingest::event_id::uuid_bits`]); any other ID is hashed with seeds drawn for the
+/// run, so no trail can be written to make two IDs collide.
+#[derive(Debug, Default)]
+pub(crate) struct EventIds(HashSet<u128, foldhash::fast::RandomState>);
+
+impl EventIds {
+    fn key(id: &str) -> u128 {
+        use std::hash::BuildHasher;
+        static SEEDS: LazyLock<[foldhash::quality::RandomState; 2]> =
+            LazyLock::new(Default::default);
+        ctq_ingest::event_id::uuid_bits(id).unwrap_or_else(|| {
+            (u128::from(SEEDS[0].hash_one(id)) << 64) | u128::from(SEEDS[1].hash_one(id))
+        })
+    }
+
+    /// Adds `id`; whether it was not held yet.
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
+        self.0.insert(Self::key(id))
+    }
+
+    /// Whether the two sets hold an ID in common.
+    pub(crate) fn overlaps(&self, other: &EventIds) -> bool {
+        !self.0.is_disjoint(&other.0)
+    }
+
+    pub(crate) fn extend(&mut self, other: EventIds) {
+        self.0.extend(other.0);
+    }
 }
 
 fn string_column(batch: &RecordBatch, name: &str) -> StringArray {
@@ -1148,8 +1191,11 @@ mod tests {
     fn stored_ids(files: &Recorder, manifest: &Manifest) -> BTreeMap<String, usize> {
         let mut all = BTreeMap::new();
         for name in manifest.files.keys() {
-            let mut ids = HashSet::new();
-            read_event_ids(files, name, &mut ids).unwrap();
+            let mut ids = BTreeSet::new();
+            each_event_id(files, name, |id| {
+                ids.insert(id.to_string());
+            })
+            .unwrap();
             for id in ids {
                 *all.entry(id).or_default() += 1;
             }
