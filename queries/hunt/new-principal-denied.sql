@@ -27,7 +27,8 @@ newcomers AS (
 ),
 ranked AS (
   SELECT n.who AS principal, n.first_s, e.event_id, e.denied,
-         row_number() OVER (PARTITION BY n.who ORDER BY e.event_s, e.event_id) AS n
+         row_number() OVER (PARTITION BY n.who
+                            ORDER BY e.event_s, e.event_id, e.event_name, e.error_code) AS n
   FROM hunt_events e
   JOIN newcomers n ON coalesce(e.issuer, e.principal) = n.who
 )

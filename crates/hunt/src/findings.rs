@@ -1,6 +1,7 @@
 //! Findings: what a rule's rows become once their events are looked up, merged and given a next
 //! step.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ctq_sql::SqlError;
@@ -108,8 +109,9 @@ pub(crate) fn rule_rows(batches: &[RecordBatch]) -> Result<Vec<RuleRow>, String>
     Ok(rows)
 }
 
-/// The fields of one event a finding shows.
-#[derive(Debug, Clone, Default)]
+/// The fields of one event a finding shows. Ordered field by field, the time first: of two events
+/// that share an ID, the evidence is the lesser.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Evidence {
     time: String,
     time_s: Option<i64>,
@@ -165,27 +167,36 @@ pub(crate) fn evidence(
             array.is_valid(row).then(|| array.value(row).to_string())
         };
         for row in rows {
-            found.insert(
-                ids.value(row).to_string(),
-                Evidence {
-                    time: cell(&time, row).unwrap_or_default(),
-                    time_s: seconds.is_valid(row).then(|| seconds.value(row)),
-                    action: cell(&action, row).unwrap_or_else(|| {
-                        let service = cell(&service, row).unwrap_or_default();
-                        let service = service.split('.').next().unwrap_or_default().to_string();
-                        format!("{service}:{}", cell(&name, row).unwrap_or_default())
-                    }),
-                    service: cell(&service, row).unwrap_or_default(),
-                    region: cell(&region, row),
-                    source_ip: cell(&ip, row),
-                    user_agent: cell(&agent, row),
-                    denied: denied.is_valid(row) && denied.value(row),
-                    principal_type: cell(&kind, row),
-                    issuer: cell(&issuer, row),
-                    access_key: cell(&key, row),
-                    account: cell(&account, row),
-                },
-            );
+            let event = Evidence {
+                time: cell(&time, row).unwrap_or_default(),
+                time_s: seconds.is_valid(row).then(|| seconds.value(row)),
+                action: cell(&action, row).unwrap_or_else(|| {
+                    let service = cell(&service, row).unwrap_or_default();
+                    let service = service.split('.').next().unwrap_or_default().to_string();
+                    format!("{service}:{}", cell(&name, row).unwrap_or_default())
+                }),
+                service: cell(&service, row).unwrap_or_default(),
+                region: cell(&region, row),
+                source_ip: cell(&ip, row),
+                user_agent: cell(&agent, row),
+                denied: denied.is_valid(row) && denied.value(row),
+                principal_type: cell(&kind, row),
+                issuer: cell(&issuer, row),
+                access_key: cell(&key, row),
+                account: cell(&account, row),
+            };
+            // Hand-written trails reuse event IDs for different events; the one kept must not
+            // depend on the order the scan returned them in.
+            match found.entry(ids.value(row).to_string()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(event);
+                }
+                Entry::Occupied(mut slot) => {
+                    if event < *slot.get() {
+                        slot.insert(event);
+                    }
+                }
+            }
         }
     }
     Ok(found)
