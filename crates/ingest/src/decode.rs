@@ -412,6 +412,10 @@ fn shape_of(text: &str) -> Result<Shape, FileDamage> {
 pub struct RecordFilter {
     /// Only records with an `errorCode` can matter (the query needs `errorcode` to be non-null).
     pub needs_error_code: bool,
+    /// When set, a record without an error code fills only these of the wanted columns (the
+    /// others null), and a record with one every wanted column: one read serves queries that
+    /// need a few columns of every record and every column of the failed calls.
+    pub columns_without_error_code: Option<ColumnSet>,
 }
 
 const ERROR_CODE_KEY: &[u8] = b"\"errorCode\"";
@@ -434,10 +438,16 @@ fn decode_records(
     repairs: &mut TextRepairs,
     sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
-    let wanted = if filter.needs_error_code {
+    let wanted = if filter.needs_error_code || filter.columns_without_error_code.is_some() {
         wanted.with(column::ERRORCODE)
     } else {
         wanted
+    };
+    let filter = RecordFilter {
+        columns_without_error_code: filter
+            .columns_without_error_code
+            .map(|light| light.intersection(wanted).with(column::ERRORCODE)),
+        ..filter
     };
     with_wanted_columns(wanted, || {
         decode_filtered(text, filter, wanted, max_inflated_bytes, repairs, sink)
@@ -457,17 +467,23 @@ fn decode_filtered(
         if filter.needs_error_code {
             return decode_records_with_error_code(text, sink);
         }
-        if let Some(decoded) = decode_indexed(text, wanted, &mut sink) {
+        if let Some(decoded) =
+            decode_indexed(text, wanted, filter.columns_without_error_code, &mut sink)
+        {
             return Ok(decoded);
         }
     }
-    match decode_shape(text, max_inflated_bytes, repairs, &mut |record: &Record<
-        '_,
-    >| {
-        if !filter.needs_error_code || record.error_code.0.is_some() {
+    let mut hand_on = |record: &Record<'_>| {
+        if record.error_code.0.is_some() {
             sink(record);
+        } else if !filter.needs_error_code {
+            match filter.columns_without_error_code {
+                Some(light) => sink(&record.only(light)),
+                None => sink(record),
+            }
         }
-    }) {
+    };
+    match decode_shape(text, max_inflated_bytes, repairs, &mut hand_on) {
         Err(FileDamage::InvalidJson(error))
             if contains(text.as_bytes(), b"\"CloudTrailEvent\"") =>
         {
@@ -475,7 +491,7 @@ fn decode_filtered(
                 repair_cli_v1_lookup_events(text).ok_or(FileDamage::InvalidJson(error))?;
             let embedded = repair_embedded(embedded, repairs);
             let records = parse_embedded(&embedded)?;
-            records.iter().for_each(&mut sink);
+            records.iter().for_each(&mut hand_on);
             Ok(Decoded::Records(records.len()))
         }
         other => other,
@@ -495,31 +511,49 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn decode_indexed(
     text: &str,
     wanted: ColumnSet,
+    columns_without_error_code: Option<ColumnSet>,
     sink: &mut impl FnMut(&Record<'_>),
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
     let mut records = Vec::with_capacity(index.spans.len());
     for i in 0..index.spans.len() {
         let (span, keys) = index.record(i);
-        let mut record = Record::default();
-        for (k, &key_at) in keys.iter().enumerate() {
-            let (key, after_key) = record_key(text, key_at)?;
-            if !record_column(&key).is_some_and(|column| wanted.contains(column)) {
-                continue;
-            }
-            // Between a value and the next key only whitespace and the comma; the last value
-            // ends before the record's `}`.
+        // The JSON text of the value of key `k`: between a value and the next key only
+        // whitespace and the comma; the last value ends before the record's `}`.
+        let value = |k: usize, after_key: usize| {
             let value_end = match keys.get(k + 1) {
                 Some(&next) => {
                     after_key + memchr::memrchr(b',', &text.as_bytes()[after_key..next])?
                 }
                 None => span.end - 1,
             };
-            let value = text
-                .get(after_key..value_end)?
+            text.get(after_key..value_end)?
                 .trim_ascii_start()
-                .strip_prefix(':')?;
-            set_record_field(&mut record, &key, value).ok()?;
+                .strip_prefix(':')
+        };
+        let mut record = Record::default();
+        let columns = match columns_without_error_code {
+            None => wanted,
+            Some(light) => {
+                // Which columns the record fills depends on its error code: that first.
+                for (k, &key_at) in keys.iter().enumerate() {
+                    let (key, after_key) = record_key(text, key_at)?;
+                    if key == "errorCode" {
+                        set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
+                    }
+                }
+                if record.error_code.0.is_some() {
+                    wanted
+                } else {
+                    light
+                }
+            }
+        };
+        for (k, &key_at) in keys.iter().enumerate() {
+            let (key, after_key) = record_key(text, key_at)?;
+            if record_column(&key).is_some_and(|column| columns.contains(column)) {
+                set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
+            }
         }
         records.push(record);
     }
@@ -820,16 +854,21 @@ mod tests {
             indexed.push(format!("{r:?}"));
         })
         .expect("a valid file");
-        let wanted = if filter.needs_error_code {
+        let wanted = if filter.needs_error_code || filter.columns_without_error_code.is_some() {
             wanted.with(column::ERRORCODE)
         } else {
             wanted
         };
+        let light = filter
+            .columns_without_error_code
+            .map(|light| light.intersection(wanted).with(column::ERRORCODE));
         let mut whole = Vec::new();
         with_wanted_columns(wanted, || {
             decode_shape(text, usize::MAX, &mut repairs, |r: &Record<'_>| {
-                if !filter.needs_error_code || r.error_code.0.is_some() {
+                if r.error_code.0.is_some() || light.is_none() && !filter.needs_error_code {
                     whole.push(format!("{r:?}"));
+                } else if let Some(light) = light {
+                    whole.push(format!("{:?}", r.only(light)));
                 }
             })
         })
@@ -837,14 +876,23 @@ mod tests {
         (indexed.join("\n"), whole.join("\n"))
     }
 
-    const FILTERS: [RecordFilter; 2] = [
-        RecordFilter {
-            needs_error_code: false,
-        },
-        RecordFilter {
-            needs_error_code: true,
-        },
-    ];
+    fn filters() -> [RecordFilter; 3] {
+        [
+            RecordFilter::default(),
+            RecordFilter {
+                needs_error_code: true,
+                columns_without_error_code: None,
+            },
+            RecordFilter {
+                needs_error_code: false,
+                columns_without_error_code: Some(
+                    ColumnSet::NONE
+                        .with_name("eventtime")
+                        .with_name("useridentity"),
+                ),
+            },
+        ]
+    }
 
     fn column_sets() -> [ColumnSet; 4] {
         let names = |names: &[&str]| {
@@ -875,13 +923,13 @@ mod tests {
             "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":{}}}}",
             ",{\"unknownKey\":{\"errorCode\":\"nested\"}}]}"
         );
-        for filter in FILTERS {
+        for filter in filters() {
             for wanted in column_sets() {
                 let (indexed, whole) = both_ways(text, filter, wanted);
                 assert_eq!(indexed, whole, "{filter:?} {wanted:?}");
             }
         }
-        let (denials, _) = both_ways(text, FILTERS[1], ColumnSet::ALL);
+        let (denials, _) = both_ways(text, filters()[1], ColumnSet::ALL);
         assert_eq!(denials.lines().count(), 1, "{denials}");
     }
 
@@ -889,16 +937,16 @@ mod tests {
     fn a_value_of_the_wrong_type_is_left_to_serde_json_which_names_it() {
         let text = r#"{"Records":[{"eventID":"a"},{"userIdentity":"not an object"}]}"#;
         let all = ColumnSet::ALL;
-        assert!(decode_indexed(text, all, &mut |_: &Record<'_>| {}).is_none());
+        assert!(decode_indexed(text, all, None, &mut |_: &Record<'_>| {}).is_none());
         let mut repairs = TextRepairs::NONE;
-        let Err(error) = decode_records(text, FILTERS[0], all, usize::MAX, &mut repairs, |_| {})
+        let Err(error) = decode_records(text, filters()[0], all, usize::MAX, &mut repairs, |_| {})
         else {
             panic!("a string for userIdentity decoded");
         };
         assert!(error.to_string().contains("line 1 column"), "{error}");
         // A query that does not read the column has nothing to parse in it.
         let ids = ColumnSet::NONE.with_name("eventid");
-        assert!(decode_indexed(text, ids, &mut |_: &Record<'_>| {}).is_some());
+        assert!(decode_indexed(text, ids, None, &mut |_: &Record<'_>| {}).is_some());
     }
 
     #[test]
@@ -923,7 +971,7 @@ mod tests {
             {
                 continue;
             }
-            for filter in FILTERS {
+            for filter in filters() {
                 for wanted in column_sets() {
                     let (indexed, whole) = both_ways(text, filter, wanted);
                     assert_eq!(indexed, whole, "{}: {filter:?} {wanted:?}", path.display());

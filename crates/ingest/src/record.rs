@@ -138,7 +138,7 @@ impl Document<'_> {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Record<'a> {
     pub event_version: Text<'a>,
     pub user_identity: Option<UserIdentity<'a>>,
@@ -205,6 +205,17 @@ macro_rules! record_fields {
                 }
             }
             Ok(())
+        }
+
+        impl<'a> Record<'a> {
+            /// A copy holding only the fields of the `keep` columns (the others empty, so null).
+            pub(crate) fn only(&self, keep: ColumnSet) -> Record<'a> {
+                let mut kept = Record::default();
+                $(if keep.contains(column::$column) {
+                    kept.$field = self.$field.clone();
+                })*
+                kept
+            }
         }
 
         /// The column a record key fills, if the schema has one.
@@ -283,7 +294,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct UserIdentity<'a> {
     #[serde(rename = "type", borrow)]
@@ -306,7 +317,7 @@ pub(crate) struct UserIdentity<'a> {
     pub session_context: Option<SessionContext<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct OnBehalfOf<'a> {
     #[serde(rename = "userId", borrow)]
@@ -315,7 +326,7 @@ pub(crate) struct OnBehalfOf<'a> {
     pub identity_store_arn: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct SessionContext<'a> {
     #[serde(borrow)]
@@ -328,7 +339,7 @@ pub(crate) struct SessionContext<'a> {
     pub web_id_federation_data: Option<WebIdFederationData<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct SessionAttributes<'a> {
     #[serde(rename = "mfaAuthenticated", borrow)]
@@ -337,7 +348,7 @@ pub(crate) struct SessionAttributes<'a> {
     pub creation_date: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct SessionIssuer<'a> {
     #[serde(rename = "type", borrow)]
@@ -352,7 +363,7 @@ pub(crate) struct SessionIssuer<'a> {
     pub user_name: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct WebIdFederationData<'a> {
     #[serde(rename = "federatedProvider", borrow)]
@@ -362,7 +373,7 @@ pub(crate) struct WebIdFederationData<'a> {
 }
 
 /// `webIdFederationData.attributes`: a JSON object of claims, kept in document order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct AttributeMap<'a>(pub Vec<(Text<'a>, Text<'a>)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for AttributeMap<'a> {
@@ -385,7 +396,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for AttributeMap<'a> {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Resource<'a> {
     pub arn: Text<'a>,
     pub account_id: Text<'a>,
@@ -445,7 +456,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Resource<'a> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct Addendum<'a> {
     #[serde(borrow)]
@@ -458,7 +469,7 @@ pub(crate) struct Addendum<'a> {
     pub original_event_id: Text<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct TlsDetails<'a> {
     #[serde(rename = "tlsVersion", borrow)]

@@ -229,6 +229,12 @@ impl ColumnSet {
         Self(self.0 | (1 << index))
     }
 
+    /// The columns in both sets.
+    #[must_use]
+    pub fn intersection(self, other: ColumnSet) -> Self {
+        Self(self.0 & other.0)
+    }
+
     pub fn contains(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
     }

@@ -489,8 +489,30 @@ mod tests {
         };
         assert_eq!(sorted(&once), sorted(&each));
         assert!(once.csv_files.len() == queries_run(&once) && !once.csv_files.is_empty());
-        // Once: the hunt's read, and the shared read in two passes (the records with an error
-        // code, the rest with only their time). Each: every query reads every file.
+        // Once: the hunt's read, and the shared read in one pass (the records with an error
+        // code whole, the rest with only their time): twice the records of one read of the
+        // window's files. Each: every query reads every file.
+        let one_read = {
+            let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let progress = std::sync::Arc::new(ctq_ingest::Progress::default());
+            let options = SessionOptions {
+                progress: Some(progress.clone()),
+                ..SessionOptions::default()
+            };
+            let session = TrailSession::open(&[repo.join("sample-logs")], &options)
+                .await
+                .unwrap();
+            let window = TimeWindow::new(at("2019-10-28"), at("2019-10-31")).unwrap();
+            session
+                .query(EVENTS_IN_WINDOW, &window.params())
+                .await
+                .unwrap();
+            progress
+                .records_scanned
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert!(one_read > 0);
+        assert_eq!(scanned_once, 2 * one_read, "one read: {one_read}");
         assert!(
             scanned_each >= 3 * scanned_once,
             "each query decoding the window: {scanned_each} records, once: {scanned_once}"

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{FileDamage, FileOutcome, FileOutcomes, IngestError, Progress};
+use ctq_ingest::{ColumnSet, FileDamage, FileOutcome, FileOutcomes, IngestError, Progress};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, TableProvider,
@@ -29,6 +29,9 @@ use crate::store_files::ListedFilesOnly;
 
 /// Names the trail is registered under: ctq's own and the one AWS's documentation uses.
 pub const TABLE_NAMES: [&str; 2] = ["cloudtrail", "cloudtrail_logs"];
+
+/// The name a window's single read goes by while [`TrailSession::cache_window`] plans it.
+const WINDOW_READ_TABLE: &str = "ctq_window_read";
 
 /// How a session is opened.
 #[derive(Debug, Clone)]
@@ -443,9 +446,9 @@ impl TrailSession {
     ) -> Result<CacheOutcome, SqlError> {
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
         let quoted = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
-        let select = |columns: &BTreeSet<String>, condition: &str| {
+        let select_from = |table: &str, columns: &BTreeSet<String>, condition: &str| {
             format!(
-                "SELECT {} FROM {} \
+                "SELECT {} FROM {table} \
                  WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
                  AND from_iso8601_timestamp(eventtime) < from_iso8601_timestamp($to){condition}",
                 columns
@@ -453,8 +456,10 @@ impl TrailSession {
                     .map(|c| quoted(c))
                     .collect::<Vec<_>>()
                     .join(", "),
-                TABLE_NAMES[0]
             )
+        };
+        let select = |columns: &BTreeSet<String>, condition: &str| {
+            select_from(TABLE_NAMES[0], columns, condition)
         };
         let mut every = needs.every.clone();
         if needs.errors.is_subset(&needs.every) {
@@ -463,12 +468,28 @@ impl TrailSession {
                 .cache_frames(&trail, vec![frame], budget_bytes, false)
                 .await;
         }
-        // Two reads: the records with an error code with every column (the scan skips the
-        // others undecoded), and the others with only the columns read for every record, the
-        // rest left null. Decoding every column of every record would cost both time and, for
-        // the request parameters of each S3 data event, most of the memory.
         every.insert("errorcode".to_string());
         let all: BTreeSet<String> = every.union(&needs.errors).cloned().collect();
+        // Trail files: one read, each record decoded with the columns its error code calls for.
+        if let Some(files) = trail.downcast_ref::<CloudTrailTable>() {
+            let light = every
+                .iter()
+                .fold(ColumnSet::NONE, |set, name| set.with_name(name));
+            let window_read: Arc<dyn TableProvider> =
+                Arc::new(files.reading_failed_calls_whole(light));
+            self.ctx.register_table(WINDOW_READ_TABLE, window_read)?;
+            let frame = self
+                .prepare(&select_from(WINDOW_READ_TABLE, &all, ""), &window.params())
+                .await;
+            self.ctx.deregister_table(WINDOW_READ_TABLE)?;
+            return self
+                .cache_frames(&trail, vec![frame?], budget_bytes, false)
+                .await;
+        }
+        // A store: two reads, the records with an error code with every column, and the others
+        // with only the columns read for every record, the rest left null. Decoding every column
+        // of every record would cost both time and, for the request parameters of each S3 data
+        // event, most of the memory.
         let errors = self
             .prepare(
                 &select(&all, " AND errorcode IS NOT NULL"),

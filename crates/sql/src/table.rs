@@ -40,9 +40,27 @@ pub struct CloudTrailTable {
     delivery_slack_ms: i64,
     report: Arc<Mutex<FileOutcomes>>,
     progress: Option<Arc<Progress>>,
+    /// When set, records without an error code fill only these columns
+    /// ([`RecordFilter::columns_without_error_code`]).
+    columns_without_error_code: Option<ColumnSet>,
 }
 
 impl CloudTrailTable {
+    /// The same files as a table whose records without an error code fill only `columns` of
+    /// those a query reads (the rest null), and whose records with one fill every column read:
+    /// what a window held in memory for several queries needs, in one read.
+    pub(crate) fn reading_failed_calls_whole(&self, columns: ColumnSet) -> Self {
+        Self {
+            sources: self.sources.clone(),
+            strict: self.strict,
+            max_inflated_bytes: self.max_inflated_bytes,
+            delivery_slack_ms: self.delivery_slack_ms,
+            report: self.report.clone(),
+            progress: self.progress.clone(),
+            columns_without_error_code: Some(columns),
+        }
+    }
+
     /// `report` collects what happened to each file across the queries that scan the table;
     /// `progress`, when given, counts files and bytes as they are done.
     pub fn new(
@@ -60,6 +78,7 @@ impl CloudTrailTable {
             delivery_slack_ms,
             report,
             progress,
+            columns_without_error_code: None,
         }
     }
 }
@@ -117,6 +136,7 @@ impl TableProvider for CloudTrailTable {
             pruning: pruning_from_filters(filters, self.delivery_slack_ms),
             filter: RecordFilter {
                 needs_error_code: needs_error_code(filters),
+                columns_without_error_code: self.columns_without_error_code,
             },
             strict: self.strict,
             max_inflated_bytes: self.max_inflated_bytes,

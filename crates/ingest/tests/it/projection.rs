@@ -146,6 +146,7 @@ fn the_error_code_filter_keeps_exactly_the_records_with_an_error_code() {
         let options = ScanOptions {
             filter: RecordFilter {
                 needs_error_code: true,
+                ..RecordFilter::default()
             },
             columns,
             ..ScanOptions::default()
@@ -168,6 +169,7 @@ fn the_error_code_filter_still_reports_damaged_files() {
     let options = ScanOptions {
         filter: RecordFilter {
             needs_error_code: true,
+            ..RecordFilter::default()
         },
         ..ScanOptions::default()
     };

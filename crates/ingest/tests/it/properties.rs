@@ -156,6 +156,7 @@ fn the_filter_agrees(file: &[u8]) -> Result<(), TestCaseError> {
         file,
         RecordFilter {
             needs_error_code: true,
+            ..RecordFilter::default()
         },
     );
     prop_assert_eq!(
@@ -441,6 +442,7 @@ fn a_fault_in_a_skipped_record_damages_the_file_for_the_filter_too() {
             file.as_bytes(),
             RecordFilter {
                 needs_error_code: true,
+                ..RecordFilter::default()
             },
         );
         assert_eq!(filtered, None, "{file}");

@@ -80,6 +80,7 @@ fn projections() -> Vec<(&'static str, ScanOptions)> {
     let needing_error_code = |columns| ScanOptions {
         filter: RecordFilter {
             needs_error_code: true,
+            ..RecordFilter::default()
         },
         columns,
         ..ScanOptions::default()
