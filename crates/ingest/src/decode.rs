@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
-use crate::record::{Record, Text, record_column, set_record_field, with_wanted_columns};
+use crate::record::{RECORD_KEYS, Record, Text, set_record_field, with_wanted_columns};
 use crate::schema::{ColumnSet, column};
 
 /// Why a file could not be read. Each names what was wrong in words a user can act on; the
@@ -515,6 +515,16 @@ fn decode_indexed(
     sink: &mut impl FnMut(&Record<'_>),
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
+    // The keys to parse, compared with each key of each record: a query reads a few columns,
+    // and a short list is faster to search than the schema's every key.
+    let keys_of = |columns: ColumnSet| -> Vec<&'static str> {
+        RECORD_KEYS
+            .iter()
+            .filter(|&&(_, column)| columns.contains(column))
+            .map(|&(key, _)| key)
+            .collect()
+    };
+    let (wanted_keys, light_keys) = (keys_of(wanted), columns_without_error_code.map(keys_of));
     let mut records = Vec::with_capacity(index.spans.len());
     for i in 0..index.spans.len() {
         let (span, keys) = index.record(i);
@@ -532,9 +542,9 @@ fn decode_indexed(
                 .strip_prefix(':')
         };
         let mut record = Record::default();
-        let columns = match columns_without_error_code {
-            None => wanted,
-            Some(light) => {
+        let parsed = match &light_keys {
+            None => &wanted_keys,
+            Some(light_keys) => {
                 // Which columns the record fills depends on its error code: that first.
                 for (k, &key_at) in keys.iter().enumerate() {
                     let (key, after_key) = record_key(text, key_at)?;
@@ -543,15 +553,15 @@ fn decode_indexed(
                     }
                 }
                 if record.error_code.0.is_some() {
-                    wanted
+                    &wanted_keys
                 } else {
-                    light
+                    light_keys
                 }
             }
         };
         for (k, &key_at) in keys.iter().enumerate() {
             let (key, after_key) = record_key(text, key_at)?;
-            if record_column(&key).is_some_and(|column| columns.contains(column)) {
+            if parsed.contains(&key.as_ref()) {
                 set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
             }
         }

@@ -218,13 +218,8 @@ macro_rules! record_fields {
             }
         }
 
-        /// The column a record key fills, if the schema has one.
-        pub(crate) fn record_column(key: &str) -> Option<usize> {
-            match key {
-                $($key => Some(column::$column),)*
-                _ => None,
-            }
-        }
+        /// Each record key and the column it fills.
+        pub(crate) const RECORD_KEYS: &[(&str, usize)] = &[$(($key, column::$column),)*];
 
         /// Sets the field of `key` from its value's JSON text `value`, as the record index finds
         /// it ([`crate::structural::record_index`]).
