@@ -276,8 +276,8 @@ struct LookupEvent {
 
 /// Keys of a top-level object, to tell a record from a digest or an unknown document.
 #[derive(Default)]
-struct TopLevelKeys {
-    keys: Vec<String>,
+pub(crate) struct TopLevelKeys {
+    pub keys: Vec<String>,
 }
 
 impl<'de> Deserialize<'de> for TopLevelKeys {

@@ -806,29 +806,9 @@ mod tests {
 
         /// The keys of a record's object as serde_json reads them, in order, repeats kept.
         fn serde_keys(record: &[u8]) -> Option<Vec<String>> {
-            struct Keys;
-            impl<'de> serde::de::Visitor<'de> for Keys {
-                type Value = Vec<String>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Self::Value, A::Error> {
-                    let mut keys = Vec::new();
-                    while let Some(key) = map.next_key::<String>()? {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        keys.push(key);
-                    }
-                    Ok(keys)
-                }
-            }
-            serde::Deserializer::deserialize_map(
-                &mut serde_json::Deserializer::from_slice(record),
-                Keys,
-            )
-            .ok()
+            serde_json::from_slice::<crate::decode::TopLevelKeys>(record)
+                .ok()
+                .map(|keys| keys.keys)
         }
 
         /// The records serde_json finds, as ranges of `text`; `None` when it rejects the text.
