@@ -1,7 +1,6 @@
 //! Findings: what a rule's rows become once their events are looked up, merged and given a next
 //! step.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ctq_sql::SqlError;
@@ -109,8 +108,7 @@ pub(crate) fn rule_rows(batches: &[RecordBatch]) -> Result<Vec<RuleRow>, String>
     Ok(rows)
 }
 
-/// The fields of one event a finding shows. Ordered field by field, the time first: of two events
-/// that share an ID, the evidence is the lesser.
+/// The fields of one event a finding shows. Ordered field by field, the time first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Evidence {
     time: String,
@@ -125,14 +123,32 @@ pub(crate) struct Evidence {
     issuer: Option<String>,
     access_key: Option<String>,
     account: Option<String>,
+    principal: Option<String>,
+}
+
+/// The events findings name, by ID. An ID names one event in a trail AWS wrote; hand-written
+/// trails reuse IDs for different events, so each ID holds every event that has it, in order.
+pub(crate) type EvidenceById = HashMap<String, Vec<Evidence>>;
+
+/// The event `id` names in a finding about `principal`: of the events sharing the ID, the first of
+/// that principal (or of the role it is a session of), else the first. The same whatever order
+/// the scan returned them in.
+fn event_of<'a>(evidence: &'a EvidenceById, id: &str, principal: &str) -> Option<&'a Evidence> {
+    let events = evidence.get(id)?;
+    events
+        .iter()
+        .find(|e| {
+            e.principal.as_deref() == Some(principal) || e.issuer.as_deref() == Some(principal)
+        })
+        .or_else(|| events.first())
 }
 
 /// The events of `hunt_events` whose IDs are in `wanted`, by ID.
 pub(crate) fn evidence(
     batches: &[RecordBatch],
     wanted: &HashSet<&str>,
-) -> Result<HashMap<String, Evidence>, SqlError> {
-    let mut found = HashMap::new();
+) -> Result<EvidenceById, SqlError> {
+    let mut found = EvidenceById::new();
     for batch in batches {
         let text = |name: &str| text_column(batch, name);
         let ids = text("event_id")?;
@@ -163,6 +179,7 @@ pub(crate) fn evidence(
             text("access_key")?,
             text("account")?,
         );
+        let principal = text("principal")?;
         let cell = |array: &StringArray, row: usize| {
             array.is_valid(row).then(|| array.value(row).to_string())
         };
@@ -184,30 +201,22 @@ pub(crate) fn evidence(
                 issuer: cell(&issuer, row),
                 access_key: cell(&key, row),
                 account: cell(&account, row),
+                principal: cell(&principal, row),
             };
-            // Hand-written trails reuse event IDs for different events; the one kept must not
-            // depend on the order the scan returned them in.
-            match found.entry(ids.value(row).to_string()) {
-                Entry::Vacant(slot) => {
-                    slot.insert(event);
-                }
-                Entry::Occupied(mut slot) => {
-                    if event < *slot.get() {
-                        slot.insert(event);
-                    }
-                }
-            }
+            found
+                .entry(ids.value(row).to_string())
+                .or_default()
+                .push(event);
         }
+    }
+    for events in found.values_mut() {
+        events.sort();
     }
     Ok(found)
 }
 
 /// Builds the finding of one rule row from its events' evidence.
-pub(crate) fn finding(
-    rule: &Rule,
-    row: &RuleRow,
-    evidence: &HashMap<String, Evidence>,
-) -> Option<Finding> {
+pub(crate) fn finding(rule: &Rule, row: &RuleRow, evidence: &EvidenceById) -> Option<Finding> {
     let ids: BTreeSet<String> = row
         .event_ids
         .iter()
@@ -223,11 +232,11 @@ impl Finding {
         principal: &str,
         event_ids: BTreeSet<String>,
         detail: String,
-        evidence: &HashMap<String, Evidence>,
+        evidence: &EvidenceById,
     ) -> Option<Self> {
         let mut events: Vec<(&String, &Evidence)> = event_ids
             .iter()
-            .filter_map(|id| evidence.get(id).map(|e| (id, e)))
+            .filter_map(|id| event_of(evidence, id, principal).map(|e| (id, e)))
             .collect();
         if events.is_empty() {
             return None;
@@ -297,7 +306,7 @@ impl Finding {
 pub(crate) fn merge(
     rule: &Rule,
     mut findings: Vec<Finding>,
-    evidence: &HashMap<String, Evidence>,
+    evidence: &EvidenceById,
 ) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (a.principal.as_str(), a.first_s, a.last_s).cmp(&(
@@ -372,5 +381,35 @@ fn next_step(
         revoke
     } else {
         format!("{} {revoke}.", rule.next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_shared_by_two_events_names_the_one_of_the_findings_principal() {
+        let event = |time: &str, principal: &str, issuer: Option<&str>| Evidence {
+            time: time.to_string(),
+            principal: Some(principal.to_string()),
+            issuer: issuer.map(str::to_string),
+            ..Evidence::default()
+        };
+        let role = "arn:aws:iam::1:role/r";
+        let mut events = vec![
+            event("2", "arn:aws:sts::1:assumed-role/r/s", Some(role)),
+            event("1", "arn:aws:iam::1:user/a", None),
+        ];
+        events.sort();
+        let evidence = EvidenceById::from([("id".to_string(), events)]);
+        let time_of = |principal: &str| event_of(&evidence, "id", principal).map(|e| &e.time[..]);
+        assert_eq!(time_of("arn:aws:iam::1:user/a"), Some("1"));
+        assert_eq!(time_of("arn:aws:sts::1:assumed-role/r/s"), Some("2"));
+        // A finding about the role names its sessions' events.
+        assert_eq!(time_of(role), Some("2"));
+        // Of no one's: the first in order, whatever order they were found in.
+        assert_eq!(time_of("arn:aws:iam::1:user/b"), Some("1"));
+        assert_eq!(event_of(&evidence, "other", role).map(|e| &e.time), None);
     }
 }
