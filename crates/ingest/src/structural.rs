@@ -130,13 +130,6 @@ fn index_with(
                 tokens &= tokens.wrapping_sub(1);
                 continue;
             }
-            if step >> ACTION_SHIFT == FIELD {
-                // A record's key and what follows it (its colon), in one step: the key indexed.
-                index.keys.push(base + bit as usize);
-                row = usize::from(step & ROW_MASK);
-                tokens &= tokens.wrapping_sub(1);
-                continue;
-            }
             // The first token alone, and what it does besides.
             let step = table[row + first + ALONE];
             row = usize::from(step & ROW_MASK);
@@ -522,8 +515,7 @@ const fn transitions(index_keys: bool) -> [Step; STATE_COUNT * ROW_LEN] {
         set(&mut table, from, C::OpenBracket, S::FirstElement, push);
         i += 1;
     }
-    // Pairs: the two steps in one where neither acts, or where the first indexes a record's key
-    // (and the second, its colon, does not act).
+    // Pairs: the two steps in one where neither acts.
     let mut row = 0;
     while row < STATE_COUNT * ROW_LEN {
         let mut first = 0;
@@ -532,14 +524,12 @@ const fn transitions(index_keys: bool) -> [Step; STATE_COUNT * ROW_LEN] {
             let mut second = 0;
             while second < CLASS_COUNT {
                 let then = table[(step & ROW_MASK) as usize + second * PAIR_STRIDE + ALONE];
-                let indexes_key = step >> ACTION_SHIFT == FIELD;
-                table[row + first * PAIR_STRIDE + second] = if indexes_key && then <= ROW_MASK {
-                    then | FIELD << ACTION_SHIFT
-                } else if step > ROW_MASK || then > ROW_MASK || step == row_of(S::Fault) as Step {
-                    NOT_A_PAIR << ACTION_SHIFT
-                } else {
-                    then
-                };
+                table[row + first * PAIR_STRIDE + second] =
+                    if step > ROW_MASK || then > ROW_MASK || step == row_of(S::Fault) as Step {
+                        NOT_A_PAIR << ACTION_SHIFT
+                    } else {
+                        then
+                    };
                 second += 1;
             }
             first += 1;
