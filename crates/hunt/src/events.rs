@@ -169,9 +169,10 @@ type SeenEvents = HashSet<u128, foldhash::fast::RandomState>;
 
 /// A 128-bit key for an event's ID, time and name: a window holds millions of events, and holding
 /// their IDs as strings would cost more than reading them. CloudTrail's event IDs are UUIDs, whose
-/// 128 bits are the key ([`ctq_ingest::event_id`]), mixed with a hash of the time and name; another ID is hashed with them
-/// twice. Two events collide with a chance below 2^-60 in any real window. The hasher is seeded
-/// at random for each run, so a trail cannot be written to make two events collide.
+/// 128 bits are the key ([`ctq_ingest::event_id`]), mixed with a hash of the time and name;
+/// another ID is hashed with them twice. Two events collide with a chance below 2^-60 in any real
+/// window. The hasher is seeded at random for each run, so a trail cannot be written to make two
+/// events collide.
 fn delivery_key(
     seeds: &[foldhash::quality::RandomState; 2],
     id: &str,

@@ -944,6 +944,45 @@ mod tests {
     }
 
     #[test]
+    fn a_file_read_whole_leaves_the_columns_of_records_without_an_error_code_out_as_asked() {
+        // One record per line: a shape the record index does not read.
+        let text = concat!(
+            "{\"eventTime\":\"t1\",\"eventName\":\"GetObject\",\"sourceIPAddress\":\"1.1.1.1\"}\n",
+            "{\"eventTime\":\"t2\",\"eventName\":\"PutObject\",\"errorCode\":\"AccessDenied\"}\n"
+        );
+        assert!(first_key(text.as_bytes()) != Some(b"Records"));
+        let light = ColumnSet::NONE.with_name("eventtime");
+        let filter = RecordFilter {
+            needs_error_code: false,
+            columns_without_error_code: Some(light),
+        };
+        let mut records = Vec::new();
+        let mut repairs = TextRepairs::NONE;
+        decode_records(
+            text,
+            filter,
+            ColumnSet::ALL,
+            usize::MAX,
+            &mut repairs,
+            |r| {
+                records.push((
+                    r.event_time.as_deref().map(str::to_owned),
+                    r.event_name.as_deref().map(str::to_owned),
+                    r.source_ip_address.as_deref().map(str::to_owned),
+                ));
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            records,
+            [
+                (Some("t1".into()), None, None),
+                (Some("t2".into()), Some("PutObject".into()), None),
+            ]
+        );
+    }
+
+    #[test]
     fn a_value_of_the_wrong_type_is_left_to_serde_json_which_names_it() {
         let text = r#"{"Records":[{"eventID":"a"},{"userIdentity":"not an object"}]}"#;
         let all = ColumnSet::ALL;

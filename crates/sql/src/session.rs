@@ -472,9 +472,12 @@ impl TrailSession {
         let all: BTreeSet<String> = every.union(&needs.errors).cloned().collect();
         // Trail files: one read, each record decoded with the columns its error code calls for.
         if let Some(files) = trail.downcast_ref::<CloudTrailTable>() {
+            // The window's condition reads every record's time, whatever the queries read.
             let light = every
                 .iter()
-                .fold(ColumnSet::NONE, |set, name| set.with_name(name));
+                .fold(ColumnSet::NONE.with_name("eventtime"), |set, name| {
+                    set.with_name(name)
+                });
             let window_read: Arc<dyn TableProvider> =
                 Arc::new(files.reading_failed_calls_whole(light));
             self.ctx.register_table(WINDOW_READ_TABLE, window_read)?;

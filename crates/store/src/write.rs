@@ -996,6 +996,23 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn event_ids_that_differ_as_text_are_told_apart() {
+        let mut ids = EventIds::default();
+        let uuid = "0406f0c1-47a8-4f71-8a94-18267b84042a";
+        assert!(ids.insert(uuid));
+        assert!(!ids.insert(uuid));
+        // The same digits in capitals are another ID to the store, as they are to a query.
+        assert!(ids.insert(&uuid.to_uppercase()));
+        assert!(ids.insert("hand-written-1"));
+        assert!(!ids.insert("hand-written-1"));
+        assert!(ids.insert("hand-written-2"));
+        let mut other = EventIds::default();
+        other.insert("hand-written-2");
+        assert!(ids.overlaps(&other));
+        assert!(!EventIds::default().overlaps(&other));
+    }
+
     /// A step a run took on the store's files.
     #[derive(Debug, Clone)]
     enum Step {
