@@ -183,26 +183,13 @@ fn group_block(out: &mut String, group: &Group) {
     }
     field("resource", &resource);
     if !group.sample_resources.is_empty() {
-        let mut samples = group.sample_resources.join(", ");
-        let more = group
-            .distinct
-            .resources
-            .saturating_sub(group.sample_resources.len() as u64);
-        if more > 0 {
-            let _ = write!(samples, " and {more} more");
-        }
+        let samples = with_count_of_rest(&group.sample_resources, group.distinct.resources);
         field("e.g.", &samples);
     }
     let mut cause = group.cause_summary.clone();
     if !group.policy_arns.is_empty() && !mixed(Dimension::Cause) {
-        let _ = write!(cause, ": {}", group.policy_arns.join(", "));
-        let more = group
-            .distinct
-            .policy_arns
-            .saturating_sub(group.policy_arns.len() as u64);
-        if more > 0 {
-            let _ = write!(cause, " and {more} more");
-        }
+        let arns = with_count_of_rest(&group.policy_arns, group.distinct.policy_arns);
+        let _ = write!(cause, ": {arns}");
     }
     field("cause", &cause);
     let seen = match (&group.first_seen, &group.last_seen) {
@@ -379,13 +366,20 @@ fn mixed_note(group: &Group) -> Option<String> {
     })
 }
 
-/// At most five values, then how many more.
-fn join_few(values: &std::collections::BTreeSet<String>) -> String {
-    let mut text = join(values.iter().take(5));
-    if values.len() > 5 {
-        let _ = write!(text, " and {} more", values.len() - 5);
+/// The `shown` values of `distinct` in all, then how many more there are.
+fn with_count_of_rest(shown: &[String], distinct: u64) -> String {
+    let mut text = shown.join(", ");
+    let more = distinct.saturating_sub(shown.len() as u64);
+    if more > 0 {
+        let _ = write!(text, " and {more} more");
     }
     text
+}
+
+/// At most five values, then how many more.
+fn join_few(values: &std::collections::BTreeSet<String>) -> String {
+    let shown: Vec<String> = values.iter().take(5).cloned().collect();
+    with_count_of_rest(&shown, values.len() as u64)
 }
 
 fn join<'a>(values: impl IntoIterator<Item = &'a String>) -> String {

@@ -2,7 +2,7 @@
 //! the page renders in a real browser; exit statuses for cron; the folder is replaced whole.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::*;
 
@@ -272,23 +272,6 @@ fn a_folder_of_other_files_is_not_replaced_by_a_report() {
         "{}",
         stderr(&bad_rule)
     );
-}
-
-fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
-    Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("chromium runs")
 }
 
 #[test]

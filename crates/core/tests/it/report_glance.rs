@@ -4,7 +4,7 @@
 //! chart and never runs wider than the screen.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::*;
 
@@ -229,21 +229,16 @@ fn measure(browser: &Path, report: &Path, width: u32, scratch: &Path) -> serde_j
     assert!(!page.to_ascii_lowercase().contains("<script"));
     let copy = scratch.join(format!("measured-{width}.html"));
     std::fs::write(&copy, page.replace("</body>", &format!("{MEASURE}</body>"))).unwrap();
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
+    let output = headless(
+        browser,
+        &scratch.join("profile"),
+        &[
             "--hide-scrollbars",
             &format!("--window-size={width},1200"),
-            &format!("--user-data-dir={}", scratch.join("profile").display()),
             "--dump-dom",
             &format!("file://{}", copy.display()),
-        ])
-        .output()
-        .expect("chromium runs");
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let dom = stdout(&output);
     let start = dom.find("data-measured=\"").expect("the script ran") + "data-measured=\"".len();

@@ -85,3 +85,21 @@ pub fn chromium() -> Option<std::path::PathBuf> {
                 .find(|p| p.is_file())
         })
 }
+
+/// Runs `browser` headless with its profile in `profile` and the further `args`.
+pub fn headless(browser: &std::path::Path, profile: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
