@@ -19,12 +19,20 @@ misses AS (
   FROM hunt_events e CROSS JOIN p CROSS JOIN (VALUES (0), (1)) AS h(half)
   WHERE e.principal IS NOT NULL AND e.event_source = 's3.amazonaws.com'
     AND e.bucket IS NOT NULL AND (e.denied OR e.error_code = 'NoSuchBucket')
+),
+-- The windows with enough names, found first: the lists and distinct counts below are built
+-- for them alone, not for every window of every principal.
+guessing AS (
+  SELECT principal, half, slot
+  FROM (SELECT DISTINCT principal, half, slot, bucket FROM misses) names
+  GROUP BY principal, half, slot
+  HAVING count(*) >= (SELECT min_buckets FROM p)
 )
 SELECT m.principal,
        array_agg(m.event_id) AS event_ids,
        concat(count(DISTINCT m.bucket), ' buckets: ',
               count(DISTINCT CASE WHEN m.error_code = 'NoSuchBucket' THEN m.bucket END),
               ' do not exist, the others denied') AS detail
-FROM misses m CROSS JOIN p
+FROM guessing g
+JOIN misses m ON m.principal = g.principal AND m.half = g.half AND m.slot = g.slot
 GROUP BY m.principal, m.half, m.slot
-HAVING count(DISTINCT m.bucket) >= max(p.min_buckets)

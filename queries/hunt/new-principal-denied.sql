@@ -29,8 +29,10 @@ ranked AS (
   SELECT n.who AS principal, n.first_s, e.event_id, e.denied,
          row_number() OVER (PARTITION BY n.who
                             ORDER BY e.event_s, e.event_id, e.event_name, e.error_code) AS n
-  FROM hunt_events e
-  JOIN newcomers n ON coalesce(e.issuer, e.principal) = n.who
+  -- Newcomers first: the join builds its table from the first side, and a window's few
+  -- newcomers make a far smaller one than its every event.
+  FROM newcomers n
+  JOIN hunt_events e ON coalesce(e.issuer, e.principal) = n.who
 )
 SELECT r.principal,
        array_agg(r.event_id) AS event_ids,

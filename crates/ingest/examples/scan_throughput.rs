@@ -12,7 +12,14 @@ fn main() {
     let discovery = discover(&[dir.into()], &Pruning::default()).expect("the folder can be walked");
     let listed = started.elapsed();
     let rows = AtomicU64::new(0);
-    let report = scan_files(&discovery.files, &ScanOptions::default(), &|batch| {
+    // CTQ_COLUMNS=eventtime,useridentity,... reads only those columns, as a query reading them would.
+    let mut options = ScanOptions::default();
+    if let Ok(names) = std::env::var("CTQ_COLUMNS") {
+        options.columns = names
+            .split(',')
+            .fold(ctq_ingest::ColumnSet::NONE, |set, name| set.with_name(name));
+    }
+    let report = scan_files(&discovery.files, &options, &|batch| {
         rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         true
     })

@@ -415,7 +415,7 @@ impl TrailBatchBuilder {
             }
         }
         if wanted.contains(column::USERIDENTITY) {
-            self.user_identity.append(record.user_identity.as_ref());
+            self.user_identity.append(record.user_identity.as_deref());
         }
         if wanted.contains(column::RESOURCES) {
             match &record.resources {

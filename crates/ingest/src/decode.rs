@@ -9,6 +9,7 @@
 //! otherwise damage the file for one query and not for another.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -16,7 +17,10 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
-use crate::record::{RECORD_KEYS, Record, Text, set_record_field, with_wanted_columns};
+use crate::record::{
+    FromJsonText, Record, SharedIdentity, Text, record_key_column, set_record_field,
+    with_wanted_columns,
+};
 use crate::schema::{ColumnSet, column};
 
 /// Why a file could not be read. Each names what was wrong in words a user can act on; the
@@ -515,17 +519,8 @@ fn decode_indexed(
     sink: &mut impl FnMut(&Record<'_>),
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
-    // The keys to parse, compared with each key of each record: a query reads a few columns,
-    // and a short list is faster to search than the schema's every key.
-    let keys_of = |columns: ColumnSet| -> Vec<&'static str> {
-        RECORD_KEYS
-            .iter()
-            .filter(|&&(_, column)| columns.contains(column))
-            .map(|&(key, _)| key)
-            .collect()
-    };
-    let (wanted_keys, light_keys) = (keys_of(wanted), columns_without_error_code.map(keys_of));
     let mut records = Vec::with_capacity(index.spans.len());
+    let mut identities = Identities::default();
     for i in 0..index.spans.len() {
         let (span, keys) = index.record(i);
         // The JSON text of the value of key `k`: between a value and the next key only
@@ -542,9 +537,9 @@ fn decode_indexed(
                 .strip_prefix(':')
         };
         let mut record = Record::default();
-        let parsed = match &light_keys {
-            None => &wanted_keys,
-            Some(light_keys) => {
+        let parsed = match columns_without_error_code {
+            None => wanted,
+            Some(light) => {
                 // Which columns the record fills depends on its error code: that first.
                 for (k, &key_at) in keys.iter().enumerate() {
                     let (key, after_key) = record_key(text, key_at)?;
@@ -553,22 +548,48 @@ fn decode_indexed(
                     }
                 }
                 if record.error_code.0.is_some() {
-                    &wanted_keys
+                    wanted
                 } else {
-                    light_keys
+                    light
                 }
             }
         };
         for (k, &key_at) in keys.iter().enumerate() {
             let (key, after_key) = record_key(text, key_at)?;
-            if parsed.contains(&key.as_ref()) {
-                set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
+            if !record_key_column(&key).is_some_and(|column| parsed.contains(column)) {
+                continue;
+            }
+            let value = value(k, after_key)?;
+            if key == "userIdentity" {
+                record.user_identity = identities.parse(value)?;
+            } else {
+                set_record_field(&mut record, &key, value).ok()?;
             }
         }
         records.push(record);
     }
     records.iter().for_each(sink);
     Some(Decoded::Records(index.spans.len()))
+}
+
+/// The `userIdentity` values of one file, parsed once each. A file holds a few principals' calls,
+/// each repeating its identity's text byte for byte, so most records find theirs here for the
+/// cost of hashing its text instead of parsing it.
+#[derive(Default)]
+struct Identities<'a> {
+    parsed: HashMap<&'a str, Option<SharedIdentity<'a>>, foldhash::fast::FixedState>,
+}
+
+impl<'a> Identities<'a> {
+    /// The identity whose JSON text is `text`; `None` when it does not parse as one.
+    fn parse(&mut self, text: &'a str) -> Option<Option<SharedIdentity<'a>>> {
+        if let Some(identity) = self.parsed.get(text) {
+            return Some(identity.clone());
+        }
+        let identity: Option<SharedIdentity<'a>> = FromJsonText::from_json_text(text).ok()?;
+        self.parsed.insert(text, identity.clone());
+        Some(identity)
+    }
 }
 
 /// The common case of a denial query over delivered files: most records have no `errorCode`.
@@ -996,6 +1017,26 @@ mod tests {
         // A query that does not read the column has nothing to parse in it.
         let ids = ColumnSet::NONE.with_name("eventid");
         assert!(decode_indexed(text, ids, None, &mut |_: &Record<'_>| {}).is_some());
+    }
+
+    #[test]
+    fn records_repeating_an_identity_share_one_parse_and_others_keep_theirs() {
+        let alice = r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice"}"#;
+        let bob = r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob"}"#;
+        let text = format!(
+            r#"{{"Records":[{{"userIdentity":{alice}}},{{"userIdentity":{bob}}},{{"userIdentity":{alice}}},{{"userIdentity":null}}]}}"#
+        );
+        let (mut arns, mut shared) = (Vec::new(), Vec::new());
+        decode_indexed(&text, ColumnSet::ALL, None, &mut |r: &Record<'_>| {
+            let identity = r.user_identity.as_ref();
+            arns.push(identity.and_then(|i| i.arn.as_deref().map(str::to_owned)));
+            shared.push(identity.map(|i| std::rc::Rc::as_ptr(&i.0) as usize));
+        })
+        .expect("an indexed file");
+        let arn = |name: &str| Some(format!("arn:aws:iam::1:user/{name}"));
+        assert_eq!(arns, [arn("alice"), arn("bob"), arn("alice"), None]);
+        assert_eq!(shared[0], shared[2], "alice's identity parsed twice");
+        assert_ne!(shared[0], shared[1]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -117,10 +118,10 @@ macro_rules! from_json_text_by_serde {
 
 from_json_text_by_serde!(
     Text<'de>,
-    Option<UserIdentity<'de>>,
+    Option<SharedIdentity<'de>>,
     Option<Vec<Resource<'de>>>,
-    Option<Addendum<'de>>,
-    Option<TlsDetails<'de>>
+    Option<Box<Addendum<'de>>>,
+    Option<Box<TlsDetails<'de>>>
 );
 
 impl Document<'_> {
@@ -141,7 +142,10 @@ impl Document<'_> {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Record<'a> {
     pub event_version: Text<'a>,
-    pub user_identity: Option<UserIdentity<'a>>,
+    // Shared: the records of a file repeat a few identities, parsed once each; and held apart,
+    // with the rare structs below, so that the records of a file, held until it has parsed, are
+    // small to write and move.
+    pub user_identity: Option<SharedIdentity<'a>>,
     pub event_time: Text<'a>,
     pub event_source: Text<'a>,
     pub event_name: Text<'a>,
@@ -165,10 +169,10 @@ pub(crate) struct Record<'a> {
     pub vpc_endpoint_id: Text<'a>,
     pub vpc_endpoint_account_id: Text<'a>,
     pub event_category: Text<'a>,
-    pub addendum: Option<Addendum<'a>>,
+    pub addendum: Option<Box<Addendum<'a>>>,
     pub session_credential_from_console: Text<'a>,
     pub edge_device_details: Document<'a>,
-    pub tls_details: Option<TlsDetails<'a>>,
+    pub tls_details: Option<Box<TlsDetails<'a>>>,
 }
 
 thread_local! {
@@ -218,8 +222,13 @@ macro_rules! record_fields {
             }
         }
 
-        /// Each record key and the column it fills.
-        pub(crate) const RECORD_KEYS: &[(&str, usize)] = &[$(($key, column::$column),)*];
+        /// The column a record key fills; `None` for a key the schema does not know.
+        pub(crate) fn record_key_column(key: &str) -> Option<usize> {
+            match key {
+                $($key => Some(column::$column),)*
+                _ => None,
+            }
+        }
 
         /// Sets the field of `key` from its value's JSON text `value`, as the record index finds
         /// it ([`crate::structural::record_index`]).
@@ -286,6 +295,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
             }
         }
         deserializer.deserialize_map(RecordVisitor(WANTED_COLUMNS.get()))
+    }
+}
+
+/// A record's `userIdentity`, shared by the records that repeat it.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedIdentity<'a>(pub Rc<UserIdentity<'a>>);
+
+impl<'a> std::ops::Deref for SharedIdentity<'a> {
+    type Target = UserIdentity<'a>;
+    fn deref(&self) -> &UserIdentity<'a> {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for SharedIdentity<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        UserIdentity::deserialize(deserializer).map(|identity| SharedIdentity(Rc::new(identity)))
     }
 }
 
