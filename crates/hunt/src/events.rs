@@ -16,6 +16,17 @@ use futures::StreamExt;
 /// The name the rules read the window's events under.
 pub const TABLE: &str = "hunt_events";
 
+/// The name the trail is read under for `hunt_events` ([`TrailSession::register_partial_read`]).
+const READ_TABLE: &str = "ctq_hunt_read";
+
+/// Request parameters are read for failed calls and for the calls named in
+/// [`WHOLE_EVENT_NAME_PREFIXES`] only: `hunt_events` reads nothing else of them, and the requests of
+/// every successful S3 data event are most of a trail's bytes.
+const FAILED_ONLY: &[&str] = &["requestparameters"];
+
+/// The successful calls whose request `hunt_events` reads: the role an `AssumeRole*` asked for.
+const WHOLE_EVENT_NAME_PREFIXES: &[&str] = &["AssumeRole"];
+
 /// The columns of `hunt_events`, as `docs/hunt.md` lists them for rule writers.
 fn events_sql(conditions: &[String]) -> String {
     let principal = DenialFilter::PRINCIPAL_EXPR;
@@ -25,8 +36,9 @@ fn events_sql(conditions: &[String]) -> String {
         format!("WHERE {}", conditions.join("\n  AND "))
     };
     // `action` is built for failed calls only, the ones rules count by action; a finding's
-    // evidence builds it for the others. Request parameters are read only where a rule needs them (the bucket or target of a failed
-    // call, the role an AssumeRole asked for): parsing every S3 data event's JSON would cost more than
+    // evidence builds it for the others. Request parameters are read only where a rule needs them
+    // (the bucket or target of a failed call, the role an AssumeRole asked for), and the scan
+    // reads them only there ([`FAILED_ONLY`]): every S3 data event's JSON would cost more than
     // the rest of the hunt.
     format!(
         "SELECT eventtime AS event_time,
@@ -58,7 +70,7 @@ fn events_sql(conditions: &[String]) -> String {
                           json_extract_scalar(requestparameters, '$.name'),
                           json_extract_scalar(requestparameters, '$.functionName'),
                           json_extract_scalar(requestparameters, '$.taskDefinition')) END AS target
-FROM cloudtrail
+FROM {READ_TABLE}
 {filter}"
     )
 }
@@ -86,7 +98,7 @@ pub struct Loaded {
 }
 
 /// The query that reads the events `scope` selects, and its parameters.
-pub fn events_query(scope: &DenialFilter) -> (String, Vec<(String, String)>) {
+fn events_query(scope: &DenialFilter) -> (String, Vec<(String, String)>) {
     let (conditions, params) = scope.scope_conditions();
     (events_sql(&conditions), params)
 }
@@ -94,6 +106,20 @@ pub fn events_query(scope: &DenialFilter) -> (String, Vec<(String, String)>) {
 /// Reads every record `scope` selects into the session's `hunt_events` table, without the
 /// denials `suppressions` match, and returns its batches for the evidence of findings.
 pub async fn load(
+    session: &TrailSession,
+    scope: &DenialFilter,
+    suppressions: &Suppressions,
+    max_bytes: usize,
+) -> Result<Loading, SqlError> {
+    session
+        .register_partial_read(READ_TABLE, FAILED_ONLY, WHOLE_EVENT_NAME_PREFIXES)
+        .await?;
+    let loading = read(session, scope, suppressions, max_bytes).await;
+    session.deregister(READ_TABLE)?;
+    loading
+}
+
+async fn read(
     session: &TrailSession,
     scope: &DenialFilter,
     suppressions: &Suppressions,

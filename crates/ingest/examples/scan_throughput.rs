@@ -15,9 +15,10 @@ fn main() {
     // CTQ_COLUMNS=eventtime,useridentity,... reads only those columns, as a query reading them would.
     let mut options = ScanOptions::default();
     if let Ok(names) = std::env::var("CTQ_COLUMNS") {
-        options.columns = names
-            .split(',')
-            .fold(ctq_ingest::ColumnSet::NONE, |set, name| set.with_name(name));
+        options.columns = names.split(',').fold(
+            ctq_ingest::ColumnSet::NONE,
+            ctq_ingest::ColumnSet::with_name,
+        );
     }
     let report = scan_files(&discovery.files, &options, &|batch| {
         rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);

@@ -420,6 +420,21 @@ pub struct RecordFilter {
     /// others null), and a record with one every wanted column: one read serves queries that
     /// need a few columns of every record and every column of the failed calls.
     pub columns_without_error_code: Option<ColumnSet>,
+    /// With `columns_without_error_code`, records whose event name starts with one of these are
+    /// read whole too, with or without an error code: a hunt reads the role a successful
+    /// `AssumeRole` asked for from its request, and no other request of a successful call.
+    pub whole_event_name_prefixes: &'static [&'static str],
+}
+
+impl RecordFilter {
+    /// Whether `record`, which has no error code, is still read whole for its event name.
+    fn named_whole(&self, record: &Record<'_>) -> bool {
+        record.event_name.as_deref().is_some_and(|name| {
+            self.whole_event_name_prefixes
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        })
+    }
 }
 
 const ERROR_CODE_KEY: &[u8] = b"\"errorCode\"";
@@ -447,6 +462,14 @@ fn decode_records(
     } else {
         wanted
     };
+    // Which records are read whole depends on their names too: the name is parsed.
+    let wanted = if filter.columns_without_error_code.is_some()
+        && !filter.whole_event_name_prefixes.is_empty()
+    {
+        wanted.with(column::EVENTNAME)
+    } else {
+        wanted
+    };
     let filter = RecordFilter {
         columns_without_error_code: filter
             .columns_without_error_code
@@ -471,9 +494,7 @@ fn decode_filtered(
         if filter.needs_error_code {
             return decode_records_with_error_code(text, sink);
         }
-        if let Some(decoded) =
-            decode_indexed(text, wanted, filter.columns_without_error_code, &mut sink)
-        {
+        if let Some(decoded) = decode_indexed(text, wanted, &filter, &mut sink) {
             return Ok(decoded);
         }
     }
@@ -482,8 +503,8 @@ fn decode_filtered(
             sink(record);
         } else if !filter.needs_error_code {
             match filter.columns_without_error_code {
-                Some(light) => sink(&record.only(light)),
-                None => sink(record),
+                Some(light) if !filter.named_whole(record) => sink(&record.only(light)),
+                _ => sink(record),
             }
         }
     };
@@ -515,7 +536,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn decode_indexed(
     text: &str,
     wanted: ColumnSet,
-    columns_without_error_code: Option<ColumnSet>,
+    filter: &RecordFilter,
     sink: &mut impl FnMut(&Record<'_>),
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
@@ -537,19 +558,23 @@ fn decode_indexed(
                 .strip_prefix(':')
         };
         let mut record = Record::default();
-        let parsed = match columns_without_error_code {
+        let parsed = match filter.columns_without_error_code {
             None => wanted,
             Some(light) => {
-                // Which columns the record fills depends on its error code: that first.
+                // Which columns the record fills depends on its error code and its name: those
+                // first.
+                let by_name = !filter.whole_event_name_prefixes.is_empty();
                 for (k, &key_at) in keys.iter().enumerate() {
                     let (key, after_key) = record_key(text, key_at)?;
-                    if key == "errorCode" {
+                    if key == "errorCode" || by_name && key == "eventName" {
                         set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
                     }
                 }
-                if record.error_code.0.is_some() {
+                if record.error_code.0.is_some() || filter.named_whole(&record) {
                     wanted
                 } else {
+                    // Read for the choice, and not a column these records fill.
+                    record.event_name = Text(None);
                     light
                 }
             }
@@ -561,7 +586,7 @@ fn decode_indexed(
             }
             let value = value(k, after_key)?;
             if key == "userIdentity" {
-                record.user_identity = identities.parse(value)?;
+                record.user_identity = identities.parse(value).ok()?;
             } else {
                 set_record_field(&mut record, &key, value).ok()?;
             }
@@ -581,14 +606,14 @@ struct Identities<'a> {
 }
 
 impl<'a> Identities<'a> {
-    /// The identity whose JSON text is `text`; `None` when it does not parse as one.
-    fn parse(&mut self, text: &'a str) -> Option<Option<SharedIdentity<'a>>> {
+    /// The identity whose JSON text is `text`; an error when it does not parse as one.
+    fn parse(&mut self, text: &'a str) -> Result<Option<SharedIdentity<'a>>, serde_json::Error> {
         if let Some(identity) = self.parsed.get(text) {
-            return Some(identity.clone());
+            return Ok(identity.clone());
         }
-        let identity: Option<SharedIdentity<'a>> = FromJsonText::from_json_text(text).ok()?;
+        let identity: Option<SharedIdentity<'a>> = FromJsonText::from_json_text(text)?;
         self.parsed.insert(text, identity.clone());
-        Some(identity)
+        Ok(identity)
     }
 }
 
@@ -890,13 +915,28 @@ mod tests {
         } else {
             wanted
         };
+        let wanted = if filter.columns_without_error_code.is_some()
+            && !filter.whole_event_name_prefixes.is_empty()
+        {
+            wanted.with(column::EVENTNAME)
+        } else {
+            wanted
+        };
         let light = filter
             .columns_without_error_code
             .map(|light| light.intersection(wanted).with(column::ERRORCODE));
         let mut whole = Vec::new();
         with_wanted_columns(wanted, || {
             decode_shape(text, usize::MAX, &mut repairs, |r: &Record<'_>| {
-                if r.error_code.0.is_some() || light.is_none() && !filter.needs_error_code {
+                let named = filter.whole_event_name_prefixes.iter().any(|prefix| {
+                    r.event_name
+                        .as_deref()
+                        .is_some_and(|name| name.starts_with(prefix))
+                });
+                if r.error_code.0.is_some()
+                    || light.is_some() && named
+                    || light.is_none() && !filter.needs_error_code
+                {
                     whole.push(format!("{r:?}"));
                 } else if let Some(light) = light {
                     whole.push(format!("{:?}", r.only(light)));
@@ -907,20 +947,24 @@ mod tests {
         (indexed.join("\n"), whole.join("\n"))
     }
 
-    fn filters() -> [RecordFilter; 3] {
+    fn filters() -> [RecordFilter; 4] {
+        let light = ColumnSet::NONE
+            .with_name("eventtime")
+            .with_name("useridentity");
         [
             RecordFilter::default(),
             RecordFilter {
                 needs_error_code: true,
-                columns_without_error_code: None,
+                ..RecordFilter::default()
             },
             RecordFilter {
-                needs_error_code: false,
-                columns_without_error_code: Some(
-                    ColumnSet::NONE
-                        .with_name("eventtime")
-                        .with_name("useridentity"),
-                ),
+                columns_without_error_code: Some(light),
+                ..RecordFilter::default()
+            },
+            RecordFilter {
+                columns_without_error_code: Some(light),
+                whole_event_name_prefixes: &["AssumeRole", "Put"],
+                ..RecordFilter::default()
             },
         ]
     }
@@ -952,7 +996,9 @@ mod tests {
             ",\"even\\u0074Source\":\"escaped.key\",\"eventTime\":\"2020-01-01T00:00:00Z\"} ,",
             "{},{\"errorCode\":\"AccessDenied\",\"eventSource\":1.5e3,\"eventSource\":true,",
             "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":{}}}}",
-            ",{\"unknownKey\":{\"errorCode\":\"nested\"}}]}"
+            ",{\"unknownKey\":{\"errorCode\":\"nested\"}}",
+            ",{\"eventName\":\"AssumeRoleWithSAML\",\"requestParameters\":{\"roleArn\":\"r\"}}",
+            ",{\"requestParameters\":{\"bucketName\":\"b\"},\"eventName\":\"GetObject\"}]}"
         );
         for filter in filters() {
             for wanted in column_sets() {
@@ -974,8 +1020,8 @@ mod tests {
         assert!(first_key(text.as_bytes()) != Some(b"Records"));
         let light = ColumnSet::NONE.with_name("eventtime");
         let filter = RecordFilter {
-            needs_error_code: false,
             columns_without_error_code: Some(light),
+            ..RecordFilter::default()
         };
         let mut records = Vec::new();
         let mut repairs = TextRepairs::NONE;
@@ -1007,7 +1053,12 @@ mod tests {
     fn a_value_of_the_wrong_type_is_left_to_serde_json_which_names_it() {
         let text = r#"{"Records":[{"eventID":"a"},{"userIdentity":"not an object"}]}"#;
         let all = ColumnSet::ALL;
-        assert!(decode_indexed(text, all, None, &mut |_: &Record<'_>| {}).is_none());
+        assert!(
+            decode_indexed(text, all, &RecordFilter::default(), &mut |_: &Record<
+                '_,
+            >| {})
+            .is_none()
+        );
         let mut repairs = TextRepairs::NONE;
         let Err(error) = decode_records(text, filters()[0], all, usize::MAX, &mut repairs, |_| {})
         else {
@@ -1016,7 +1067,12 @@ mod tests {
         assert!(error.to_string().contains("line 1 column"), "{error}");
         // A query that does not read the column has nothing to parse in it.
         let ids = ColumnSet::NONE.with_name("eventid");
-        assert!(decode_indexed(text, ids, None, &mut |_: &Record<'_>| {}).is_some());
+        assert!(
+            decode_indexed(text, ids, &RecordFilter::default(), &mut |_: &Record<
+                '_,
+            >| {})
+            .is_some()
+        );
     }
 
     #[test]
@@ -1027,11 +1083,16 @@ mod tests {
             r#"{{"Records":[{{"userIdentity":{alice}}},{{"userIdentity":{bob}}},{{"userIdentity":{alice}}},{{"userIdentity":null}}]}}"#
         );
         let (mut arns, mut shared) = (Vec::new(), Vec::new());
-        decode_indexed(&text, ColumnSet::ALL, None, &mut |r: &Record<'_>| {
-            let identity = r.user_identity.as_ref();
-            arns.push(identity.and_then(|i| i.arn.as_deref().map(str::to_owned)));
-            shared.push(identity.map(|i| std::rc::Rc::as_ptr(&i.0) as usize));
-        })
+        decode_indexed(
+            &text,
+            ColumnSet::ALL,
+            &RecordFilter::default(),
+            &mut |r: &Record<'_>| {
+                let identity = r.user_identity.as_ref();
+                arns.push(identity.and_then(|i| i.arn.as_deref().map(str::to_owned)));
+                shared.push(identity.map(|i| std::rc::Rc::as_ptr(&i.0) as usize));
+            },
+        )
         .expect("an indexed file");
         let arn = |name: &str| Some(format!("arn:aws:iam::1:user/{name}"));
         assert_eq!(arns, [arn("alice"), arn("bob"), arn("alice"), None]);

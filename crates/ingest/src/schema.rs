@@ -229,6 +229,12 @@ impl ColumnSet {
         Self(self.0 | (1 << index))
     }
 
+    /// The columns of this set that are not in `other`.
+    #[must_use]
+    pub fn difference(self, other: ColumnSet) -> Self {
+        Self(self.0 & !other.0)
+    }
+
     /// The columns in both sets.
     #[must_use]
     pub fn intersection(self, other: ColumnSet) -> Self {

@@ -431,6 +431,41 @@ impl TrailSession {
             .await
     }
 
+    /// Registers the trail as `name` for a query that reads `failed_only` columns of failed calls
+    /// alone: of the other records, those whose event name starts with one of
+    /// `whole_event_name_prefixes` are read whole, the rest with those columns left null and never
+    /// parsed. A store is registered as it is (its columns are read whatever the records hold).
+    /// [`deregister`](Self::deregister) it when done.
+    pub async fn register_partial_read(
+        &self,
+        name: &str,
+        failed_only: &[&str],
+        whole_event_name_prefixes: &'static [&'static str],
+    ) -> Result<(), SqlError> {
+        let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
+        let read = match trail.downcast_ref::<CloudTrailTable>() {
+            Some(files) => {
+                let failed = failed_only
+                    .iter()
+                    .fold(ColumnSet::NONE, |set, name| set.with_name(name));
+                Arc::new(files.reading_failed_calls_whole(
+                    ColumnSet::ALL.difference(failed),
+                    whole_event_name_prefixes,
+                ))
+            }
+            None => trail,
+        };
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, read)?;
+        Ok(())
+    }
+
+    /// Forgets the table or view `name`, if the session has one.
+    pub fn deregister(&self, name: &str) -> Result<(), SqlError> {
+        self.ctx.deregister_table(name)?;
+        Ok(())
+    }
+
     /// Like [`cache_in_memory`](Self::cache_in_memory), but only the records of `window` and only
     /// the columns `needs` names (as [`trail_columns`](Self::trail_columns) gives them for the
     /// queries to come): a command that runs several queries over one window decodes it once.
@@ -479,7 +514,7 @@ impl TrailSession {
                     set.with_name(name)
                 });
             let window_read: Arc<dyn TableProvider> =
-                Arc::new(files.reading_failed_calls_whole(light));
+                Arc::new(files.reading_failed_calls_whole(light, &[]));
             self.ctx.register_table(WINDOW_READ_TABLE, window_read)?;
             let frame = self
                 .prepare(&select_from(WINDOW_READ_TABLE, &all, ""), &window.params())

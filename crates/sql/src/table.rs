@@ -43,13 +43,20 @@ pub struct CloudTrailTable {
     /// When set, records without an error code fill only these columns
     /// ([`RecordFilter::columns_without_error_code`]).
     columns_without_error_code: Option<ColumnSet>,
+    /// Records named so are read whole too ([`RecordFilter::whole_event_name_prefixes`]).
+    whole_event_name_prefixes: &'static [&'static str],
 }
 
 impl CloudTrailTable {
     /// The same files as a table whose records without an error code fill only `columns` of
     /// those a query reads (the rest null), and whose records with one fill every column read:
     /// what a window held in memory for several queries needs, in one read.
-    pub(crate) fn reading_failed_calls_whole(&self, columns: ColumnSet) -> Self {
+    /// Records whose event name starts with one of `whole_event_name_prefixes` are read whole too.
+    pub(crate) fn reading_failed_calls_whole(
+        &self,
+        columns: ColumnSet,
+        whole_event_name_prefixes: &'static [&'static str],
+    ) -> Self {
         Self {
             sources: self.sources.clone(),
             strict: self.strict,
@@ -58,6 +65,7 @@ impl CloudTrailTable {
             report: self.report.clone(),
             progress: self.progress.clone(),
             columns_without_error_code: Some(columns),
+            whole_event_name_prefixes,
         }
     }
 
@@ -79,6 +87,7 @@ impl CloudTrailTable {
             report,
             progress,
             columns_without_error_code: None,
+            whole_event_name_prefixes: &[],
         }
     }
 }
@@ -137,6 +146,7 @@ impl TableProvider for CloudTrailTable {
             filter: RecordFilter {
                 needs_error_code: needs_error_code(filters),
                 columns_without_error_code: self.columns_without_error_code,
+                whole_event_name_prefixes: self.whole_event_name_prefixes,
             },
             strict: self.strict,
             max_inflated_bytes: self.max_inflated_bytes,

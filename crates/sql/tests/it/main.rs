@@ -6,6 +6,7 @@ mod control_chars;
 mod corpus;
 mod functions;
 mod params;
+mod partial_read;
 mod path_columns;
 mod s3;
 mod slt;

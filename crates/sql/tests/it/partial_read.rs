@@ -1,0 +1,75 @@
+//! A partial read of the trail (`TrailSession::register_partial_read`): a column is read for the
+//! failed calls and the calls named, and left null for the others; a store reads it whole.
+
+use ctq_sql::{SessionOptions, TrailSession};
+
+use crate::support::{csv_rows, sample_logs};
+
+/// Every record's event ID and request parameters, as `table` gives them, in ID order.
+async fn requests(session: &TrailSession, table: &str, condition: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT eventid, eventname, errorcode, requestparameters FROM {table} \
+         WHERE {condition} ORDER BY eventid, eventname, requestparameters"
+    );
+    csv_rows(&session.query(&sql, &[]).await.unwrap())
+}
+
+const NAMED: &str = "eventname LIKE 'AssumeRole%'";
+const READ_WHOLE: &str = "(errorcode IS NOT NULL OR eventname LIKE 'AssumeRole%')";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_failed_and_named_calls_have_the_column_read() {
+    let session = TrailSession::open(&[sample_logs()], &SessionOptions::default())
+        .await
+        .unwrap();
+    session
+        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
+        .await
+        .unwrap();
+    // The sample trail has calls of each kind, each with its request, or this proves nothing.
+    for condition in ["errorcode IS NOT NULL", NAMED, &format!("NOT {READ_WHOLE}")] {
+        let full = requests(&session, "cloudtrail", condition).await;
+        assert!(
+            full.iter().any(|row| !row.ends_with(',')),
+            "no request to read where {condition}"
+        );
+    }
+    assert_eq!(
+        requests(&session, "partial", READ_WHOLE).await,
+        requests(&session, "cloudtrail", READ_WHOLE).await,
+    );
+    let others = requests(&session, "partial", &format!("NOT {READ_WHOLE}")).await;
+    assert_eq!(
+        others.len(),
+        requests(&session, "cloudtrail", &format!("NOT {READ_WHOLE}"))
+            .await
+            .len()
+    );
+    assert!(others.iter().all(|row| row.ends_with(',')), "{others:?}");
+    session.deregister("partial").unwrap();
+    assert!(session.query("SELECT 1 FROM partial", &[]).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ctq_store::ingest(
+        &[sample_logs()],
+        &store,
+        &ctq_store::IngestOptions::default(),
+    )
+    .unwrap();
+    let session = TrailSession::open_store(&store, &SessionOptions::default())
+        .await
+        .unwrap();
+    session
+        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
+        .await
+        .unwrap();
+    let every = "true";
+    assert_eq!(
+        requests(&session, "partial", every).await,
+        requests(&session, "cloudtrail", every).await,
+    );
+}
