@@ -14,6 +14,14 @@ async fn requests(session: &TrailSession, table: &str, condition: &str) -> Vec<S
     csv_rows(&session.query(&sql, &[]).await.unwrap())
 }
 
+/// Registers `partial`: request parameters of failed calls and `AssumeRole*` calls only.
+async fn read_partially(session: &TrailSession) {
+    session
+        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
+        .await
+        .unwrap();
+}
+
 const NAMED: &str = "eventname LIKE 'AssumeRole%'";
 const READ_WHOLE: &str = "(errorcode IS NOT NULL OR eventname LIKE 'AssumeRole%')";
 
@@ -22,10 +30,7 @@ async fn only_failed_and_named_calls_have_the_column_read() {
     let session = TrailSession::open(&[sample_logs()], &SessionOptions::default())
         .await
         .unwrap();
-    session
-        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
-        .await
-        .unwrap();
+    read_partially(&session).await;
     // The sample trail has calls of each kind, each with its request, or this proves nothing.
     for condition in ["errorcode IS NOT NULL", NAMED, &format!("NOT {READ_WHOLE}")] {
         let full = requests(&session, "cloudtrail", condition).await;
@@ -63,10 +68,7 @@ async fn a_store_is_read_whole() {
     let session = TrailSession::open_store(&store, &SessionOptions::default())
         .await
         .unwrap();
-    session
-        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
-        .await
-        .unwrap();
+    read_partially(&session).await;
     let every = "true";
     assert_eq!(
         requests(&session, "partial", every).await,
