@@ -414,7 +414,8 @@ pub struct Finished {
 pub struct Excluded {
     /// Not a denial at all (another error, or a failed sign-in).
     pub not_denials: u64,
-    /// The same eventID seen before: CloudTrail may deliver an event more than once.
+    /// The same event seen before (its ID, time and name): CloudTrail may deliver an event more
+    /// than once.
     pub duplicates: u64,
     /// Calls by AWS service principals, under [`Noise::service_calls`].
     pub service_calls: u64,
@@ -443,7 +444,10 @@ pub struct Triage {
     group_by: GroupBy,
     fold: bool,
     causes: Vec<CauseKind>,
-    seen_event_ids: HashSet<String>,
+    /// (ID, time, name) of the events counted. The time and name as well as the ID, because a
+    /// second delivery is a copy, while hand-written trails reuse IDs for different events: keyed
+    /// by the ID alone, which of those is counted would depend on the order they are read in.
+    seen_events: HashSet<(String, Option<String>, Option<String>)>,
     groups: BTreeMap<GroupKey, Group>,
     principals: BTreeMap<String, PrincipalTally>,
     excluded: Excluded,
@@ -458,7 +462,7 @@ impl Triage {
             group_by: GroupBy::default(),
             fold: false,
             causes: Vec::new(),
-            seen_event_ids: HashSet::new(),
+            seen_events: HashSet::new(),
             groups: BTreeMap::new(),
             principals: BTreeMap::new(),
             excluded: Excluded::default(),
@@ -498,7 +502,11 @@ impl Triage {
             return;
         }
         if let Some(id) = &event.event_id
-            && !self.seen_event_ids.insert(id.clone())
+            && !self.seen_events.insert((
+                id.clone(),
+                event.event_time.clone(),
+                event.event_name.clone(),
+            ))
         {
             self.excluded.duplicates += 1;
             return;
@@ -1054,6 +1062,28 @@ mod tests {
         assert_eq!(groups[0].count, 1);
         assert_eq!(excluded.duplicates, 1);
         assert_eq!(excluded.not_denials, 1);
+    }
+
+    #[test]
+    fn different_events_sharing_an_id_are_each_counted_in_any_order() {
+        let message =
+            format!("User: {ALICE} is not authorized to perform: cloudtrail:LookupEvents");
+        let first = denial_event("reused", "2024-01-01T00:01:00Z", ALICE, &message);
+        let mut second = denial_event("reused", "2024-01-01T00:05:00Z", ALICE, "Access Denied");
+        second.event_name = Some("GetObject".into());
+        let triaged = |events: [&Event; 2]| {
+            let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
+            for event in events {
+                triage.add(event);
+            }
+            let (groups, excluded) = triage.finish();
+            let groups: Vec<_> = groups.iter().map(|g| (g.action.clone(), g.count)).collect();
+            (groups, excluded.duplicates)
+        };
+        let (groups, duplicates) = triaged([&first, &second]);
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert_eq!(duplicates, 0);
+        assert_eq!(triaged([&second, &first]), (groups, 0));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use ctq_sql::arrow::compute::kernels::boolean::and;
 use ctq_sql::arrow::compute::{cast, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
-use ctq_sql::{SqlError, TrailSession};
+use ctq_sql::{ColumnNeeds, SqlError, TABLE_NAMES, TrailSession};
 use futures::StreamExt;
 
 /// The name the rules read the window's events under.
@@ -27,8 +27,33 @@ const FAILED_ONLY: &[&str] = &["requestparameters"];
 /// The successful calls whose request `hunt_events` reads: the role an `AssumeRole*` asked for.
 const WHOLE_EVENT_NAME_PREFIXES: &[&str] = &["AssumeRole"];
 
-/// The columns of `hunt_events`, as `docs/hunt.md` lists them for rule writers.
-fn events_sql(conditions: &[String]) -> String {
+/// Adds to `needs` the columns of the trail `hunt_events` reads, for a report that reads its
+/// window once for the hunt and its queries ([`TrailSession::cache_window`]): request parameters
+/// only of failed calls and of the calls named in [`WHOLE_EVENT_NAME_PREFIXES`], as the hunt's own
+/// read. Call it before adding the needs of other queries, which may read those of every record.
+pub async fn add_window_needs(
+    session: &TrailSession,
+    scope: &DenialFilter,
+    needs: &mut ColumnNeeds,
+) -> Result<(), SqlError> {
+    let (conditions, params) = scope.scope_conditions();
+    let mut own = ColumnNeeds::default();
+    session
+        .trail_columns(&events_sql(&conditions, TABLE_NAMES[0]), &params, &mut own)
+        .await?;
+    for column in FAILED_ONLY {
+        if own.every.remove(*column) {
+            own.errors.insert((*column).to_string());
+        }
+    }
+    needs.every.extend(own.every);
+    needs.errors.extend(own.errors);
+    needs.whole_event_name_prefixes = WHOLE_EVENT_NAME_PREFIXES;
+    Ok(())
+}
+
+/// The columns of `hunt_events`, as `docs/hunt.md` lists them for rule writers, read from `table`.
+fn events_sql(conditions: &[String], table: &str) -> String {
     let principal = DenialFilter::PRINCIPAL_EXPR;
     let filter = if conditions.is_empty() {
         String::new()
@@ -70,7 +95,7 @@ fn events_sql(conditions: &[String]) -> String {
                           json_extract_scalar(requestparameters, '$.name'),
                           json_extract_scalar(requestparameters, '$.functionName'),
                           json_extract_scalar(requestparameters, '$.taskDefinition')) END AS target
-FROM {READ_TABLE}
+FROM {table}
 {filter}"
     )
 }
@@ -100,7 +125,7 @@ pub struct Loaded {
 /// The query that reads the events `scope` selects, and its parameters.
 fn events_query(scope: &DenialFilter) -> (String, Vec<(String, String)>) {
     let (conditions, params) = scope.scope_conditions();
-    (events_sql(&conditions), params)
+    (events_sql(&conditions, READ_TABLE), params)
 }
 
 /// Reads every record `scope` selects into the session's `hunt_events` table, without the

@@ -79,8 +79,8 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         to: Some(window.to()),
         ..request.denials.clone()
     };
-    // The hunt reads every record of the window with its own few columns, into memory of its
-    // own; the other queries share one read of the window.
+    // One read of the window serves the hunt and every query after it.
+    decode_window_once(session, &request, &filter).await;
     let hunted = ctq_hunt::hunt(
         session,
         &ctq_hunt::Request {
@@ -98,7 +98,6 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         Err(e @ ctq_hunt::HuntError::TooLarge { .. }) => (None, Some(e.to_string())),
         Err(e) => return Err(BuildError::Hunt(e)),
     };
-    decode_window_once(session, &request, &filter).await;
     let events = denial_events(session, &filter)
         .await
         .map_err(BuildError::Denials)?;
@@ -254,8 +253,9 @@ impl DenialRow {
 
 /// Runs one saved query over the window; a query needing a parameter nobody gave is listed as
 /// not run, with what to pass, rather than failing the whole report.
-/// Reads the window's records once into memory, only the columns the report's queries read, so
-/// that the triage, the event count and each saved query do not decode the trail again.
+/// Reads the window's records once into memory, only the columns the report's queries and its
+/// hunt read, so that the hunt, the triage, the event count and each saved query do not decode
+/// the trail again.
 /// Skipped (each query then reads the trail) when a saved query is not bound to the window (it
 /// lacks `$from` or `$to`, or `--param` pins one), when a query cannot be planned (it fails later
 /// with its own error), or past the memory budget.
@@ -284,6 +284,15 @@ async fn decode_window_once(session: &TrailSession, request: &Request<'_>, filte
         }
     }
     let mut needs = ColumnNeeds::default();
+    // The hunt's first: it reads request parameters of some records only, and a query after it
+    // may read them of every one.
+    if !request.hunt_rules.is_empty()
+        && ctq_hunt::events::add_window_needs(session, filter, &mut needs)
+            .await
+            .is_err()
+    {
+        return;
+    }
     for (sql, params) in &queries {
         if session
             .trail_columns(sql, params, &mut needs)
@@ -489,9 +498,9 @@ mod tests {
         };
         assert_eq!(sorted(&once), sorted(&each));
         assert!(once.csv_files.len() == queries_run(&once) && !once.csv_files.is_empty());
-        // Once: the hunt's read, and the shared read in one pass (the records with an error
-        // code whole, the rest with only their time): twice the records of one read of the
-        // window's files. Each: every query reads every file.
+        // Once: one read in one pass, shared by the hunt and the queries (the records with an
+        // error code whole, the rest with the columns read of every record): the records of one
+        // read of the window's files. Each: every query reads every file.
         let one_read = {
             let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
             let progress = std::sync::Arc::new(ctq_ingest::Progress::default());
@@ -512,7 +521,7 @@ mod tests {
                 .load(std::sync::atomic::Ordering::Relaxed)
         };
         assert!(one_read > 0);
-        assert_eq!(scanned_once, 2 * one_read, "one read: {one_read}");
+        assert_eq!(scanned_once, one_read);
         assert!(
             scanned_each >= 3 * scanned_once,
             "each query decoding the window: {scanned_each} records, once: {scanned_once}"

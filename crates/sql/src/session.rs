@@ -400,8 +400,11 @@ fn memory_table(
 pub struct ColumnNeeds {
     /// Read for every record.
     pub every: BTreeSet<String>,
-    /// Read only for records with an error code.
+    /// Read only for records with an error code, and for those whose event name starts with one
+    /// of `whole_event_name_prefixes`.
     pub errors: BTreeSet<String>,
+    /// Records read whole whatever their error code (as [`TrailSession::register_partial_read`]).
+    pub whole_event_name_prefixes: &'static [&'static str],
 }
 
 /// What [`TrailSession::cache_in_memory`] did.
@@ -514,7 +517,7 @@ impl TrailSession {
                     set.with_name(name)
                 });
             let window_read: Arc<dyn TableProvider> =
-                Arc::new(files.reading_failed_calls_whole(light, &[]));
+                Arc::new(files.reading_failed_calls_whole(light, needs.whole_event_name_prefixes));
             self.ctx.register_table(WINDOW_READ_TABLE, window_read)?;
             let frame = self
                 .prepare(&select_from(WINDOW_READ_TABLE, &all, ""), &window.params())
@@ -524,18 +527,23 @@ impl TrailSession {
                 .cache_frames(&trail, vec![frame?], budget_bytes, false)
                 .await;
         }
-        // A store: two reads, the records with an error code with every column, and the others
-        // with only the columns read for every record, the rest left null. Decoding every column
+        // A store: two reads, the records with an error code (or a name read whole) with every
+        // column, and the others with only the columns read for every record, the rest left null. Decoding every column
         // of every record would cost both time and, for the request parameters of each S3 data
         // event, most of the memory.
+        let mut params = window.params();
+        let mut whole = "errorcode IS NOT NULL".to_string();
+        for (i, prefix) in needs.whole_event_name_prefixes.iter().enumerate() {
+            whole.push_str(&format!(
+                " OR coalesce(starts_with(eventname, $whole_event_name_{i}), false)"
+            ));
+            params.push((format!("whole_event_name_{i}"), (*prefix).to_string()));
+        }
         let errors = self
-            .prepare(
-                &select(&all, " AND errorcode IS NOT NULL"),
-                &window.params(),
-            )
+            .prepare(&select(&all, &format!(" AND ({whole})")), &params)
             .await?;
         let others = self
-            .prepare(&select(&every, " AND errorcode IS NULL"), &window.params())
+            .prepare(&select(&every, &format!(" AND NOT ({whole})")), &params)
             .await?;
         self.cache_frames(&trail, vec![errors, others], budget_bytes, false)
             .await
