@@ -602,7 +602,9 @@ fn decode_indexed(
 /// cost of hashing its text instead of parsing it.
 #[derive(Default)]
 struct Identities<'a> {
-    parsed: HashMap<&'a str, Option<SharedIdentity<'a>>, foldhash::fast::FixedState>,
+    // Seeded per run: a file cannot be written so that its identities collide and the map slows
+    // to a crawl.
+    parsed: HashMap<&'a str, Option<SharedIdentity<'a>>, foldhash::fast::RandomState>,
 }
 
 impl<'a> Identities<'a> {

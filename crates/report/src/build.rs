@@ -251,8 +251,6 @@ impl DenialRow {
     }
 }
 
-/// Runs one saved query over the window; a query needing a parameter nobody gave is listed as
-/// not run, with what to pass, rather than failing the whole report.
 /// Reads the window's records once into memory, only the columns the report's queries and its
 /// hunt read, so that the hunt, the triage, the event count and each saved query do not decode
 /// the trail again.
@@ -308,6 +306,8 @@ async fn decode_window_once(session: &TrailSession, request: &Request<'_>, filte
         .await;
 }
 
+/// Runs one saved query over the window; a query needing a parameter nobody gave is listed as
+/// not run, with what to pass, rather than failing the whole report.
 async fn run_saved_query(
     session: &TrailSession,
     query: &SavedQuery,
