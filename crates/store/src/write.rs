@@ -89,7 +89,8 @@ pub struct IngestSummary {
     /// their records are stored, with U+FFFD where the bad bytes were.
     pub repaired_text: Vec<(PathBuf, TextRepairs)>,
     pub records_written: u64,
-    /// Records whose eventID the store already held: CloudTrail delivers some events twice.
+    /// Records whose event (ID, time and name) the store already held: CloudTrail delivers some
+    /// events twice.
     pub duplicates_dropped: u64,
     pub files_written: usize,
     /// Files left by an interrupted run, removed.
@@ -618,7 +619,7 @@ struct PartitionWriter<'a> {
     run: u64,
     next_file: usize,
     options: &'a IngestOptions,
-    /// EventIDs stored per partition, loaded when a partition is first written in this run.
+    /// The events stored per partition, loaded when a partition is first written in this run.
     event_ids: HashMap<PartitionKey, EventIds>,
     /// Data files on their way out: their IDs do not count as stored.
     retired: &'a BTreeSet<String>,
@@ -722,7 +723,7 @@ impl PartitionWriter<'_> {
         }
     }
 
-    /// The eventIDs the store holds in a partition (outside the files being replaced).
+    /// The events the store holds in a partition (outside the files being replaced).
     fn known_ids(
         &mut self,
         manifest: &Manifest,
@@ -750,7 +751,7 @@ struct Encoded {
     duplicates: u64,
 }
 
-/// Drops the rows of `parts` whose eventID the partition holds (adding the others to `known`),
+/// Drops the rows of `parts` whose event the partition holds (adding the others to `known`),
 /// and encodes the rest, sorted by time, as one Parquet file with where its rows came from in
 /// its metadata. `folder` names the partition in errors.
 fn encode_partition(
@@ -768,10 +769,16 @@ fn encode_partition(
     for (index, part) in parts {
         let (source, batch) = &batches[index];
         let ids = string_column(batch, "eventid");
+        let (times, names) = (
+            string_column(batch, "eventtime"),
+            string_column(batch, "eventname"),
+        );
         let before = rows.len();
         for row in part {
             let row = row as usize;
-            if !ids.is_valid(row) || known.insert(ids.value(row)) {
+            if !ids.is_valid(row)
+                || known.insert(ids.value(row), cell(&times, row), cell(&names, row))
+            {
                 rows.push((index, row));
             } else {
                 duplicates += 1;
@@ -823,7 +830,7 @@ fn partition_dir((account, region, date): &PartitionKey) -> String {
     )
 }
 
-/// Adds the eventIDs of the data file `name` of `store` to `ids`.
+/// Adds the events of the data file `name` of `store` to `ids`.
 pub(crate) fn read_event_ids_of(
     store: &Store,
     name: &str,
@@ -837,16 +844,17 @@ fn read_event_ids(
     name: &str,
     ids: &mut EventIds,
 ) -> Result<(), StoreError> {
-    each_event_id(files, name, |id| {
-        ids.insert(id);
+    each_event_id(files, name, |id, time, event_name| {
+        ids.insert(id, time, event_name);
     })
 }
 
-/// Calls `each` with every event ID of the data file `name`.
+/// Calls `each` with the ID, time and name of every event of the data file `name` that has an
+/// ID.
 fn each_event_id(
     files: &dyn StoreFiles,
     name: &str,
-    mut each: impl FnMut(&str),
+    mut each: impl FnMut(&str, Option<&str>, Option<&str>),
 ) -> Result<(), StoreError> {
     let parquet_error = |source| StoreError::Parquet {
         path: files.describe_file(name),
@@ -859,39 +867,61 @@ fn each_event_id(
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
         .map_err(parquet_error)?;
-    let mask = ProjectionMask::columns(builder.parquet_schema(), ["eventid"]);
+    let mask = ProjectionMask::columns(
+        builder.parquet_schema(),
+        ["eventid", "eventtime", "eventname"],
+    );
     for batch in builder
         .with_projection(mask)
         .build()
         .map_err(parquet_error)?
     {
         let batch = batch?;
-        let column = string_column(&batch, "eventid");
-        column.iter().flatten().for_each(&mut each);
+        let (ids, times, names) = (
+            string_column(&batch, "eventid"),
+            string_column(&batch, "eventtime"),
+            string_column(&batch, "eventname"),
+        );
+        for row in 0..batch.num_rows() {
+            if ids.is_valid(row) {
+                each(ids.value(row), cell(&times, row), cell(&names, row));
+            }
+        }
     }
     Ok(())
 }
 
-/// Event IDs held to drop the rows a partition has already: millions of them in a long ingest,
-/// each as 128 bits, not as a string. A canonical UUID (as CloudTrail writes every ID) is its own
-/// bits ([`ctq_ingest::event_id::uuid_bits`]); any other ID is hashed with seeds drawn for the
-/// run, so no trail can be written to make two IDs collide.
+fn cell(column: &StringArray, row: usize) -> Option<&str> {
+    column.is_valid(row).then(|| column.value(row))
+}
+
+/// The events a partition holds, to drop the rows it has already: millions of them in a long
+/// ingest, each as 128 bits, not as strings. An event is its ID, time and name: a second delivery
+/// is a copy, while hand-written trails reuse IDs for different events, which are all kept. A
+/// canonical UUID (as CloudTrail writes every ID) is its own bits
+/// ([`ctq_ingest::event_id::uuid_bits`]), mixed with a hash of the time and name; any other ID is
+/// hashed with them. The hashes are seeded for the run, so no trail can be written to make two
+/// events collide.
 #[derive(Debug, Default)]
 pub(crate) struct EventIds(HashSet<u128, foldhash::fast::RandomState>);
 
 impl EventIds {
-    fn key(id: &str) -> u128 {
+    fn key(id: &str, time: Option<&str>, name: Option<&str>) -> u128 {
         use std::hash::BuildHasher;
         static SEEDS: LazyLock<[foldhash::quality::RandomState; 2]> =
             LazyLock::new(Default::default);
-        ctq_ingest::event_id::uuid_bits(id).unwrap_or_else(|| {
-            (u128::from(SEEDS[0].hash_one(id)) << 64) | u128::from(SEEDS[1].hash_one(id))
-        })
+        match ctq_ingest::event_id::uuid_bits(id) {
+            Some(bits) => bits ^ u128::from(SEEDS[0].hash_one((time, name))),
+            None => {
+                (u128::from(SEEDS[0].hash_one((id, time, name))) << 64)
+                    | u128::from(SEEDS[1].hash_one((id, time, name)))
+            }
+        }
     }
 
-    /// Adds `id`; whether it was not held yet.
-    pub(crate) fn insert(&mut self, id: &str) -> bool {
-        self.0.insert(Self::key(id))
+    /// Adds the event with this ID, time and name; whether it was not held yet.
+    pub(crate) fn insert(&mut self, id: &str, time: Option<&str>, name: Option<&str>) -> bool {
+        self.0.insert(Self::key(id, time, name))
     }
 
     /// Whether the two sets hold an ID in common.
@@ -1000,17 +1030,35 @@ mod tests {
     fn event_ids_that_differ_as_text_are_told_apart() {
         let mut ids = EventIds::default();
         let uuid = "0406f0c1-47a8-4f71-8a94-18267b84042a";
-        assert!(ids.insert(uuid));
-        assert!(!ids.insert(uuid));
+        let at = Some("2024-01-01T00:00:00Z");
+        let name = Some("GetObject");
+        assert!(ids.insert(uuid, at, name));
+        assert!(!ids.insert(uuid, at, name));
         // The same digits in capitals are another ID to the store, as they are to a query.
-        assert!(ids.insert(&uuid.to_uppercase()));
-        assert!(ids.insert("hand-written-1"));
-        assert!(!ids.insert("hand-written-1"));
-        assert!(ids.insert("hand-written-2"));
+        assert!(ids.insert(&uuid.to_uppercase(), at, name));
+        assert!(ids.insert("hand-written-1", at, name));
+        assert!(!ids.insert("hand-written-1", at, name));
+        assert!(ids.insert("hand-written-2", at, name));
         let mut other = EventIds::default();
-        other.insert("hand-written-2");
+        other.insert("hand-written-2", at, name);
         assert!(ids.overlaps(&other));
         assert!(!EventIds::default().overlaps(&other));
+    }
+
+    #[test]
+    fn different_events_sharing_an_id_are_both_kept() {
+        let mut ids = EventIds::default();
+        let at = Some("2024-01-01T00:00:00Z");
+        for id in ["0406f0c1-47a8-4f71-8a94-18267b84042a", "hand-written"] {
+            assert!(ids.insert(id, at, Some("GetObject")));
+            assert!(ids.insert(id, at, Some("PutObject")), "{id}: another name");
+            assert!(ids.insert(id, Some("2024-01-01T00:00:01Z"), Some("GetObject")));
+            assert!(ids.insert(id, None, None));
+            assert!(
+                !ids.insert(id, at, Some("GetObject")),
+                "{id}: a second delivery"
+            );
+        }
     }
 
     /// A step a run took on the store's files.
@@ -1209,7 +1257,7 @@ mod tests {
         let mut all = BTreeMap::new();
         for name in manifest.files.keys() {
             let mut ids = BTreeSet::new();
-            each_event_id(files, name, |id| {
+            each_event_id(files, name, |id, _, _| {
                 ids.insert(id.to_string());
             })
             .unwrap();
