@@ -621,8 +621,9 @@ impl<'a> Identities<'a> {
 
 /// The common case of a denial query over delivered files: most records have no `errorCode`.
 /// Records are delimited without parsing ([`crate::structural`]), and only those whose text holds
-/// the key are parsed. A file that cannot be delimited so goes through serde_json, which checks
-/// every record's syntax and names the fault.
+/// the key, or an escape that could spell it (`"err\u006frCode"` is the same key), are parsed. A
+/// file that cannot be delimited so goes through serde_json, which checks every record's syntax
+/// and names the fault.
 fn decode_records_with_error_code(
     text: &str,
     sink: impl FnMut(&Record<'_>),
@@ -630,22 +631,38 @@ fn decode_records_with_error_code(
     let Some(spans) = crate::structural::record_spans(text.as_bytes()) else {
         return decode_records_with_error_code_checked(text, sink);
     };
-    let records = spans.len();
-    let mut candidates = Vec::new();
-    let mut spans = spans.into_iter().peekable();
-    for at in ERROR_CODE_FINDER.find_iter(text.as_bytes()) {
-        while spans.next_if(|span| span.end <= at).is_some() {}
-        if let Some(span) = spans.next_if(|span| span.start < at) {
-            // A record starts at a `{` and ends after a `}`, on character boundaries; a span that
-            // does not is a delimiting fault, left to the full parser like the others.
-            let Some(record) = text.get(span) else {
-                return decode_records_with_error_code_checked(text, sink);
-            };
-            candidates.push(record);
+    // The records holding a match of `finder`, by index, in order.
+    let holding = |finder: &memchr::memmem::Finder<'_>| {
+        let mut hit: Vec<usize> = Vec::new();
+        for at in finder.find_iter(text.as_bytes()) {
+            let i = spans.partition_point(|span| span.end <= at);
+            if spans.get(i).is_some_and(|span| span.start < at) && hit.last() != Some(&i) {
+                hit.push(i);
+            }
         }
+        hit
+    };
+    let mut hit = holding(&ERROR_CODE_FINDER);
+    let escaped = holding(&ESCAPE_FINDER);
+    if !escaped.is_empty() {
+        hit.extend(escaped);
+        hit.sort_unstable();
+        hit.dedup();
     }
-    parse_with_error_code(&candidates, records, sink)
+    let mut candidates = Vec::with_capacity(hit.len());
+    for i in hit {
+        // A record starts at a `{` and ends after a `}`, on character boundaries; a span that
+        // does not is a delimiting fault, left to the full parser like the others.
+        let Some(record) = text.get(spans[i].clone()) else {
+            return decode_records_with_error_code_checked(text, sink);
+        };
+        candidates.push(record);
+    }
+    parse_with_error_code(&candidates, spans.len(), sink)
 }
+
+static ESCAPE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
 
 static ERROR_CODE_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(ERROR_CODE_KEY));
@@ -707,7 +724,7 @@ fn decode_records_with_error_code_checked(
                 json.chars().take(40).collect::<String>()
             )));
         }
-        if contains(json.as_bytes(), ERROR_CODE_KEY) {
+        if contains(json.as_bytes(), ERROR_CODE_KEY) || contains(json.as_bytes(), b"\\u") {
             candidates.push(json);
         }
     }
@@ -1000,7 +1017,9 @@ mod tests {
             "\"userIdentity\":{\"type\":\"IAMUser\",\"sessionContext\":{\"attributes\":{}}}}",
             ",{\"unknownKey\":{\"errorCode\":\"nested\"}}",
             ",{\"eventName\":\"AssumeRoleWithSAML\",\"requestParameters\":{\"roleArn\":\"r\"}}",
-            ",{\"requestParameters\":{\"bucketName\":\"b\"},\"eventName\":\"GetObject\"}]}"
+            ",{\"requestParameters\":{\"bucketName\":\"b\"},\"eventName\":\"GetObject\"}",
+            // The key written with an escape is still the key: a denial query must see it.
+            ",{\"err\\u006frCode\":\"AccessDenied\",\"eventName\":\"GetObject\"}]}"
         );
         for filter in filters() {
             for wanted in column_sets() {
@@ -1009,7 +1028,7 @@ mod tests {
             }
         }
         let (denials, _) = both_ways(text, filters()[1], ColumnSet::ALL);
-        assert_eq!(denials.lines().count(), 1, "{denials}");
+        assert_eq!(denials.lines().count(), 2, "{denials}");
     }
 
     #[test]
