@@ -427,6 +427,20 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
+    /// The columns a scan of the `wanted` ones parses: the filter's choices read the error code,
+    /// and the event name when names choose records too.
+    fn columns_parsed(&self, wanted: ColumnSet) -> ColumnSet {
+        let light = self.columns_without_error_code.is_some();
+        let mut parsed = wanted;
+        if self.needs_error_code || light {
+            parsed = parsed.with(column::ERRORCODE);
+        }
+        if light && !self.whole_event_name_prefixes.is_empty() {
+            parsed = parsed.with(column::EVENTNAME);
+        }
+        parsed
+    }
+
     /// Whether `record`, which has no error code, is still read whole for its event name.
     fn named_whole(&self, record: &Record<'_>) -> bool {
         record.event_name.as_deref().is_some_and(|name| {
@@ -457,19 +471,7 @@ fn decode_records(
     repairs: &mut TextRepairs,
     sink: impl FnMut(&Record<'_>),
 ) -> Result<Decoded, FileDamage> {
-    let wanted = if filter.needs_error_code || filter.columns_without_error_code.is_some() {
-        wanted.with(column::ERRORCODE)
-    } else {
-        wanted
-    };
-    // Which records are read whole depends on their names too: the name is parsed.
-    let wanted = if filter.columns_without_error_code.is_some()
-        && !filter.whole_event_name_prefixes.is_empty()
-    {
-        wanted.with(column::EVENTNAME)
-    } else {
-        wanted
-    };
+    let wanted = filter.columns_parsed(wanted);
     let filter = RecordFilter {
         columns_without_error_code: filter
             .columns_without_error_code
@@ -929,31 +931,15 @@ mod tests {
             indexed.push(format!("{r:?}"));
         })
         .expect("a valid file");
-        let wanted = if filter.needs_error_code || filter.columns_without_error_code.is_some() {
-            wanted.with(column::ERRORCODE)
-        } else {
-            wanted
-        };
-        let wanted = if filter.columns_without_error_code.is_some()
-            && !filter.whole_event_name_prefixes.is_empty()
-        {
-            wanted.with(column::EVENTNAME)
-        } else {
-            wanted
-        };
+        let wanted = filter.columns_parsed(wanted);
         let light = filter
             .columns_without_error_code
             .map(|light| light.intersection(wanted).with(column::ERRORCODE));
         let mut whole = Vec::new();
         with_wanted_columns(wanted, || {
             decode_shape(text, usize::MAX, &mut repairs, |r: &Record<'_>| {
-                let named = filter.whole_event_name_prefixes.iter().any(|prefix| {
-                    r.event_name
-                        .as_deref()
-                        .is_some_and(|name| name.starts_with(prefix))
-                });
                 if r.error_code.0.is_some()
-                    || light.is_some() && named
+                    || light.is_some() && filter.named_whole(r)
                     || light.is_none() && !filter.needs_error_code
                 {
                     whole.push(format!("{r:?}"));
