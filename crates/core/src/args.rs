@@ -433,10 +433,14 @@ pub struct IngestArgs {
     /// The most a gzip log file may inflate to, in MiB; a file past it is damaged (a gzip bomb).
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_INFLATED_MIB, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_inflated_mib: u64,
-    /// Source files converted between two commits of the manifest: a killed run keeps what it
-    /// committed, and memory is bounded by this many files.
+    /// Source files converted between two commits of the manifest, at most: a killed run keeps
+    /// what it committed, and memory is bounded by the files of two commits.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub files_per_commit: usize,
+    /// Source MiB (as listed: gzip for gzip logs) converted between two commits, at most; a
+    /// larger file is a commit of its own. Whichever bound comes first ends a commit.
+    #[arg(long, value_name = "MIB", default_value_t = ctq_store::DEFAULT_MIB_PER_COMMIT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub mib_per_commit: u64,
     /// Read the footer of every data file of the store and check its row count, not only that
     /// it is there at its size; a file that fails is replaced by reading its sources again.
     #[arg(long)]

@@ -43,7 +43,10 @@ pub use files::{Store, StoreLocation, list_local};
 pub use health::{DataFileFault, DataFileProblem, check_listed};
 pub use manifest::{DataFile, Manifest, SourceEntry, SourceStatus};
 pub use rebuild::{ORIGIN_KEY, RebuildSummary, rebuild_manifest};
-pub use write::{DataFileCheck, IngestOptions, IngestSummary, ingest, ingest_s3, store_schema};
+pub use write::{
+    DEFAULT_MIB_PER_COMMIT, DataFileCheck, IngestOptions, IngestSummary, ingest, ingest_s3,
+    store_schema,
+};
 
 use std::path::PathBuf;
 

@@ -17,6 +17,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<Outcome> {
         strict: args.strict,
         retry_damaged: args.retry_damaged,
         files_per_commit: args.files_per_commit,
+        bytes_per_commit: mib_to_bytes(args.mib_per_commit) as u64,
         check: if args.verify {
             DataFileCheck::Footers
         } else {
