@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ctq_denial::triage::{Event, Noise, Suppressions, Triage};
+use ctq_denial::triage::{Event, Excluded, Group, Noise, Suppressions, Triage};
 use ctq_denial::{Decision, parse_message};
 use ctq_sql::canned::DenialFilter;
 use ctq_sql::events::{EVENTS_IN_WINDOW, denial_events, events_in_window};
@@ -81,48 +81,55 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     };
     // One read of the window serves the hunt and every query after it.
     decode_window_once(session, &request, &filter).await;
-    let hunted = ctq_hunt::hunt(
-        session,
-        &ctq_hunt::Request {
-            scope: filter.clone(),
-            rules: request.hunt_rules,
-            thresholds: &ctq_hunt::Thresholds::default(),
-            suppressions: &request.suppressions,
-            max_bytes: request.cache_budget_bytes,
-        },
-    )
-    .await;
+    // Then the hunt, the triage, the count and the saved queries run side by side over it. The
+    // queries' last steps (a final aggregation, a sort) run where they are awaited, and the
+    // triage's fold runs on a thread of its own, so that neither waits for the other.
+    let hunt_request = ctq_hunt::Request {
+        scope: filter.clone(),
+        rules: request.hunt_rules,
+        thresholds: &ctq_hunt::Thresholds::default(),
+        suppressions: &request.suppressions,
+        max_bytes: request.cache_budget_bytes,
+    };
+    let hunting = ctq_hunt::hunt(session, &hunt_request);
+    let triaging = async {
+        let events = denial_events(session, &filter)
+            .await
+            .map_err(BuildError::Denials)?;
+        let (noise, suppressions) = (request.noise, request.suppressions.clone());
+        let (sender, folded) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            // The receiver is gone only if the report was dropped meanwhile.
+            let _ = sender.send(fold_denials(&events, noise, suppressions));
+        });
+        Ok(folded.await.expect("the triage thread sends its result"))
+    };
+    let counting = async {
+        events_in_window(session, &window)
+            .await
+            .map_err(BuildError::EventCount)
+    };
+    let querying = futures::future::join_all(request.queries.iter().map(|query| async {
+        run_saved_query(session, query, &window, request.params)
+            .await
+            .map_err(|source| BuildError::SavedQuery {
+                name: query.name.clone(),
+                source,
+            })
+    }));
+    let (hunted, triaged, counted, queried) = futures::join!(hunting, triaging, counting, querying);
     // A window too large to hunt in memory still gets the rest of its report, saying so.
     let (hunt, hunt_not_run) = match hunted {
         Ok(hunt) => (Some(hunt), None),
         Err(e @ ctq_hunt::HuntError::TooLarge { .. }) => (None, Some(e.to_string())),
         Err(e) => return Err(BuildError::Hunt(e)),
     };
-    let events = denial_events(session, &filter)
-        .await
-        .map_err(BuildError::Denials)?;
-    // Resources fold as `ctq explain` folds them, so triage.json is what explain gives.
-    let mut triage =
-        Triage::new(request.noise, request.suppressions.clone(), SAMPLES).fold_resources(true);
-    let mut denials = Vec::with_capacity(events.len());
-    for event in &events {
-        denials.push(DenialRow::of_event(event));
-        triage.add(event);
-    }
-    let (groups, excluded) = triage.finish();
-    let events_in_window = events_in_window(session, &window)
-        .await
-        .map_err(BuildError::EventCount)?;
-
+    let (denials, groups, excluded) = triaged?;
+    let events_in_window = counted?;
     let mut tables = Vec::new();
     let mut csv_files = Vec::new();
-    for query in request.queries {
-        let (table, csv) = run_saved_query(session, query, &window, request.params)
-            .await
-            .map_err(|source| BuildError::SavedQuery {
-                name: query.name.clone(),
-                source,
-            })?;
+    for queried in queried {
+        let (table, csv) = queried?;
         if let (Some(csv), Some(name)) = (csv, &table.csv_file) {
             csv_files.push((name.clone(), csv));
         }
@@ -188,6 +195,23 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
         csv_files,
         triage_json,
     })
+}
+
+/// The report's denial rows, and its triage of them (groups, then what was left out).
+fn fold_denials(
+    events: &[Event],
+    noise: Noise,
+    suppressions: Suppressions,
+) -> (Vec<DenialRow>, Vec<Group>, Excluded) {
+    // Resources fold as `ctq explain` folds them, so triage.json is what explain gives.
+    let mut triage = Triage::new(noise, suppressions, SAMPLES).fold_resources(true);
+    let mut denials = Vec::with_capacity(events.len());
+    for event in events {
+        denials.push(DenialRow::of_event(event));
+        triage.add(event);
+    }
+    let (groups, excluded) = triage.finish();
+    (denials, groups, excluded)
 }
 
 impl Built {

@@ -98,11 +98,15 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(if !crossed.is_empty() {
+    let outcome = if !crossed.is_empty() {
         Outcome::NeedsAttention
     } else if !report.files.damaged.is_empty() {
         Outcome::DamagedInput
     } else {
         Outcome::Clean
-    })
+    };
+    // The report holds every denial row, triage group and query row as small allocations:
+    // freeing them one by one took 0.4 s after a 3-day report, and the process ends next.
+    std::mem::forget(built);
+    Ok(outcome)
 }
