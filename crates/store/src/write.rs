@@ -668,6 +668,9 @@ fn remove_unlisted_files(
 /// (account, region, date) of a row.
 type PartitionKey = (String, String, String);
 
+/// What a row's [`PartitionKey`] is made of, as its batch holds it: account, region, UTC day.
+type PartitionValues<'a> = (Option<&'a str>, Option<&'a str>, Option<i64>);
+
 struct PartitionWriter<'a> {
     files: &'a dyn StoreFiles,
     run: u64,
@@ -1086,10 +1089,9 @@ fn rows_by_partition(batch: &RecordBatch) -> BTreeMap<PartitionKey, Vec<u32>> {
         .column_by_name(EVENT_TIMESTAMP_COLUMN)
         .and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>())
         .expect("batches get eventts before partitioning");
-    // Rows by the values their key is made of, borrowed; the keys (a few per file) are built
-    // once each, not once a row. Each group keeps a time of its day, to name the day from.
-    let mut by_values: HashMap<(Option<&str>, Option<&str>, Option<i64>), (i64, Vec<u32>)> =
-        HashMap::new();
+    // Rows by the values their key is made of, borrowed. The keys (a few per file) are built once
+    // each, not once a row. Each group keeps a time of its day, to name the day from.
+    let mut by_values: HashMap<PartitionValues, (i64, Vec<u32>)> = HashMap::new();
     for row in 0..batch.num_rows() {
         let account = value(&recipient, row).or(value(&path_account, row));
         let region = value(&aws_region, row).or(value(&path_region, row));
