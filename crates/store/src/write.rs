@@ -867,12 +867,8 @@ fn encode_partition(
         path: folder.to_path_buf(),
         source,
     };
-    let bytes = encode_parquet(
-        &sorted,
-        writer_properties(&origin, row_group_rows),
-        row_group_rows,
-    )
-    .map_err(parquet_error)?;
+    let bytes = encode_parquet(&sorted, writer_properties(&origin, row_group_rows))
+        .map_err(parquet_error)?;
     Ok(Encoded {
         file: Some((bytes, sorted.num_rows() as u64)),
         per_source,
@@ -912,14 +908,17 @@ fn writer_properties(origin: &FileOrigin, row_group_rows: usize) -> WriterProper
         .build()
 }
 
-/// `batch` as a Parquet file of row groups of `row_group_rows`, each row group's columns encoded
-/// on every core: a commit holds a few partitions, often one much larger than the others, so
-/// encoding partitions side by side alone leaves a core idle.
+/// `batch` as a Parquet file of row groups of the rows `properties` allow, each row group's
+/// columns encoded on every core: a commit holds a few partitions, often one much larger than the
+/// others, so encoding partitions side by side alone leaves a core idle.
 fn encode_parquet(
     batch: &RecordBatch,
     properties: WriterProperties,
-    row_group_rows: usize,
 ) -> Result<Vec<u8>, ParquetError> {
+    let row_group_rows = properties
+        .max_row_group_row_count()
+        .unwrap_or(usize::MAX)
+        .max(1);
     // The Arrow writer puts the Arrow schema in the file's metadata; its lower-level parts then
     // encode each row group's columns apart.
     let (mut file, row_groups) =
@@ -1558,6 +1557,36 @@ mod tests {
             stored_ids(&files, last),
             ids(&["a1", "a2", "b1", "c1", "d1", "e1"])
         );
+    }
+
+    #[test]
+    fn a_file_encoded_column_by_column_reads_back_whole_in_its_row_groups() {
+        let schema = store_schema();
+        let mut builder = TrailBatchBuilder::new();
+        let events: Vec<(String, &str)> = (0..7).map(|i| (format!("e{i}"), DAY1)).collect();
+        let events: Vec<(&str, &str)> =
+            events.iter().map(|(id, day)| (id.as_str(), *day)).collect();
+        ctq_ingest::decode_file_bytes(
+            trail_json(&events),
+            &ctq_ingest::path::Partition::default(),
+            1 << 20,
+            &mut builder,
+        )
+        .unwrap();
+        let batch = with_event_timestamp(&builder.finish().unwrap(), &schema).unwrap();
+        let origin = FileOrigin::of(&Manifest::default(), &BTreeMap::new());
+        let bytes = encode_parquet(&batch, writer_properties(&origin, 3)).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [3, 3, 1]);
+        let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+        let read = arrow_select::concat::concat_batches(&schema, &read).unwrap();
+        assert_eq!(read, batch);
     }
 
     #[test]
