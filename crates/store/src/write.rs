@@ -1581,7 +1581,7 @@ mod tests {
             .metadata()
             .row_groups()
             .iter()
-            .map(|g| g.num_rows())
+            .map(parquet::file::metadata::RowGroupMetaData::num_rows)
             .collect();
         assert_eq!(groups, [3, 3, 1]);
         let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
