@@ -5,12 +5,13 @@ use std::collections::HashSet;
 
 use ctq_denial::parse_message;
 use ctq_denial::triage::Suppressions;
+use ctq_ingest::IdentityFields;
 use ctq_sql::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use ctq_sql::arrow::compute::kernels::boolean::and;
 use ctq_sql::arrow::compute::{cast, filter_record_batch};
 use ctq_sql::arrow::datatypes::DataType;
 use ctq_sql::canned::DenialFilter;
-use ctq_sql::{ColumnNeeds, SqlError, TABLE_NAMES, TrailSession};
+use ctq_sql::{ColumnNeeds, PartialRead, SqlError, TABLE_NAMES, TrailSession};
 use futures::StreamExt;
 
 /// The name the rules read the window's events under.
@@ -26,6 +27,28 @@ const FAILED_ONLY: &[&str] = &["requestparameters"];
 
 /// The successful calls whose request `hunt_events` reads: the role an `AssumeRole*` asked for.
 const WHOLE_EVENT_NAME_PREFIXES: &[&str] = &["AssumeRole"];
+
+/// The leaves of `useridentity` `hunt_events` reads (the principal, its type, key and session
+/// issuer): the scan fills only these, and building the rest for every record would cost about
+/// a fifth of the hunt.
+const IDENTITY_LEAVES: [&str; 7] = [
+    "type",
+    "arn",
+    "invokedby",
+    "accesskeyid",
+    "onbehalfof.userid",
+    "onbehalfof.identitystorearn",
+    "sessioncontext.sessionissuer.arn",
+];
+
+fn partial_read() -> PartialRead<'static> {
+    PartialRead {
+        failed_only: FAILED_ONLY,
+        whole_event_name_prefixes: WHOLE_EVENT_NAME_PREFIXES,
+        identity: IdentityFields::from_paths(IDENTITY_LEAVES)
+            .expect("IDENTITY_LEAVES are leaves of useridentity"),
+    }
+}
 
 /// Adds to `needs` the columns of the trail `hunt_events` reads, for a report that reads its
 /// window once for the hunt and its queries ([`TrailSession::cache_window`]): request parameters
@@ -137,7 +160,7 @@ pub async fn load(
     max_bytes: usize,
 ) -> Result<Loading, SqlError> {
     session
-        .register_partial_read(READ_TABLE, FAILED_ONLY, WHOLE_EVENT_NAME_PREFIXES)
+        .register_partial_read(READ_TABLE, &partial_read())
         .await?;
     let loading = read(session, scope, suppressions, max_bytes).await;
     session.deregister(READ_TABLE)?;
@@ -289,6 +312,33 @@ pub(crate) fn bool_column(batch: &RecordBatch, name: &str) -> Result<BooleanArra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_events_read_only_the_identity_leaves_the_scan_fills() {
+        let sql = events_sql(&[], TABLE_NAMES[0]);
+        let mut read = Vec::new();
+        for (at, _) in sql.match_indices("useridentity.") {
+            let path: String = sql[at + "useridentity.".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '.' || c.is_ascii_digit())
+                .collect();
+            read.push(path);
+        }
+        assert!(read.len() >= IDENTITY_LEAVES.len(), "read: {read:?}");
+        for path in &read {
+            assert!(
+                IDENTITY_LEAVES.contains(&path.as_str()),
+                "events_sql reads useridentity.{path}, which the scan leaves null"
+            );
+        }
+        for leaf in IDENTITY_LEAVES {
+            assert!(
+                read.iter().any(|p| p == leaf),
+                "{leaf} is filled but never read"
+            );
+        }
+        assert!(IdentityFields::from_paths(IDENTITY_LEAVES).is_ok());
+    }
 
     #[test]
     fn a_second_delivery_has_the_key_of_the_first_and_nothing_else_does() {

@@ -3,30 +3,40 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
-use arrow_array::{ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray};
+use arrow_array::{
+    ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray, new_null_array,
+};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
 use arrow_schema::{ArrowError, DataType, Fields, SchemaRef};
 
 use crate::path::Partition;
 use crate::record::Record;
-use crate::schema::{ColumnSet, PATH_COLUMNS, cloudtrail_schema, column};
+use crate::schema::{ColumnSet, IdentityFields, PATH_COLUMNS, cloudtrail_schema, column};
 
-/// A struct column whose children are all strings, filled one row at a time.
+/// A struct column whose children are all strings, filled one row at a time. Children not
+/// wanted are never appended to, and come out all null.
 struct FlatStruct {
     fields: Fields,
     nulls: NullBufferBuilder,
-    children: Vec<StringBuilder>,
+    children: Vec<Option<StringBuilder>>,
 }
 
 impl FlatStruct {
     fn new(data_type: &DataType) -> Self {
+        Self::with_children(data_type, |_| true)
+    }
+
+    /// A struct whose child at position `i` is filled when `wanted(i)`.
+    fn with_children(data_type: &DataType, wanted: impl Fn(usize) -> bool) -> Self {
         let DataType::Struct(fields) = data_type else {
             unreachable!("flat struct columns are declared as structs in the schema")
         };
         Self {
             fields: fields.clone(),
             nulls: NullBufferBuilder::new(0),
-            children: fields.iter().map(|_| StringBuilder::new()).collect(),
+            children: (0..fields.len())
+                .map(|i| wanted(i).then(StringBuilder::new))
+                .collect(),
         }
     }
 
@@ -34,11 +44,13 @@ impl FlatStruct {
         debug_assert_eq!(N, self.children.len());
         if let Some(values) = values {
             for (child, value) in self.children.iter_mut().zip(values) {
-                child.append_option(value);
+                if let Some(child) = child {
+                    child.append_option(value);
+                }
             }
             self.nulls.append_non_null();
         } else {
-            for child in &mut self.children {
+            for child in self.children.iter_mut().flatten() {
                 child.append_null();
             }
             self.nulls.append_null();
@@ -46,12 +58,21 @@ impl FlatStruct {
     }
 
     fn finish(&mut self) -> StructArray {
+        let rows = self.nulls.len();
         let children = self
             .children
             .iter_mut()
-            .map(|c| Arc::new(c.finish()) as ArrayRef)
+            .map(|c| string_or_nulls(c.as_mut(), rows))
             .collect();
         StructArray::new(self.fields.clone(), children, self.nulls.finish())
+    }
+}
+
+/// The builder's strings, or `rows` nulls where the column is not filled.
+fn string_or_nulls(builder: Option<&mut StringBuilder>, rows: usize) -> ArrayRef {
+    match builder {
+        Some(builder) => Arc::new(builder.finish()),
+        None => new_null_array(&DataType::Utf8, rows),
     }
 }
 
@@ -69,29 +90,38 @@ fn child_type<'a>(fields: &'a Fields, name: &str) -> &'a DataType {
         .map_or_else(|| unreachable!("schema declares {name}"), |f| f.data_type())
 }
 
-/// `useridentity` and its nested structs.
+/// `useridentity` and its nested structs, filled in the leaves an [`IdentityFields`] names.
 struct UserIdentityColumns {
     fields: Fields,
     nulls: NullBufferBuilder,
-    scalars: [StringBuilder; 7],
+    /// `type` to `username`: leaves 0 to 6 of [`IdentityFields::LEAVES`].
+    scalars: [Option<StringBuilder>; 7],
     on_behalf_of: FlatStruct,
     session_context: SessionContextColumns,
 }
+
+/// Positions in [`IdentityFields::LEAVES`] of the first leaf of each nested struct.
+const ON_BEHALF_OF_LEAVES: usize = 7;
+const ATTRIBUTES_LEAVES: usize = 9;
+const SESSION_ISSUER_LEAVES: usize = 11;
+const EC2_ROLE_DELIVERY_LEAF: usize = 16;
+const FEDERATED_PROVIDER_LEAF: usize = 17;
+const WEB_ID_ATTRIBUTES_LEAF: usize = 18;
 
 struct SessionContextColumns {
     fields: Fields,
     nulls: NullBufferBuilder,
     attributes: FlatStruct,
     session_issuer: FlatStruct,
-    ec2_role_delivery: StringBuilder,
+    ec2_role_delivery: Option<StringBuilder>,
     web_id_fields: Fields,
     web_id_nulls: NullBufferBuilder,
-    federated_provider: StringBuilder,
-    web_id_attributes: MapBuilder<StringBuilder, StringBuilder>,
+    federated_provider: Option<StringBuilder>,
+    web_id_attributes: Option<MapBuilder<StringBuilder, StringBuilder>>,
 }
 
 impl SessionContextColumns {
-    fn new(data_type: &DataType) -> Self {
+    fn new(data_type: &DataType, leaves: IdentityFields) -> Self {
         let fields = struct_fields(data_type);
         let web_id_fields = struct_fields(child_type(&fields, "webidfederationdata"));
         let names = MapFieldNames {
@@ -100,19 +130,25 @@ impl SessionContextColumns {
             value: "value".into(),
         };
         Self {
-            attributes: FlatStruct::new(child_type(&fields, "attributes")),
-            session_issuer: FlatStruct::new(child_type(&fields, "sessionissuer")),
+            attributes: FlatStruct::with_children(child_type(&fields, "attributes"), |i| {
+                leaves.contains(ATTRIBUTES_LEAVES + i)
+            }),
+            session_issuer: FlatStruct::with_children(child_type(&fields, "sessionissuer"), |i| {
+                leaves.contains(SESSION_ISSUER_LEAVES + i)
+            }),
             fields,
             nulls: NullBufferBuilder::new(0),
-            ec2_role_delivery: StringBuilder::new(),
+            ec2_role_delivery: leaves
+                .contains(EC2_ROLE_DELIVERY_LEAF)
+                .then(StringBuilder::new),
             web_id_fields,
             web_id_nulls: NullBufferBuilder::new(0),
-            federated_provider: StringBuilder::new(),
-            web_id_attributes: MapBuilder::new(
-                Some(names),
-                StringBuilder::new(),
-                StringBuilder::new(),
-            ),
+            federated_provider: leaves
+                .contains(FEDERATED_PROVIDER_LEAF)
+                .then(StringBuilder::new),
+            web_id_attributes: leaves
+                .contains(WEB_ID_ATTRIBUTES_LEAF)
+                .then(|| MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new())),
         }
     }
 
@@ -121,12 +157,10 @@ impl SessionContextColumns {
             self.nulls.append_null();
             self.attributes.append::<2>(None);
             self.session_issuer.append::<5>(None);
-            self.ec2_role_delivery.append_null();
-            self.web_id_nulls.append_null();
-            self.federated_provider.append_null();
-            self.web_id_attributes
-                .append(false)
-                .expect("map builder keys and values stay aligned");
+            if let Some(column) = &mut self.ec2_role_delivery {
+                column.append_null();
+            }
+            self.append_web_id(None);
             return;
         };
         self.nulls.append_non_null();
@@ -146,39 +180,49 @@ impl SessionContextColumns {
                     i.user_name.as_deref(),
                 ]
             }));
-        self.ec2_role_delivery
-            .append_option(context.ec2_role_delivery.as_deref());
-        if let Some(web_id) = &context.web_id_federation_data {
-            self.web_id_nulls.append_non_null();
-            self.federated_provider
-                .append_option(web_id.federated_provider.as_deref());
-            let has_map = web_id.attributes.is_some();
-            for (key, value) in web_id.attributes.iter().flat_map(|m| m.0.iter()) {
-                self.web_id_attributes
-                    .keys()
-                    .append_value(key.as_deref().unwrap_or(""));
-                self.web_id_attributes
-                    .values()
-                    .append_option(value.as_deref());
-            }
-            self.web_id_attributes
-                .append(has_map)
-                .expect("map builder keys and values stay aligned");
-        } else {
+        if let Some(column) = &mut self.ec2_role_delivery {
+            column.append_option(context.ec2_role_delivery.as_deref());
+        }
+        self.append_web_id(context.web_id_federation_data.as_ref());
+    }
+
+    fn append_web_id(&mut self, web_id: Option<&crate::record::WebIdFederationData>) {
+        let Some(web_id) = web_id else {
             self.web_id_nulls.append_null();
-            self.federated_provider.append_null();
-            self.web_id_attributes
-                .append(false)
+            if let Some(column) = &mut self.federated_provider {
+                column.append_null();
+            }
+            if let Some(map) = &mut self.web_id_attributes {
+                map.append(false)
+                    .expect("map builder keys and values stay aligned");
+            }
+            return;
+        };
+        self.web_id_nulls.append_non_null();
+        if let Some(column) = &mut self.federated_provider {
+            column.append_option(web_id.federated_provider.as_deref());
+        }
+        if let Some(map) = &mut self.web_id_attributes {
+            for (key, value) in web_id.attributes.iter().flat_map(|m| m.0.iter()) {
+                map.keys().append_value(key.as_deref().unwrap_or(""));
+                map.values().append_option(value.as_deref());
+            }
+            map.append(web_id.attributes.is_some())
                 .expect("map builder keys and values stay aligned");
         }
     }
 
     fn finish(&mut self) -> StructArray {
+        let rows = self.nulls.len();
+        let attributes_type = self.web_id_fields[1].data_type();
         let web_id = StructArray::new(
             self.web_id_fields.clone(),
             vec![
-                Arc::new(self.federated_provider.finish()) as ArrayRef,
-                Arc::new(self.web_id_attributes.finish()),
+                string_or_nulls(self.federated_provider.as_mut(), rows),
+                match &mut self.web_id_attributes {
+                    Some(map) => Arc::new(map.finish()) as ArrayRef,
+                    None => new_null_array(attributes_type, rows),
+                },
             ],
             self.web_id_nulls.finish(),
         );
@@ -187,7 +231,7 @@ impl SessionContextColumns {
             vec![
                 Arc::new(self.attributes.finish()) as ArrayRef,
                 Arc::new(self.session_issuer.finish()),
-                Arc::new(self.ec2_role_delivery.finish()),
+                string_or_nulls(self.ec2_role_delivery.as_mut(), rows),
                 Arc::new(web_id),
             ],
             self.nulls.finish(),
@@ -196,21 +240,26 @@ impl SessionContextColumns {
 }
 
 impl UserIdentityColumns {
-    fn new(data_type: &DataType) -> Self {
+    fn new(data_type: &DataType, leaves: IdentityFields) -> Self {
         let fields = struct_fields(data_type);
         Self {
-            on_behalf_of: FlatStruct::new(child_type(&fields, "onbehalfof")),
-            session_context: SessionContextColumns::new(child_type(&fields, "sessioncontext")),
+            on_behalf_of: FlatStruct::with_children(child_type(&fields, "onbehalfof"), |i| {
+                leaves.contains(ON_BEHALF_OF_LEAVES + i)
+            }),
+            session_context: SessionContextColumns::new(
+                child_type(&fields, "sessioncontext"),
+                leaves,
+            ),
             fields,
             nulls: NullBufferBuilder::new(0),
-            scalars: std::array::from_fn(|_| StringBuilder::new()),
+            scalars: std::array::from_fn(|i| leaves.contains(i).then(StringBuilder::new)),
         }
     }
 
     fn append(&mut self, identity: Option<&crate::record::UserIdentity>) {
         let Some(identity) = identity else {
             self.nulls.append_null();
-            for column in &mut self.scalars {
+            for column in self.scalars.iter_mut().flatten() {
                 column.append_null();
             }
             self.on_behalf_of.append::<2>(None);
@@ -228,7 +277,9 @@ impl UserIdentityColumns {
             &identity.user_name,
         ];
         for (column, value) in self.scalars.iter_mut().zip(scalars) {
-            column.append_option(value.as_deref());
+            if let Some(column) = column {
+                column.append_option(value.as_deref());
+            }
         }
         self.on_behalf_of.append(
             identity
@@ -241,10 +292,11 @@ impl UserIdentityColumns {
     }
 
     fn finish(&mut self) -> StructArray {
+        let rows = self.nulls.len();
         let mut children: Vec<ArrayRef> = self
             .scalars
             .iter_mut()
-            .map(|c| Arc::new(c.finish()) as ArrayRef)
+            .map(|c| string_or_nulls(c.as_mut(), rows))
             .collect();
         children.push(Arc::new(self.on_behalf_of.finish()));
         children.push(Arc::new(self.session_context.finish()));
@@ -324,13 +376,19 @@ impl TrailBatchBuilder {
 
     /// A builder of batches with only `columns`, in schema order.
     pub fn with_columns(columns: ColumnSet) -> Self {
+        Self::with_columns_and_identity(columns, IdentityFields::ALL)
+    }
+
+    /// A builder of batches with only `columns`, whose `useridentity` (when one of them) fills
+    /// only the leaves `identity` names.
+    pub fn with_columns_and_identity(columns: ColumnSet, identity: IdentityFields) -> Self {
         let full = cloudtrail_schema();
         let field_type = |index: usize| full.field(index).data_type();
         let DataType::List(item) = field_type(column::RESOURCES) else {
             unreachable!("resources is a list")
         };
         Self {
-            user_identity: UserIdentityColumns::new(field_type(column::USERIDENTITY)),
+            user_identity: UserIdentityColumns::new(field_type(column::USERIDENTITY), identity),
             resource_offsets: vec![0],
             resource_nulls: NullBufferBuilder::new(0),
             resource_items: FlatStruct::new(item.data_type()),

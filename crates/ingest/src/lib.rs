@@ -37,7 +37,7 @@ pub use scan::{
     Discovery, Fetched, FileOutcome, FileOutcomes, FileSource, Progress, ScanOptions, TrailFile,
     discover, looks_like_trail_file, scan_files, scan_source,
 };
-pub use schema::{ColumnSet, PATH_COLUMNS, athena_type_name, cloudtrail_schema};
+pub use schema::{ColumnSet, IdentityFields, PATH_COLUMNS, athena_type_name, cloudtrail_schema};
 
 /// Errors that stop a scan. A damaged file is not one of them unless the scan is strict: it is
 /// reported in the [`FileOutcomes`] and the scan goes on.

@@ -14,7 +14,7 @@ use crate::path::{
     NonEventKind, Partition, PathInfo, classify_folder, classify_path, delivery_time_from_name,
 };
 use crate::prune::Pruning;
-use crate::schema::ColumnSet;
+use crate::schema::{ColumnSet, IdentityFields};
 
 /// A file that may hold events, with what its path says about it.
 #[derive(Debug, Clone)]
@@ -210,6 +210,8 @@ pub struct ScanOptions {
     pub filter: RecordFilter,
     /// The columns batches hold; fields of the others are not even parsed.
     pub columns: ColumnSet,
+    /// The leaves of `useridentity` batches fill, when it is one of `columns`.
+    pub identity: IdentityFields,
     /// The most a gzip file may inflate to; past it the file is damaged (a gzip bomb).
     pub max_inflated_bytes: usize,
 }
@@ -222,6 +224,7 @@ impl Default for ScanOptions {
             progress: None,
             filter: RecordFilter::default(),
             columns: ColumnSet::ALL,
+            identity: IdentityFields::ALL,
             max_inflated_bytes: crate::inflate::DEFAULT_MAX_INFLATED_BYTES,
         }
     }
@@ -348,7 +351,8 @@ pub fn scan_source(
         Err(e) => fail(IngestError::Arrow(e)),
     };
     let worker = || {
-        let mut builder = TrailBatchBuilder::with_columns(options.columns);
+        let mut builder =
+            TrailBatchBuilder::with_columns_and_identity(options.columns, options.identity);
         while !stopped.load(Ordering::Relaxed) {
             let Some((file, fetched)) = source.next_file() else {
                 break;

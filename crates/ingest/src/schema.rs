@@ -270,6 +270,61 @@ impl Default for ColumnSet {
     }
 }
 
+/// Which leaves of the `useridentity` struct a scan fills; the others are all null, at no cost
+/// per row. The struct keeps its whole type: a reader that knows which of its fields it reads
+/// (the hunt: the principal, its type, key and session issuer) is spared building the rest for
+/// every record, about a quarter of a full scan's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityFields(u32);
+
+impl IdentityFields {
+    /// Every leaf, depth first in schema order, by its dotted path under `useridentity`.
+    pub const LEAVES: [&'static str; 19] = [
+        "type",
+        "principalid",
+        "arn",
+        "accountid",
+        "invokedby",
+        "accesskeyid",
+        "username",
+        "onbehalfof.userid",
+        "onbehalfof.identitystorearn",
+        "sessioncontext.attributes.mfaauthenticated",
+        "sessioncontext.attributes.creationdate",
+        "sessioncontext.sessionissuer.type",
+        "sessioncontext.sessionissuer.principalid",
+        "sessioncontext.sessionissuer.arn",
+        "sessioncontext.sessionissuer.accountid",
+        "sessioncontext.sessionissuer.username",
+        "sessioncontext.ec2roledelivery",
+        "sessioncontext.webidfederationdata.federatedprovider",
+        "sessioncontext.webidfederationdata.attributes",
+    ];
+    pub const ALL: IdentityFields = IdentityFields((1 << Self::LEAVES.len()) - 1);
+
+    /// The leaves at these dotted paths; `Err` names the first path that is not a leaf.
+    pub fn from_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> Result<Self, &'a str> {
+        paths.into_iter().try_fold(Self(0), |set, path| {
+            Self::LEAVES
+                .iter()
+                .position(|leaf| *leaf == path)
+                .map(|index| Self(set.0 | (1 << index)))
+                .ok_or(path)
+        })
+    }
+
+    /// Whether the leaf at position `index` of [`LEAVES`](Self::LEAVES) is filled.
+    pub fn contains(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+}
+
+impl Default for IdentityFields {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// Renders a type the way Athena's DDL writes it (`struct<arn:string,...>`), for `ctq schema`.
 pub fn athena_type_name(data_type: &DataType) -> String {
     match data_type {
@@ -304,6 +359,39 @@ pub fn athena_type_name(data_type: &DataType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dotted paths of a struct's leaves, depth first.
+    fn leaves(prefix: &str, fields: &Fields, out: &mut Vec<String>) {
+        for field in fields {
+            let path = format!("{prefix}{}", field.name());
+            match field.data_type() {
+                DataType::Struct(children) => leaves(&format!("{path}."), children, out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    #[test]
+    fn identity_leaves_are_the_schemas_in_its_order() {
+        let DataType::Struct(fields) = user_identity_field().data_type().clone() else {
+            unreachable!("useridentity is a struct")
+        };
+        let mut found = Vec::new();
+        leaves("", &fields, &mut found);
+        assert_eq!(found, IdentityFields::LEAVES);
+        assert_eq!(
+            IdentityFields::from_paths(IdentityFields::LEAVES),
+            Ok(IdentityFields::ALL)
+        );
+        let some = IdentityFields::from_paths(["arn", "sessioncontext.sessionissuer.arn"]).unwrap();
+        assert!(some.contains(2) && some.contains(13));
+        assert!(!some.contains(0) && !some.contains(12));
+        assert_eq!(
+            IdentityFields::from_paths(["arn", "sessioncontext", "type"]),
+            Err("sessioncontext"),
+            "a struct is not a leaf"
+        );
+    }
 
     #[test]
     fn column_positions_match_the_schema() {

@@ -31,7 +31,7 @@ pub mod window;
 /// The arrow version the results are in, for callers that build or read batches.
 pub use datafusion::arrow;
 pub use session::{
-    CacheOutcome, ColumnNeeds, QueryResult, SessionOptions, TABLE_NAMES, TrailSession,
+    CacheOutcome, ColumnNeeds, PartialRead, QueryResult, SessionOptions, TABLE_NAMES, TrailSession,
 };
 pub use table::{CloudTrailTable, TrailSource};
 pub use window::{Instant, TimeError, TimeWindow};

@@ -4,7 +4,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ctq_ingest::{ColumnSet, FileDamage, FileOutcome, FileOutcomes, IngestError, Progress};
+use ctq_ingest::{
+    ColumnSet, FileDamage, FileOutcome, FileOutcomes, IdentityFields, IngestError, Progress,
+};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{
     CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, TableProvider,
@@ -407,6 +409,18 @@ pub struct ColumnNeeds {
     pub whole_event_name_prefixes: &'static [&'static str],
 }
 
+/// How [`TrailSession::register_partial_read`] reads the trail for one query that knows what it
+/// reads of which records.
+#[derive(Debug, Clone, Copy)]
+pub struct PartialRead<'a> {
+    /// Columns read of failed calls only (null for the others).
+    pub failed_only: &'a [&'a str],
+    /// Successful calls whose event name starts with one of these are read whole too.
+    pub whole_event_name_prefixes: &'static [&'static str],
+    /// The leaves of `useridentity` the query reads.
+    pub identity: IdentityFields,
+}
+
 /// What [`TrailSession::cache_in_memory`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
@@ -437,24 +451,29 @@ impl TrailSession {
     /// Registers the trail as `name` for a query that reads `failed_only` columns of failed calls
     /// alone: of the other records, those whose event name starts with one of
     /// `whole_event_name_prefixes` are read whole, the rest with those columns left null and never
-    /// parsed. A store is registered as it is (its columns are read whatever the records hold).
+    /// parsed. Of `useridentity`, only the `identity` leaves are filled (the rest null). A store is
+    /// registered as it is (its columns are read whatever the records hold).
     /// [`deregister`](Self::deregister) it when done.
     pub async fn register_partial_read(
         &self,
         name: &str,
-        failed_only: &[&str],
-        whole_event_name_prefixes: &'static [&'static str],
+        read: &PartialRead<'_>,
     ) -> Result<(), SqlError> {
         let trail = self.ctx.table_provider(TABLE_NAMES[0]).await?;
         let read = match trail.downcast_ref::<CloudTrailTable>() {
             Some(files) => {
-                let failed = failed_only
+                let failed = read
+                    .failed_only
                     .iter()
                     .fold(ColumnSet::NONE, |set, name| set.with_name(name));
-                Arc::new(files.reading_failed_calls_whole(
-                    ColumnSet::ALL.difference(failed),
-                    whole_event_name_prefixes,
-                ))
+                Arc::new(
+                    files
+                        .reading_failed_calls_whole(
+                            ColumnSet::ALL.difference(failed),
+                            read.whole_event_name_prefixes,
+                        )
+                        .reading_identity(read.identity),
+                )
             }
             None => trail,
         };

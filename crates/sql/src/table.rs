@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctq_ingest::{
-    ColumnSet, FileOutcome, FileOutcomes, Progress, Pruning, RecordFilter, ScanOptions,
-    cloudtrail_schema, discover, scan_files, scan_source,
+    ColumnSet, FileOutcome, FileOutcomes, IdentityFields, Progress, Pruning, RecordFilter,
+    ScanOptions, cloudtrail_schema, discover, scan_files, scan_source,
 };
 use ctq_s3::S3Trail;
 use datafusion::arrow::array::RecordBatch;
@@ -45,6 +45,8 @@ pub struct CloudTrailTable {
     columns_without_error_code: Option<ColumnSet>,
     /// Records named so are read whole too ([`RecordFilter::whole_event_name_prefixes`]).
     whole_event_name_prefixes: &'static [&'static str],
+    /// The leaves of `useridentity` filled; the others are null ([`ScanOptions::identity`]).
+    identity: IdentityFields,
 }
 
 impl CloudTrailTable {
@@ -66,7 +68,14 @@ impl CloudTrailTable {
             progress: self.progress.clone(),
             columns_without_error_code: Some(columns),
             whole_event_name_prefixes,
+            identity: self.identity,
         }
+    }
+
+    /// The same table with only the `identity` leaves of `useridentity` filled, the others null:
+    /// for a reader that knows which of them it reads.
+    pub(crate) fn reading_identity(self, identity: IdentityFields) -> Self {
+        Self { identity, ..self }
     }
 
     /// `report` collects what happened to each file across the queries that scan the table;
@@ -88,6 +97,7 @@ impl CloudTrailTable {
             progress,
             columns_without_error_code: None,
             whole_event_name_prefixes: &[],
+            identity: IdentityFields::ALL,
         }
     }
 }
@@ -98,6 +108,7 @@ impl CloudTrailTable {
 struct TrailScan {
     schema: SchemaRef,
     columns: ColumnSet,
+    identity: IdentityFields,
     sources: Arc<Vec<TrailSource>>,
     pruning: Pruning,
     filter: RecordFilter,
@@ -141,6 +152,7 @@ impl TableProvider for CloudTrailTable {
         let scan: Arc<dyn PartitionStream> = Arc::new(TrailScan {
             schema: schema.clone(),
             columns,
+            identity: self.identity,
             sources: self.sources.clone(),
             pruning: pruning_from_filters(filters, self.delivery_slack_ms),
             filter: RecordFilter {
@@ -259,6 +271,7 @@ impl PartitionStream for TrailScan {
             progress: self.progress.clone(),
             filter: self.filter,
             columns: self.columns,
+            identity: self.identity,
             max_inflated_bytes: self.max_inflated_bytes,
         };
         // A few batches per decoding thread in flight: enough to keep every core busy while the

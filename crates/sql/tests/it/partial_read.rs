@@ -3,7 +3,8 @@
 //! window held in memory the same way (`TrailSession::cache_window`) holds the same rows from
 //! trail files and from a store.
 
-use ctq_sql::{SessionOptions, TrailSession};
+use ctq_ingest::IdentityFields;
+use ctq_sql::{PartialRead, SessionOptions, TrailSession};
 
 use crate::support::{csv_rows, sample_logs};
 
@@ -16,12 +17,69 @@ async fn requests(session: &TrailSession, table: &str, condition: &str) -> Vec<S
     csv_rows(&session.query(&sql, &[]).await.unwrap())
 }
 
-/// Registers `partial`: request parameters of failed calls and `AssumeRole*` calls only.
+/// The leaves of `useridentity` `partial` fills.
+const IDENTITY: [&str; 2] = ["arn", "sessioncontext.sessionissuer.arn"];
+
+/// Registers `partial`: request parameters of failed calls and `AssumeRole*` calls only, and of
+/// `useridentity` only the [`IDENTITY`] leaves.
 async fn read_partially(session: &TrailSession) {
+    let read = PartialRead {
+        failed_only: &["requestparameters"],
+        whole_event_name_prefixes: &["AssumeRole"],
+        identity: IdentityFields::from_paths(IDENTITY).unwrap(),
+    };
     session
-        .register_partial_read("partial", &["requestparameters"], &["AssumeRole"])
+        .register_partial_read("partial", &read)
         .await
         .unwrap();
+}
+
+/// Each event's ID with the values of `paths` under `useridentity`, as `table` gives them.
+async fn identities(session: &TrailSession, table: &str, paths: &[&str]) -> Vec<String> {
+    let columns: Vec<String> = paths.iter().map(|p| format!("useridentity.{p}")).collect();
+    let sql = format!(
+        "SELECT eventid, {} FROM {table} ORDER BY 1, 2",
+        columns.join(", ")
+    );
+    csv_rows(&session.query(&sql, &[]).await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_identity_leaves_named_are_filled() {
+    let session = TrailSession::open(&[sample_logs()], &SessionOptions::default())
+        .await
+        .unwrap();
+    read_partially(&session).await;
+    let named = identities(&session, "cloudtrail", &IDENTITY).await;
+    assert!(
+        named.iter().any(|row| !row.ends_with(',')),
+        "no session issuer in the sample trail: this proves nothing"
+    );
+    assert_eq!(identities(&session, "partial", &IDENTITY).await, named);
+    let others = [
+        "type",
+        "accountid",
+        "onbehalfof.userid",
+        "sessioncontext.attributes.creationdate",
+        "sessioncontext.sessionissuer.type",
+        "sessioncontext.webidfederationdata.attributes",
+    ];
+    let full = identities(&session, "cloudtrail", &others[..2]).await;
+    assert!(full.iter().all(|row| !row.ends_with(",,")), "{full:?}");
+    let left_null = identities(&session, "partial", &others).await;
+    assert_eq!(left_null.len(), named.len());
+    for row in &left_null {
+        assert!(
+            row.ends_with(",,,,,,"),
+            "a leaf not named was filled: {row}"
+        );
+    }
+    // The struct itself is there for every record that has one: only its leaves are left out.
+    let sql = |table: &str| format!("SELECT count(*) FROM {table} WHERE useridentity IS NOT NULL");
+    assert_eq!(
+        csv_rows(&session.query(&sql("partial"), &[]).await.unwrap()),
+        csv_rows(&session.query(&sql("cloudtrail"), &[]).await.unwrap())
+    );
 }
 
 /// The sample trail ingested into a store, in a folder removed with the first value.
