@@ -87,7 +87,10 @@ fn events_sql(conditions: &[String], table: &str) -> String {
     // evidence builds it for the others. Request parameters are read only where a rule needs them
     // (the bucket or target of a failed call, the role an AssumeRole asked for), and the scan
     // reads them only there ([`FAILED_ONLY`]): every S3 data event's JSON would cost more than
-    // the rest of the hunt.
+    // the rest of the hunt. The documents are chosen before the JSON functions run (a `CASE`
+    // that picks a column costs a null mask; one around a function sets the rows it chose apart
+    // and back, a tenth of the hunt's read when it was so for three columns).
+    let failed_request = "CASE WHEN errorcode IS NOT NULL THEN requestparameters END";
     format!(
         "SELECT eventtime AS event_time,
        CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS event_s,
@@ -108,16 +111,19 @@ fn events_sql(conditions: &[String], table: &str) -> String {
        awsregion AS region,
        sourceipaddress AS source_ip,
        useragent AS user_agent,
-       CASE WHEN errorcode IS NOT NULL AND eventsource = 's3.amazonaws.com'
-            THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
-       CASE WHEN eventsource = 'sts.amazonaws.com' AND eventname LIKE 'AssumeRole%'
-            THEN json_extract_scalar(requestparameters, '$.roleArn') END AS role_arn,
-       CASE WHEN errorcode IS NOT NULL
-            THEN coalesce(json_extract_scalar(requestparameters, '$.instanceId'),
-                          json_extract_scalar(requestparameters, '$.secretId'),
-                          json_extract_scalar(requestparameters, '$.name'),
-                          json_extract_scalar(requestparameters, '$.functionName'),
-                          json_extract_scalar(requestparameters, '$.taskDefinition')) END AS target
+       json_extract_scalar(
+           CASE WHEN errorcode IS NOT NULL AND eventsource = 's3.amazonaws.com'
+                THEN requestparameters END,
+           '$.bucketName') AS bucket,
+       json_extract_scalar(
+           CASE WHEN eventsource = 'sts.amazonaws.com' AND eventname LIKE 'AssumeRole%'
+                THEN requestparameters END,
+           '$.roleArn') AS role_arn,
+       coalesce(json_extract_scalar({failed_request}, '$.instanceId'),
+                json_extract_scalar({failed_request}, '$.secretId'),
+                json_extract_scalar({failed_request}, '$.name'),
+                json_extract_scalar({failed_request}, '$.functionName'),
+                json_extract_scalar({failed_request}, '$.taskDefinition')) AS target
 FROM {table}
 {filter}"
     )

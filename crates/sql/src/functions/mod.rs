@@ -18,8 +18,8 @@ pub mod trino_time;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
-    UInt32Array,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray, StringBuilder,
+    TimestampMillisecondArray, UInt32Array, new_null_array,
 };
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, TimeUnit as ArrowTimeUnit};
@@ -184,6 +184,31 @@ impl ScalarUDFImpl for AthenaFunction {
             return exec_err!(
                 "from_iso8601_timestamp: {text:?} is not an ISO 8601 timestamp; write it like 2019-10-29T06:40:00Z"
             );
+        }
+        // The path is nearly always a constant: parse it once and leave it unrepeated, rather
+        // than copied onto every row as `values_to_arrays` would.
+        if matches!(self.kind, Kind::JsonExtractScalar | Kind::JsonExtract)
+            && let [ColumnarValue::Array(docs), ColumnarValue::Scalar(path)] = args.args.as_slice()
+        {
+            let docs = strings(docs)?;
+            let Some(Some(path)) = path.try_as_str() else {
+                return Ok(ColumnarValue::Array(new_null_array(
+                    &DataType::Utf8,
+                    docs.len(),
+                )));
+            };
+            let steps = json::parse_path(path).map_err(DataFusionError::Execution)?;
+            let mut out = StringBuilder::with_capacity(docs.len(), 0);
+            for doc in docs.iter() {
+                out.append_option(doc.and_then(|doc| {
+                    if self.kind == Kind::JsonExtract {
+                        json::extract(doc, &steps)
+                    } else {
+                        json::extract_scalar(doc, &steps)
+                    }
+                }));
+            }
+            return Ok(ColumnarValue::Array(Arc::new(out.finish())));
         }
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let result: ArrayRef = match self.kind {
