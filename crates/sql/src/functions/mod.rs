@@ -199,7 +199,7 @@ impl ScalarUDFImpl for AthenaFunction {
             };
             let steps = json::parse_path(path).map_err(DataFusionError::Execution)?;
             let mut out = StringBuilder::with_capacity(docs.len(), 0);
-            for doc in docs.iter() {
+            for doc in &docs {
                 out.append_option(doc.and_then(|doc| {
                     if self.kind == Kind::JsonExtract {
                         json::extract(doc, &steps)
