@@ -544,6 +544,8 @@ fn decode_indexed(
     let index = crate::structural::record_index(text.as_bytes())?;
     let mut records = Vec::with_capacity(index.spans.len());
     let mut identities = Identities::default();
+    // Each key of a record, read once: its column, its text and where its value starts.
+    let mut fields: Vec<(Option<usize>, Cow<'_, str>, usize)> = Vec::new();
     for i in 0..index.spans.len() {
         let (span, keys) = index.record(i);
         // The JSON text of the value of key `k`: between a value and the next key only
@@ -559,38 +561,50 @@ fn decode_indexed(
                 .trim_ascii_start()
                 .strip_prefix(':')
         };
+        fields.clear();
+        for &key_at in keys {
+            let (key, after_key) = record_key(text, key_at)?;
+            fields.push((record_key_column(&key), key, after_key));
+        }
         let mut record = Record::default();
+        // Columns the choice below has already filled.
+        let mut filled = ColumnSet::NONE;
         let parsed = match filter.columns_without_error_code {
             None => wanted,
             Some(light) => {
                 // Which columns the record fills depends on its error code and its name: those
                 // first.
                 let by_name = !filter.whole_event_name_prefixes.is_empty();
-                for (k, &key_at) in keys.iter().enumerate() {
-                    let (key, after_key) = record_key(text, key_at)?;
-                    if key == "errorCode" || by_name && key == "eventName" {
-                        set_record_field(&mut record, &key, value(k, after_key)?).ok()?;
+                for (k, (column, key, after_key)) in fields.iter().enumerate() {
+                    if *column == Some(column::ERRORCODE)
+                        || by_name && *column == Some(column::EVENTNAME)
+                    {
+                        set_record_field(&mut record, key, value(k, *after_key)?).ok()?;
+                        filled = filled.with(column.expect("matched above"));
                     }
                 }
-                if record.error_code.0.is_some() || filter.named_whole(&record) {
+                let parsed = if record.error_code.0.is_some() || filter.named_whole(&record) {
                     wanted
                 } else {
+                    light
+                };
+                if !parsed.contains(column::EVENTNAME) {
                     // Read for the choice, and not a column these records fill.
                     record.event_name = Text(None);
-                    light
                 }
+                parsed
             }
         };
-        for (k, &key_at) in keys.iter().enumerate() {
-            let (key, after_key) = record_key(text, key_at)?;
-            if !record_key_column(&key).is_some_and(|column| parsed.contains(column)) {
+        for (k, (column, key, after_key)) in fields.iter().enumerate() {
+            let Some(column) = *column else { continue };
+            if !parsed.contains(column) || filled.contains(column) {
                 continue;
             }
-            let value = value(k, after_key)?;
-            if key == "userIdentity" {
+            let value = value(k, *after_key)?;
+            if column == column::USERIDENTITY {
                 record.user_identity = identities.parse(value).ok()?;
             } else {
-                set_record_field(&mut record, &key, value).ok()?;
+                set_record_field(&mut record, key, value).ok()?;
             }
         }
         records.push(record);
