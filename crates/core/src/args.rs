@@ -317,7 +317,9 @@ pub struct ReportArgs {
     pub params: Vec<(String, String)>,
     /// Exit with status 4 when this is crossed: any, explicit-deny, damaged, denials>N,
     /// principal>N (more than N denials for one principal), no-data (no event in the window),
-    /// min-files=N or min-records=N (fewer read). Comma-separated or repeated; see docs/cron.md.
+    /// min-files=N or min-records=N (fewer read), finding or finding=SEVERITY (a hunting finding,
+    /// of that severity or above: low, medium, high). Comma-separated or repeated; see
+    /// docs/cron.md.
     #[arg(long = "fail-on", value_name = "RULE", value_delimiter = ',')]
     pub fail_on: Vec<ctq_report::fail_on::Rule>,
     /// Leave out of the triage denials of calls made by AWS services and console page loads.
