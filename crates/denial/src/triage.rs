@@ -6,7 +6,7 @@
 //! [`Group`]s with counts, first and last sighting, where the calls came from, sample event IDs, and
 //! the [`Advice`] for the group.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::advice::{Advice, Context, advise, with_article};
 use crate::{Arn, Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
@@ -184,13 +184,75 @@ pub struct Distinct {
 /// The values a group has seen, to count them at the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Seen {
-    principals: BTreeSet<String>,
-    actions: BTreeSet<String>,
-    resources: BTreeSet<String>,
-    folded: BTreeSet<String>,
-    causes: BTreeSet<String>,
-    accounts: BTreeSet<String>,
-    policy_arns: BTreeSet<String>,
+    principals: Values,
+    actions: Values,
+    resources: Values,
+    folded: Values,
+    causes: Values,
+    accounts: Values,
+    policy_arns: Values,
+}
+
+/// The distinct values of one dimension of a group, in order. Nearly every group holds one value
+/// of each (it is keyed on most of them, and most groups are a denial or a few of the same
+/// call), so that value is kept without a set: a set per dimension and group was most of the
+/// triage's allocating, and of freeing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Values {
+    #[default]
+    None,
+    One(String),
+    Many(BTreeSet<String>),
+}
+
+impl Values {
+    fn insert(&mut self, value: &str) {
+        match self {
+            Values::None => *self = Values::One(value.to_owned()),
+            Values::One(one) if one == value => {}
+            Values::One(one) => {
+                let one = std::mem::take(one);
+                *self = Values::Many(BTreeSet::from([one, value.to_owned()]));
+            }
+            Values::Many(set) => {
+                if !set.contains(value) {
+                    set.insert(value.to_owned());
+                }
+            }
+        }
+    }
+
+    fn insert_some(&mut self, value: Option<&str>) {
+        if let Some(value) = value {
+            self.insert(value);
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Values::None => 0,
+            Values::One(_) => 1,
+            Values::Many(set) => set.len(),
+        }
+    }
+
+    fn contains(&self, value: &str) -> bool {
+        match self {
+            Values::None => false,
+            Values::One(one) => one == value,
+            Values::Many(set) => set.contains(value),
+        }
+    }
+
+    /// The values, smallest first.
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        let (one, many) = match self {
+            Values::None => (None, None),
+            Values::One(one) => (Some(one), None),
+            Values::Many(set) => (None, Some(set.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 /// A dimension denials can be grouped by.
@@ -448,7 +510,10 @@ pub struct Triage {
     /// second delivery is a copy, while hand-written trails reuse IDs for different events: keyed
     /// by the ID alone, which of those is counted would depend on the order they are read in.
     seen_events: HashSet<(String, Option<String>, Option<String>)>,
-    groups: BTreeMap<GroupKey, Group>,
+    /// Each group's place in `groups`: a group is large (its earliest event, its advice), and a
+    /// map holding the groups themselves moved them about on every insertion.
+    group_index: HashMap<GroupKey, usize>,
+    groups: Vec<Group>,
     principals: BTreeMap<String, PrincipalTally>,
     excluded: Excluded,
 }
@@ -463,7 +528,8 @@ impl Triage {
             fold: false,
             causes: Vec::new(),
             seen_events: HashSet::new(),
-            groups: BTreeMap::new(),
+            group_index: HashMap::new(),
+            groups: Vec::new(),
             principals: BTreeMap::new(),
             excluded: Excluded::default(),
         }
@@ -566,41 +632,50 @@ impl Triage {
             cause: by(Dimension::Cause).then_some(cause),
             account: by(Dimension::Account).then(|| account.clone().unwrap_or_default()),
         };
-        let tally = self.principals.entry(principal.clone()).or_default();
+        if !self.principals.contains_key(&principal) {
+            self.principals
+                .insert(principal.clone(), PrincipalTally::default());
+        }
+        let tally = self.principals.get_mut(&principal).expect("inserted above");
         tally.denials += 1;
-        tally.actions.insert(action.clone());
+        insert_new(&mut tally.actions, Some(&action));
         *tally.causes.entry(cause_label(&denial)).or_default() += 1;
 
         let ordering = (event.event_time.clone(), event.event_id.clone());
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            principal: principal.clone(),
-            account: account.clone(),
-            action: action.clone(),
-            resource: folded.clone(),
-            decision: denial.decision,
-            policy_type: denial.policy_type,
-            policy_arn: denial.policy_arn.clone(),
-            policy_arns: Vec::new(),
-            transitive_through: denial.transitive_through,
-            cause_summary: summary.clone(),
-            count: 0,
-            first_seen: None,
-            last_seen: None,
-            distinct: Distinct::default(),
-            sample_resources: Vec::new(),
-            mixed: Vec::new(),
-            error_codes: BTreeSet::new(),
-            services: BTreeSet::new(),
-            source_ips: BTreeSet::new(),
-            user_agents: BTreeSet::new(),
-            sample_event_ids: Vec::new(),
-            encoded_message: false,
-            advice: advice_for(event, &denial, None),
-            earliest_event: event.clone(),
-            earliest: ordering.clone(),
-            samples: Vec::new(),
-            seen: Seen::default(),
-        });
+        let next = self.groups.len();
+        let at = *self.group_index.entry(key).or_insert(next);
+        if at == next {
+            self.groups.push(Group {
+                principal: principal.clone(),
+                account: account.clone(),
+                action: action.clone(),
+                resource: folded.clone(),
+                decision: denial.decision,
+                policy_type: denial.policy_type,
+                policy_arn: denial.policy_arn.clone(),
+                policy_arns: Vec::new(),
+                transitive_through: denial.transitive_through,
+                cause_summary: summary.clone(),
+                count: 0,
+                first_seen: None,
+                last_seen: None,
+                distinct: Distinct::default(),
+                sample_resources: Vec::new(),
+                mixed: Vec::new(),
+                error_codes: BTreeSet::new(),
+                services: BTreeSet::new(),
+                source_ips: BTreeSet::new(),
+                user_agents: BTreeSet::new(),
+                sample_event_ids: Vec::new(),
+                encoded_message: false,
+                advice: advice_for(event, &denial, None),
+                earliest_event: event.clone(),
+                earliest: ordering.clone(),
+                samples: Vec::new(),
+                seen: Seen::default(),
+            });
+        }
+        let group = &mut self.groups[at];
         group.count += 1;
         // Events arrive in any order (files are read in parallel): keep the advice and the
         // ungrouped values of the earliest event, so the same trail always gives the same report.
@@ -627,17 +702,17 @@ impl Triage {
             }
         }
         let seen = &mut group.seen;
-        seen.principals.insert(principal);
-        seen.actions.insert(action);
-        seen.resources.extend(resource);
-        seen.folded.extend(folded);
-        seen.causes.insert(summary);
-        seen.accounts.extend(account);
-        seen.policy_arns.extend(denial.policy_arn.clone());
-        group.error_codes.extend(event.error_code.clone());
-        group.services.extend(event.event_source.clone());
-        group.source_ips.extend(event.source_ip.clone());
-        group.user_agents.extend(event.user_agent.clone());
+        seen.principals.insert(&principal);
+        seen.actions.insert(&action);
+        seen.resources.insert_some(resource.as_deref());
+        seen.folded.insert_some(folded.as_deref());
+        seen.causes.insert(&summary);
+        seen.accounts.insert_some(account.as_deref());
+        seen.policy_arns.insert_some(denial.policy_arn.as_deref());
+        insert_new(&mut group.error_codes, event.error_code.as_deref());
+        insert_new(&mut group.services, event.event_source.as_deref());
+        insert_new(&mut group.source_ips, event.source_ip.as_deref());
+        insert_new(&mut group.user_agents, event.user_agent.as_deref());
         group.encoded_message |= denial.encoded_message.is_some();
         if let Some(id) = &event.event_id {
             group.samples.push((event.event_time.clone(), id.clone()));
@@ -659,7 +734,14 @@ impl Triage {
     /// [`Triage::finish`] with the summary per principal.
     pub fn finish_with_summary(self) -> Finished {
         let samples = self.samples;
-        let mut groups: Vec<Group> = self.groups.into_values().collect();
+        // In the order of their keys, which the sort below keeps among equals.
+        let mut keyed: Vec<(GroupKey, usize)> = self.group_index.into_iter().collect();
+        keyed.sort_unstable();
+        let mut by_key: Vec<Option<Group>> = self.groups.into_iter().map(Some).collect();
+        let mut groups: Vec<Group> = keyed
+            .into_iter()
+            .map(|(_, at)| by_key[at].take().expect("each group has one key"))
+            .collect();
         for group in &mut groups {
             group.samples.sort();
             group.samples.truncate(samples);
@@ -676,7 +758,10 @@ impl Triage {
                 group.advice = advice_for(event, &denial, group.resource.clone());
             }
         }
-        groups.sort_by(|a, b| {
+        // Sorted as places, then moved once: a group is too large to move about while sorting.
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&groups[a], &groups[b]);
             b.count
                 .cmp(&a.count)
                 .then_with(|| a.first_seen.cmp(&b.first_seen))
@@ -685,6 +770,11 @@ impl Triage {
                 .then_with(|| a.resource.cmp(&b.resource))
                 .then_with(|| a.cause_summary.cmp(&b.cause_summary))
         });
+        let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+        let groups: Vec<Group> = order
+            .into_iter()
+            .map(|at| slots[at].take().expect("each place once"))
+            .collect();
         let mut principals: Vec<PrincipalSummary> = self
             .principals
             .into_iter()
@@ -720,6 +810,15 @@ impl Triage {
     }
 }
 
+/// Adds `value` to `set` unless it is there: a copy only of what is new.
+fn insert_new(set: &mut BTreeSet<String>, value: Option<&str>) {
+    if let Some(value) = value
+        && !set.contains(value)
+    {
+        set.insert(value.to_owned());
+    }
+}
+
 /// The advice for `event`, whose message says `denial`, on `resource` when given.
 fn advice_for(event: &Event, denial: &Denial, resource: Option<String>) -> Advice {
     let context = Context {
@@ -746,7 +845,7 @@ fn advice_for(event: &Event, denial: &Denial, resource: Option<String>) -> Advic
 /// Counts what a group saw, and names a dimension it holds several values of by their number.
 fn settle(group: &mut Group) {
     let seen = std::mem::take(&mut group.seen);
-    let count = |set: &BTreeSet<String>| set.len() as u64;
+    let count = |values: &Values| values.len() as u64;
     group.distinct = Distinct {
         principals: count(&seen.principals),
         actions: count(&seen.actions),
@@ -1151,6 +1250,30 @@ mod tests {
         let error = Suppressions::parse("a b\na b c d\n").unwrap_err();
         assert_eq!(error.line, 2);
         assert!(error.to_string().contains("PRINCIPAL [ACTION [RESOURCE]]"));
+    }
+
+    #[test]
+    fn a_group_s_values_count_and_list_as_a_set_would() {
+        let inputs = ["b", "a", "b", "c", "a", "", "c"];
+        for start in 0..inputs.len() {
+            let mut values = Values::default();
+            let mut set = BTreeSet::new();
+            assert_eq!(values.len(), 0);
+            assert!(!values.contains("a"));
+            for value in inputs.iter().cycle().skip(start).take(inputs.len()) {
+                values.insert(value);
+                set.insert((*value).to_string());
+                assert_eq!(values.len(), set.len());
+                assert!(values.iter().eq(set.iter()), "{values:?} against {set:?}");
+                assert!(set.iter().all(|v| values.contains(v)));
+                assert!(!values.contains("z"));
+            }
+        }
+        let mut one = Values::default();
+        one.insert("x");
+        one.insert("x");
+        one.insert_some(None);
+        assert_eq!(one, Values::One("x".to_string()));
     }
 
     #[test]
