@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
+use arrow_array::builder::{ArrayBuilder, MapBuilder, MapFieldNames, StringBuilder};
 use arrow_array::{
     ArrayRef, ListArray, RecordBatch, RecordBatchOptions, StructArray, new_null_array,
 };
@@ -68,10 +68,20 @@ impl FlatStruct {
     }
 }
 
+/// Takes `builder`'s strings as an array and leaves it room for as many again: a scan's batches
+/// are alike, and a builder that starts each batch empty copies its strings about twice more as it
+/// grows by doubling (and faults in the new pages each time).
+fn finish_sized(builder: &mut StringBuilder) -> arrow_array::StringArray {
+    let (items, bytes) = (builder.len(), builder.values_slice().len());
+    let array = builder.finish();
+    *builder = StringBuilder::with_capacity(items, bytes);
+    array
+}
+
 /// The builder's strings, or `rows` nulls where the column is not filled.
 fn string_or_nulls(builder: Option<&mut StringBuilder>, rows: usize) -> ArrayRef {
     match builder {
-        Some(builder) => Arc::new(builder.finish()),
+        Some(builder) => Arc::new(finish_sized(builder)),
         None => new_null_array(&DataType::Utf8, rows),
     }
 }
@@ -563,11 +573,11 @@ impl TrailBatchBuilder {
                 column::RESOURCES => Arc::new(self.finish_resources()?),
                 column::ADDENDUM => Arc::new(self.addendum.finish()),
                 column::TLSDETAILS => Arc::new(self.tls_details.finish()),
-                path if path >= column::FIRST_PATH_COLUMN => {
-                    Arc::new(self.partition[path - column::FIRST_PATH_COLUMN].finish())
-                }
+                path if path >= column::FIRST_PATH_COLUMN => Arc::new(finish_sized(
+                    &mut self.partition[path - column::FIRST_PATH_COLUMN],
+                )),
                 // Every other column is a record string.
-                string => Arc::new(self.strings[STRING_SLOT[string]].finish()),
+                string => Arc::new(finish_sized(&mut self.strings[STRING_SLOT[string]])),
             };
             // Builders grow by doubling; a batch held in memory (a report's window, a hunt's
             // table, the shell's trail) should not keep the unused half. The copy this may take
