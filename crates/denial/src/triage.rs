@@ -12,7 +12,7 @@ use crate::advice::{Advice, Context, advise, with_article};
 use crate::{Arn, Decision, Denial, ErrorClass, PolicyType, error_class, parse_message};
 
 /// The parts of one CloudTrail record the triage reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Event {
     pub event_time: Option<String>,
     pub event_id: Option<String>,
@@ -506,10 +506,12 @@ pub struct Triage {
     group_by: GroupBy,
     fold: bool,
     causes: Vec<CauseKind>,
-    /// (ID, time, name) of the events counted. The time and name as well as the ID, because a
-    /// second delivery is a copy, while hand-written trails reuse IDs for different events: keyed
-    /// by the ID alone, which of those is counted would depend on the order they are read in.
-    seen_events: HashSet<(String, Option<String>, Option<String>)>,
+    /// (ID, time, name, fingerprint of every field) of the events counted. A second delivery is a
+    /// copy, while hand-written trails reuse IDs, times and names for different events (the
+    /// panther-analysis fixtures hold two events with ID `1`, the same time and name, and other
+    /// source addresses): keyed on less than the whole event, which of those is counted would
+    /// depend on the order they are read in, and files are read in parallel.
+    seen_events: HashSet<(String, Option<String>, Option<String>, u64)>,
     /// Each group's place in `groups`: a group is large (its earliest event, its advice), and a
     /// map holding the groups themselves moved them about on every insertion.
     group_index: HashMap<GroupKey, usize>,
@@ -572,6 +574,7 @@ impl Triage {
                 id.clone(),
                 event.event_time.clone(),
                 event.event_name.clone(),
+                fingerprint(event),
             ))
         {
             self.excluded.duplicates += 1;
@@ -808,6 +811,14 @@ impl Triage {
     pub fn excluded(&self) -> Excluded {
         self.excluded
     }
+}
+
+/// A hash of every field of `event`, the same in every run (`DefaultHasher::new` has fixed keys).
+fn fingerprint(event: &Event) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    event.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Adds `value` to `set` unless it is there: a copy only of what is new.
@@ -1183,6 +1194,25 @@ mod tests {
         assert_eq!(groups.len(), 2, "{groups:?}");
         assert_eq!(duplicates, 0);
         assert_eq!(triaged([&second, &first]), (groups, 0));
+        // The same ID, time and name, called from elsewhere: another event, not a copy.
+        let mut elsewhere = first.clone();
+        elsewhere.source_ip = Some("198.51.100.7".into());
+        let ips = |events: [&Event; 2]| {
+            let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
+            for event in events {
+                triage.add(event);
+            }
+            let (groups, excluded) = triage.finish();
+            (
+                groups[0].source_ips.clone(),
+                groups[0].count,
+                excluded.duplicates,
+            )
+        };
+        let both = ips([&first, &elsewhere]);
+        assert_eq!(both.0.len(), 2, "{both:?}");
+        assert_eq!((both.1, both.2), (2, 0));
+        assert_eq!(ips([&elsewhere, &first]), both);
     }
 
     #[test]
