@@ -1181,12 +1181,15 @@ mod tests {
         let first = denial_event("reused", "2024-01-01T00:01:00Z", ALICE, &message);
         let mut second = denial_event("reused", "2024-01-01T00:05:00Z", ALICE, "Access Denied");
         second.event_name = Some("GetObject".into());
-        let triaged = |events: [&Event; 2]| {
+        let fold = |events: [&Event; 2]| {
             let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
             for event in events {
                 triage.add(event);
             }
-            let (groups, excluded) = triage.finish();
+            triage.finish()
+        };
+        let triaged = |events: [&Event; 2]| {
+            let (groups, excluded) = fold(events);
             let groups: Vec<_> = groups.iter().map(|g| (g.action.clone(), g.count)).collect();
             (groups, excluded.duplicates)
         };
@@ -1198,16 +1201,9 @@ mod tests {
         let mut elsewhere = first.clone();
         elsewhere.source_ip = Some("198.51.100.7".into());
         let ips = |events: [&Event; 2]| {
-            let mut triage = Triage::new(Noise::default(), Suppressions::default(), 3);
-            for event in events {
-                triage.add(event);
-            }
-            let (groups, excluded) = triage.finish();
-            (
-                groups[0].source_ips.clone(),
-                groups[0].count,
-                excluded.duplicates,
-            )
+            let (groups, excluded) = fold(events);
+            let group = &groups[0];
+            (group.source_ips.clone(), group.count, excluded.duplicates)
         };
         let both = ips([&first, &elsewhere]);
         assert_eq!(both.0.len(), 2, "{both:?}");
