@@ -156,7 +156,7 @@ pub struct Group {
     pub advice: Advice,
     /// The earliest event, whose context the advice was drawn from.
     #[serde(skip)]
-    earliest: (Option<String>, Option<String>),
+    earliest: (Option<String>, Option<String>, u64),
     /// (time, event ID) of the earliest events seen so far, trimmed as it grows.
     #[serde(skip)]
     samples: Vec<(Option<String>, String)>,
@@ -569,12 +569,13 @@ impl Triage {
             self.excluded.not_denials += 1;
             return;
         }
+        let fingerprint = fingerprint(event);
         if let Some(id) = &event.event_id
             && !self.seen_events.insert((
                 id.clone(),
                 event.event_time.clone(),
                 event.event_name.clone(),
-                fingerprint(event),
+                fingerprint,
             ))
         {
             self.excluded.duplicates += 1;
@@ -644,7 +645,13 @@ impl Triage {
         insert_new(&mut tally.actions, Some(&action));
         *tally.causes.entry(cause_label(&denial)).or_default() += 1;
 
-        let ordering = (event.event_time.clone(), event.event_id.clone());
+        // Time, then ID, then the fingerprint: two different events sharing a time and an ID are
+        // still ordered the same way whichever is read first.
+        let ordering = (
+            event.event_time.clone(),
+            event.event_id.clone(),
+            fingerprint,
+        );
         let next = self.groups.len();
         let at = *self.group_index.entry(key).or_insert(next);
         if at == next {

@@ -25,6 +25,26 @@ pub async fn denial_events(
     Ok(events)
 }
 
+/// The denials `filter` selects, as triage events, handed to `each` a batch at a time as the scan
+/// yields them (in no fixed order), so that whatever folds them can run beside the scan. Returns
+/// how many were handed on.
+pub async fn each_denial_event_batch(
+    session: &TrailSession,
+    filter: &DenialFilter,
+    mut each: impl FnMut(Vec<Event>),
+) -> Result<usize, SqlError> {
+    use futures::StreamExt;
+    let (sql, params) = filter.explain_query();
+    let (_, mut batches) = session.query_stream(&sql, &params).await?;
+    let mut count = 0;
+    while let Some(batch) = batches.next().await {
+        let events = events_of(&batch?)?;
+        count += events.len();
+        each(events);
+    }
+    Ok(count)
+}
+
 /// The query [`events_in_window`] runs.
 pub const EVENTS_IN_WINDOW: &str = "SELECT count(*) AS events FROM cloudtrail \
      WHERE from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp($from) \
