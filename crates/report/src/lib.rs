@@ -4,8 +4,8 @@
 //! window's denials through the triage, the event count and the saved queries of `ctq-sql`), the
 //! figures drawn from a window's denials ([`chart`]), the self-contained `report.html` (inline CSS
 //! and SVG, no script, no network), `summary.json`, the `--fail-on` thresholds and their verdicts
-//! ([`fail_on`]), and writing the report folder atomically ([`write_report_dir`]). It also writes
-//! `ctq explain`'s text and JSON ([`explain`]).
+//! ([`fail_on`]), and writing the report folder atomically ([`write_report_dir`]). It also folds
+//! `ctq explain`'s triage beside its scan and writes its text and JSON ([`explain`]).
 //!
 //! The queries it runs are `ctq-sql`'s, over a session the caller opened; it does not read trails
 //! itself. Every number on the page is one the SQL produced: each saved query's result is shown as
