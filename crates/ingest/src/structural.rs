@@ -59,7 +59,8 @@ pub(crate) fn record_index(text: &[u8]) -> Option<RecordIndex> {
 
 /// [`index_with`] compiled for the widest vectors this processor has: AVX-512 classifies a block
 /// in one compare per mask and carry-less multiplication finds the strings, which takes a sixth
-/// off the pass (2.95 -> 3.5 GB/s over the benchmark trail's files, one core); SSE2 otherwise.
+/// off the pass (2.95 -> 3.5 GB/s over 600 of the benchmark trail's files, one core); SSE2
+/// otherwise.
 fn index(text: &[u8], table: &Table) -> Option<RecordIndex> {
     #[cfg(target_arch = "x86_64")]
     if avx512::available() {
