@@ -68,9 +68,8 @@ pub async fn add_window_needs(
             own.errors.insert((*column).to_string());
         }
     }
-    needs.every.extend(own.every);
-    needs.errors.extend(own.errors);
-    needs.whole_event_name_prefixes = WHOLE_EVENT_NAME_PREFIXES;
+    own.whole_event_name_prefixes = WHOLE_EVENT_NAME_PREFIXES;
+    needs.extend(own);
     Ok(())
 }
 

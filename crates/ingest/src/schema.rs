@@ -313,9 +313,32 @@ impl IdentityFields {
         })
     }
 
+    /// No leaf: what a reader that does not read `useridentity` needs of it.
+    pub const NONE: IdentityFields = IdentityFields(0);
+
     /// Whether the leaf at position `index` of [`LEAVES`](Self::LEAVES) is filled.
     pub fn contains(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
+    }
+
+    /// The leaves either set fills.
+    #[must_use]
+    pub fn union(self, other: IdentityFields) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The leaves at or under the dotted `path` (a leaf, or a struct such as `sessioncontext`:
+    /// each of its leaves); `None` when `useridentity` has nothing there.
+    pub fn under(path: &str) -> Option<Self> {
+        let found = Self::LEAVES
+            .iter()
+            .enumerate()
+            .filter(|(_, leaf)| {
+                leaf.strip_prefix(path)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+            .fold(0, |set, (index, _)| set | (1 << index));
+        (found != 0).then_some(Self(found))
     }
 }
 
@@ -390,6 +413,31 @@ mod tests {
             IdentityFields::from_paths(["arn", "sessioncontext", "type"]),
             Err("sessioncontext"),
             "a struct is not a leaf"
+        );
+        let issuer = IdentityFields::under("sessioncontext.sessionissuer").unwrap();
+        assert_eq!(
+            issuer,
+            IdentityFields::from_paths(IdentityFields::LEAVES[11..16].iter().copied()).unwrap()
+        );
+        assert_eq!(
+            IdentityFields::under("arn"),
+            IdentityFields::from_paths(["arn"]).ok()
+        );
+        assert_eq!(IdentityFields::under("sessioncontext"), {
+            let context = IdentityFields::LEAVES[9..].iter().copied();
+            IdentityFields::from_paths(context).ok()
+        });
+        assert_eq!(
+            IdentityFields::under("ar"),
+            None,
+            "a prefix of a name is not a path"
+        );
+        assert_eq!(IdentityFields::under("nothing"), None);
+        assert_eq!(
+            IdentityFields::NONE
+                .union(issuer)
+                .union(IdentityFields::ALL),
+            IdentityFields::ALL
         );
     }
 

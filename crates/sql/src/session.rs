@@ -397,8 +397,88 @@ fn memory_table(
     )?))
 }
 
+/// The leaves of `useridentity` an optimized `plan` reads. DataFusion plans each field access
+/// as `get_field(useridentity, 'a', 'b')`, so the leaves are known when every use of the column
+/// is such an access, or passes the column on unchanged (a projection naming it, a filter, a sort,
+/// a limit, a union) to such accesses. Any other use reads every leaf: the struct in the result,
+/// renamed, given to a function, compared or grouped on (rows that differ only in a leaf left
+/// unread would become equal), or carried through a node this does not know.
+fn identity_leaves_read(plan: &LogicalPlan) -> Result<IdentityFields, SqlError> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr;
+
+    const COLUMN: &str = "useridentity";
+    let carries_the_struct =
+        |plan: &LogicalPlan| plan.schema().fields().iter().any(|f| f.name() == COLUMN);
+    if carries_the_struct(plan) {
+        return Ok(IdentityFields::ALL);
+    }
+    let read = std::cell::Cell::new(IdentityFields::NONE);
+    let visit = |expr: &Expr| {
+        expr.apply(|e| {
+            if let Expr::ScalarFunction(call) = e
+                && call.func.name() == "get_field"
+                && let Some((Expr::Column(column), path)) = call.args.split_first()
+                && column.name == COLUMN
+            {
+                let names: Option<Vec<&str>> = path
+                    .iter()
+                    .map(|arg| match arg {
+                        Expr::Literal(value, _) => value.try_as_str().flatten(),
+                        _ => None,
+                    })
+                    .collect();
+                read.set(
+                    read.get().union(
+                        names
+                            .and_then(|names| IdentityFields::under(&names.join(".")))
+                            .unwrap_or(IdentityFields::ALL),
+                    ),
+                );
+                return Ok(TreeNodeRecursion::Jump);
+            }
+            if let Expr::Column(column) = e
+                && column.name == COLUMN
+            {
+                read.set(IdentityFields::ALL);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+    };
+    plan.apply_with_subqueries(|node| {
+        match node {
+            // A projection naming the column passes it on; its other expressions are uses.
+            LogicalPlan::Projection(projection) => {
+                for expr in &projection.expr {
+                    if !matches!(expr, Expr::Column(column) if column.name == COLUMN) {
+                        visit(expr)?;
+                    }
+                }
+            }
+            LogicalPlan::TableScan(_)
+            | LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Union(_)
+            | LogicalPlan::Repartition(_) => {
+                node.apply_expressions(visit)?;
+            }
+            _ if carries_the_struct(node) => {
+                read.set(IdentityFields::ALL);
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            _ => {
+                node.apply_expressions(visit)?;
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(read.get())
+}
+
 /// The trail's columns a set of queries reads ([`TrailSession::trail_columns`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnNeeds {
     /// Read for every record.
     pub every: BTreeSet<String>,
@@ -407,6 +487,32 @@ pub struct ColumnNeeds {
     pub errors: BTreeSet<String>,
     /// Records read whole whatever their error code (as [`TrailSession::register_partial_read`]).
     pub whole_event_name_prefixes: &'static [&'static str],
+    /// The leaves of `useridentity` read, when `every` or `errors` names it.
+    pub identity: IdentityFields,
+}
+
+impl Default for ColumnNeeds {
+    /// Nothing read yet.
+    fn default() -> Self {
+        Self {
+            every: BTreeSet::new(),
+            errors: BTreeSet::new(),
+            whole_event_name_prefixes: &[],
+            identity: IdentityFields::NONE,
+        }
+    }
+}
+
+impl ColumnNeeds {
+    /// Adds what `other` reads.
+    pub fn extend(&mut self, other: ColumnNeeds) {
+        self.every.extend(other.every);
+        self.errors.extend(other.errors);
+        if !other.whole_event_name_prefixes.is_empty() {
+            self.whole_event_name_prefixes = other.whole_event_name_prefixes;
+        }
+        self.identity = self.identity.union(other.identity);
+    }
 }
 
 /// How [`TrailSession::register_partial_read`] reads the trail for one query that knows what it
@@ -535,8 +641,11 @@ impl TrailSession {
                 .fold(ColumnSet::NONE.with_name("eventtime"), |set, name| {
                     set.with_name(name)
                 });
-            let window_read: Arc<dyn TableProvider> =
-                Arc::new(files.reading_failed_calls_whole(light, needs.whole_event_name_prefixes));
+            let window_read: Arc<dyn TableProvider> = Arc::new(
+                files
+                    .reading_failed_calls_whole(light, needs.whole_event_name_prefixes)
+                    .reading_identity(needs.identity),
+            );
             self.ctx.register_table(WINDOW_READ_TABLE, window_read)?;
             let frame = self
                 .prepare(&select_from(WINDOW_READ_TABLE, &all, ""), &window.params())
@@ -605,6 +714,7 @@ impl TrailSession {
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
+        needs.identity = needs.identity.union(identity_leaves_read(&plan)?);
         Ok(())
     }
 

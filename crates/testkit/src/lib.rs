@@ -43,6 +43,13 @@ pub fn sample_logs() -> PathBuf {
     repo().join("sample-logs")
 }
 
+/// `../shared/realdata`, the real CloudTrail records of public repositories (one folder each),
+/// when this machine has it.
+pub fn realdata() -> Option<PathBuf> {
+    let dir = repo().join("../shared/realdata");
+    dir.join("SOURCES.md").exists().then_some(dir)
+}
+
 /// The saved queries, `queries/`.
 pub fn queries() -> PathBuf {
     repo().join("queries")

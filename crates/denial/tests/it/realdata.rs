@@ -22,11 +22,6 @@ const TYPE_PHRASES: &[&str] = &[
     "role trust policy",
 ];
 
-fn realdata_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata");
-    dir.is_dir().then_some(dir)
-}
-
 /// The `.json` and `.json.gz` files under `dir`, in path order.
 fn trail_files(dir: &Path) -> Vec<PathBuf> {
     ctq_testkit::walk(dir)
@@ -58,7 +53,7 @@ fn text<'a>(record: &'a Value, pointer: &str) -> Option<&'a str> {
 
 #[test]
 fn every_real_denial_parses_and_gets_advice() {
-    let Some(dir) = realdata_dir() else {
+    let Some(dir) = ctq_testkit::realdata() else {
         support::skip("../shared/realdata is not present");
         return;
     };

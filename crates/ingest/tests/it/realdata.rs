@@ -1,14 +1,7 @@
 //! Real CloudTrail records from public repositories, when `../shared/realdata` is present: the
 //! record and denial counts of each folder equal the table of its SOURCES.md.
 
-use std::path::PathBuf;
-
 use crate::support::*;
-
-fn realdata_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata");
-    dir.join("SOURCES.md").exists().then_some(dir)
-}
 
 fn number(cell: &str) -> u64 {
     cell.trim().replace(',', "").parse().unwrap()
@@ -16,7 +9,7 @@ fn number(cell: &str) -> u64 {
 
 #[test]
 fn every_folder_gives_the_counts_of_its_sources_table() {
-    let Some(dir) = realdata_dir() else {
+    let Some(dir) = ctq_testkit::realdata() else {
         skip("../shared/realdata is not present");
         return;
     };

@@ -158,6 +158,7 @@ async fn a_window_held_with_named_calls_whole_is_the_same_from_files_and_a_store
             .into(),
         errors: ["requestparameters".to_string()].into(),
         whole_event_name_prefixes: &["AssumeRole"],
+        ..ctq_sql::ColumnNeeds::default()
     };
     let mut held = Vec::new();
     for session in [
@@ -193,4 +194,126 @@ async fn a_window_held_with_named_calls_whole_is_the_same_from_files_and_a_store
     // The sample trail delivers one event twice; a store keeps it once.
     held[0].dedup();
     assert_eq!(held[0], held[1]);
+}
+
+/// Queries reading `useridentity` in different ways: some leaves, a nested struct, the struct
+/// itself, through an alias, in a filter or a grouping, through a function of the struct, passed
+/// on by a projection DataFusion adds, grouped or made distinct on whole.
+const IDENTITY_QUERIES: [&str; 11] = [
+    "SELECT eventid, useridentity.arn FROM cloudtrail",
+    "SELECT eventid, useridentity.sessioncontext.sessionissuer.arn AS issuer, \
+     coalesce(useridentity.arn, useridentity.invokedby) AS principal \
+     FROM cloudtrail WHERE useridentity.type IS NOT NULL",
+    "SELECT eventid, useridentity.sessioncontext FROM cloudtrail",
+    "SELECT eventid, useridentity FROM cloudtrail",
+    "SELECT id, u.arn, u.accountid FROM (SELECT eventid AS id, useridentity AS u FROM cloudtrail)",
+    "SELECT useridentity.type, count(*) FROM cloudtrail GROUP BY 1",
+    "SELECT eventid FROM cloudtrail WHERE useridentity.username IS NOT NULL",
+    "SELECT eventid, make_array(useridentity)[1]['arn'] AS arn FROM cloudtrail",
+    "SELECT CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS s, \
+     useridentity.arn AS arn FROM cloudtrail \
+     WHERE from_iso8601_timestamp(eventtime) >= TIMESTAMP '2000-01-01 00:00:00' \
+     AND from_iso8601_timestamp(eventtime) < TIMESTAMP '2100-01-01 00:00:00'",
+    "SELECT count(*) FROM (SELECT DISTINCT eventname, useridentity FROM cloudtrail)",
+    "SELECT u.arn, count(*) FROM (SELECT useridentity AS u FROM cloudtrail) GROUP BY u",
+];
+
+/// A window held in memory fills only the leaves of `useridentity` its queries read
+/// (`ColumnNeeds::identity`, from their plans), and answers each query as the window held with
+/// every leaf does: on the sample trail and on every folder of `../shared/realdata` present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_held_with_the_identity_leaves_read_answers_as_the_trail() {
+    let window = ctq_sql::TimeWindow::new(
+        ctq_sql::Instant::parse_iso8601("1970-01-01T00:00:00Z").unwrap(),
+        ctq_sql::Instant::parse_iso8601("2100-01-01T00:00:00Z").unwrap(),
+    )
+    .unwrap();
+    let mut trails = vec![sample_logs()];
+    match ctq_testkit::realdata() {
+        Some(dir) => {
+            let mut folders: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| path.is_dir())
+                .collect();
+            folders.sort();
+            trails.extend(folders);
+        }
+        None => ctq_testkit::skip("../shared/realdata is not present: the sample trail only"),
+    }
+    let open = |trail: std::path::PathBuf| async move {
+        TrailSession::open(&[trail], &SessionOptions::default())
+            .await
+            .unwrap()
+    };
+    // The leaves each query is found to read.
+    let session = open(sample_logs()).await;
+    let mut leaves = Vec::new();
+    for sql in IDENTITY_QUERIES {
+        let mut needs = ctq_sql::ColumnNeeds::default();
+        session.trail_columns(sql, &[], &mut needs).await.unwrap();
+        leaves.push(needs.identity);
+    }
+    let paths = |paths: &[&str]| IdentityFields::from_paths(paths.iter().copied()).unwrap();
+    assert_eq!(leaves[0], paths(&["arn"]));
+    assert_eq!(
+        leaves[1],
+        paths(&[
+            "type",
+            "arn",
+            "invokedby",
+            "sessioncontext.sessionissuer.arn"
+        ])
+    );
+    assert_eq!(
+        leaves[2],
+        paths(&IdentityFields::LEAVES[9..]),
+        "a struct reads its leaves"
+    );
+    assert_eq!(leaves[3], IdentityFields::ALL, "the struct itself");
+    assert_eq!(leaves[5], paths(&["type"]));
+    assert_eq!(leaves[6], paths(&["username"]));
+    assert_eq!(
+        leaves[7],
+        IdentityFields::ALL,
+        "the struct passed to a function"
+    );
+    assert_eq!(leaves[8], paths(&["arn"]), "passed on to a field access");
+    assert_eq!(
+        leaves[9],
+        IdentityFields::ALL,
+        "distinct on the whole struct"
+    );
+    assert_eq!(
+        leaves[10],
+        IdentityFields::ALL,
+        "grouped on the whole struct"
+    );
+
+    // Each query over the window held with the leaves found, and with every leaf.
+    for trail in trails {
+        for sql in IDENTITY_QUERIES {
+            let mut answers = Vec::new();
+            for every_leaf in [false, true] {
+                let session = open(trail.clone()).await;
+                let mut needs = ctq_sql::ColumnNeeds::default();
+                session.trail_columns(sql, &[], &mut needs).await.unwrap();
+                if every_leaf {
+                    needs.identity = IdentityFields::ALL;
+                }
+                let outcome = session
+                    .cache_window(&window, &needs, 1 << 30)
+                    .await
+                    .unwrap();
+                assert!(
+                    matches!(outcome, ctq_sql::CacheOutcome::Cached { .. }),
+                    "{outcome:?}"
+                );
+                let mut rows = csv_rows(&session.query(sql, &[]).await.unwrap());
+                rows.sort();
+                answers.push(rows);
+            }
+            assert_eq!(answers[0], answers[1], "{} {sql}", trail.display());
+        }
+    }
 }
