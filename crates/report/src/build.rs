@@ -48,9 +48,10 @@ pub struct Request<'a> {
 pub struct Built {
     pub report: Report,
     pub csv_files: Vec<(String, Vec<u8>)>,
-    /// `triage.json`: the document `ctq explain --format json` prints for the same window and
+    /// `triage.json` but for its groups, `report.triage`, which [`Built::triage_json`] renders
+    /// into it: the document `ctq explain --format json` prints for the same window and
     /// principal, every group in it.
-    pub triage_json: serde_json::Value,
+    triage_without_groups: serde_json::Value,
 }
 
 /// A query of the report that failed.
@@ -179,21 +180,23 @@ pub async fn build(session: &TrailSession, request: Request<'_>) -> Result<Built
     };
     report.verdicts = fail_on::evaluate(request.fail_on, &report);
     report.duration_ms = request.started.elapsed().as_millis() as u64;
-    let triage_json = explain_json(
+    let triage_without_groups = explain_json(
         &Scope {
             from: Some(window.from()),
             to: Some(window.to()),
             principal: request.denials.principal.as_deref(),
         },
-        &report.triage,
+        &[],
         &report.excluded,
         scan.files_read(),
         scan.damaged().count(),
     );
+    let mut triage_without_groups = triage_without_groups;
+    triage_without_groups["denials"] = report.triage.iter().map(|g| g.count).sum::<u64>().into();
     Ok(Built {
         report,
         csv_files,
-        triage_json,
+        triage_without_groups,
     })
 }
 
@@ -215,26 +218,79 @@ fn fold_denials(
 }
 
 impl Built {
-    /// The report folder's files: report.html, summary.json, triage.json and the CSVs.
+    /// The report folder's files: report.html, summary.json, triage.json and the CSVs. The page
+    /// and the triage (tens of megabytes of JSON over a few days of a busy trail) are rendered
+    /// side by side.
     pub fn files(&self) -> Result<Vec<(String, Vec<u8>)>, serde_json::Error> {
+        let ((html, summary), triage) = rayon::join(
+            || {
+                (
+                    crate::render_html(&self.report).into_bytes(),
+                    pretty_json(&crate::summary_json(&self.report)),
+                )
+            },
+            || self.triage_json(),
+        );
         let mut files = vec![
-            (
-                "report.html".to_string(),
-                crate::render_html(&self.report).into_bytes(),
-            ),
-            (
-                "summary.json".to_string(),
-                pretty_json(&crate::summary_json(&self.report))?,
-            ),
-            ("triage.json".to_string(), pretty_json(&self.triage_json)?),
+            ("report.html".to_string(), html),
+            ("summary.json".to_string(), summary?),
+            ("triage.json".to_string(), triage?),
         ];
         files.extend(self.csv_files.iter().cloned());
         Ok(files)
+    }
+
+    /// `triage.json`, pretty-printed.
+    pub fn triage_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        pretty_json_with_array(&self.triage_without_groups, "groups", &self.report.triage)
     }
 }
 
 fn pretty_json(value: &impl serde::Serialize) -> Result<Vec<u8>, serde_json::Error> {
     Ok((serde_json::to_string_pretty(value)? + "\n").into_bytes())
+}
+
+/// [`pretty_json`] of `document` with `items` as the array at its top-level `key`, the items
+/// rendered on every core: the bytes serde_json gives for the whole document, built as a value
+/// (its keys sorted) and printed.
+fn pretty_json_with_array<T: serde::Serialize + Sync>(
+    document: &serde_json::Value,
+    key: &str,
+    items: &[T],
+) -> Result<Vec<u8>, serde_json::Error> {
+    use rayon::prelude::*;
+
+    let mut document = document.clone();
+    document[key] = serde_json::Value::Array(Vec::new());
+    let text = serde_json::to_string_pretty(&document)?;
+    // A key at depth one starts a line after two spaces, and a string never holds a raw newline:
+    // this is found once, where the key is.
+    let empty = format!("\n  {}: []", serde_json::to_string(key)?);
+    let Some(at) = text.find(&empty) else {
+        unreachable!("the key was set at the top level of an object")
+    };
+    let opened = at + empty.len() - 1;
+    // Each item as serde_json prints an array's elements at depth two.
+    let items: Vec<String> = items
+        .par_iter()
+        .map(|item| {
+            let item = serde_json::to_string_pretty(&serde_json::to_value(item)?)?;
+            Ok(item.replace('\n', "\n    "))
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    let mut out =
+        String::with_capacity(text.len() + items.iter().map(|i| i.len() + 6).sum::<usize>() + 4);
+    out.push_str(&text[..opened]);
+    for (index, item) in items.iter().enumerate() {
+        out.push_str(if index == 0 { "\n    " } else { ",\n    " });
+        out.push_str(item);
+    }
+    if !items.is_empty() {
+        out.push_str("\n  ");
+    }
+    out.push_str(&text[opened..]);
+    out.push('\n');
+    Ok(out.into_bytes())
 }
 
 impl Window {
@@ -391,6 +447,35 @@ mod tests {
 
     fn at(text: &str) -> Instant {
         Instant::parse_iso8601(text).unwrap()
+    }
+
+    #[test]
+    fn an_array_rendered_apart_is_the_document_printed_whole() {
+        let tricky = serde_json::json!({
+            "b": "\n  \"groups\": []",
+            "groups": "replaced",
+            "a": {"groups": [1, 2]},
+            "z": [],
+        });
+        let items = [
+            serde_json::json!({"y": [1, {"deep": ["x\ny"]}], "x": null, "groups": []}),
+            serde_json::json!("a string, \"quoted\"\n"),
+            serde_json::json!(7),
+            serde_json::json!([]),
+            serde_json::json!({}),
+        ];
+        for count in 0..=items.len() {
+            let mut whole = tricky.clone();
+            whole["groups"] = serde_json::Value::Array(items[..count].to_vec());
+            assert_eq!(
+                String::from_utf8(
+                    pretty_json_with_array(&tricky, "groups", &items[..count]).unwrap()
+                )
+                .unwrap(),
+                String::from_utf8(pretty_json(&whole).unwrap()).unwrap(),
+                "{count} items"
+            );
+        }
     }
 
     #[test]
@@ -630,11 +715,30 @@ mod tests {
                 .is_none_or(|csv| names.iter().any(|n| n == csv))
         }));
         assert_eq!(summary["no_data"], false);
+        let triage: serde_json::Value =
+            serde_json::from_slice(&built.triage_json().unwrap()).unwrap();
         assert_eq!(
-            built.triage_json["groups"].as_array().unwrap().len(),
+            triage["groups"].as_array().unwrap().len(),
             report.triage.len()
         );
-        assert_eq!(built.triage_json["window"]["from"], report.window.from);
-        assert_eq!(built.triage_json["files_read"], report.files.read);
+        assert_eq!(triage["window"]["from"], report.window.from);
+        assert_eq!(triage["files_read"], report.files.read);
+        // The groups rendered apart are the document serde_json prints whole.
+        let whole = explain_json(
+            &Scope {
+                from: Some(at(&report.window.from)),
+                to: Some(at(&report.window.to)),
+                principal: None,
+            },
+            &report.triage,
+            &report.excluded,
+            report.files.read as usize,
+            report.files.damaged.len(),
+        );
+        assert!(!report.triage.is_empty());
+        assert_eq!(
+            String::from_utf8(built.triage_json().unwrap()).unwrap(),
+            String::from_utf8(pretty_json(&whole).unwrap()).unwrap()
+        );
     }
 }
