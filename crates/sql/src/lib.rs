@@ -17,6 +17,7 @@ pub mod canned;
 pub mod dialect;
 pub mod events;
 pub mod functions;
+mod held;
 mod ipaddress_cast;
 pub mod lake;
 pub mod output;

@@ -19,6 +19,7 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::logical_expr::LogicalPlan;
 
 use crate::SqlError;
+use crate::held::{HeldTable, memory_table};
 use crate::table::{CloudTrailTable, TrailSource};
 use ctq_s3::{S3Options, S3Trail, TrailLocation};
 use ctq_store::StoreLocation;
@@ -378,23 +379,6 @@ impl TrailSession {
         };
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
-}
-
-/// `batches` as a table in memory, in one partition per core so that a query over it still runs
-/// in parallel.
-fn memory_table(
-    schema: datafusion::arrow::datatypes::SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<Arc<datafusion::datasource::MemTable>, SqlError> {
-    let partitions = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len()).max(1)];
-    let count = split.len();
-    for (i, batch) in batches.into_iter().enumerate() {
-        split[i % count].push(batch);
-    }
-    Ok(Arc::new(datafusion::datasource::MemTable::try_new(
-        schema, split,
-    )?))
 }
 
 /// The leaves of `useridentity` an optimized `plan` reads. DataFusion plans each field access
@@ -770,7 +754,7 @@ impl TrailSession {
                 batches.push(batch);
             }
         }
-        let memory: Arc<dyn TableProvider> = memory_table(schema, batches)?;
+        let memory: Arc<dyn TableProvider> = Arc::new(HeldTable::new(schema, batches)?);
         let mut replaced = Vec::new();
         for catalog_name in self.ctx.catalog_names() {
             let Some(catalog) = self.ctx.catalog(&catalog_name) else {

@@ -1,0 +1,196 @@
+//! A table held in memory with its failed calls also held apart.
+//!
+//! A window held for several queries ([`crate::TrailSession::cache_window`]) holds every record
+//! for the queries that read them all (the hunt, the count of events), but most of a report's
+//! queries read denials: their filters reject a null `errorcode`, and a few percent of the rows
+//! have one. Those queries scan a copy of those rows alone rather than filter every row again.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::{filter_record_batch, is_not_null};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::pruning::needs_error_code;
+
+/// Every row in one [`MemTable`], and the rows with an `errorcode` in another.
+#[derive(Debug)]
+pub(crate) struct HeldTable {
+    every: Arc<MemTable>,
+    failed: Arc<MemTable>,
+}
+
+impl HeldTable {
+    /// `batches` held as they are, and their rows with an error code copied apart (a batch all of
+    /// whose rows have one is shared, not copied). A table without an `errorcode` column has no
+    /// query that filters on it, and holds nothing apart.
+    pub(crate) fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Self> {
+        let failed = match schema.index_of("errorcode") {
+            Ok(column) => batches
+                .iter()
+                .map(|batch| {
+                    let keep = is_not_null(batch.column(column))?;
+                    filter_record_batch(batch, &keep)
+                })
+                .filter(|batch| !batch.as_ref().is_ok_and(|b| b.num_rows() == 0))
+                .collect::<Result<Vec<_>, _>>()?,
+            Err(_) => Vec::new(),
+        };
+        Ok(Self {
+            every: memory_table(schema.clone(), batches)?,
+            failed: memory_table(schema, failed)?,
+        })
+    }
+
+    /// The rows a scan with `filters` (those DataFusion pushed down, all of them: see
+    /// [`TableProvider::supports_filters_pushdown`]) can return rows from.
+    fn rows_for(&self, filters: &[Expr]) -> &Arc<MemTable> {
+        if needs_error_code(filters) {
+            &self.failed
+        } else {
+            &self.every
+        }
+    }
+}
+
+/// `batches` as a table in memory, in one partition per core so that a query over it still runs
+/// in parallel.
+pub(crate) fn memory_table(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
+    let partitions = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len()).max(1)];
+    let count = split.len();
+    for (i, batch) in batches.into_iter().enumerate() {
+        split[i % count].push(batch);
+    }
+    Ok(Arc::new(MemTable::try_new(schema, split)?))
+}
+
+#[async_trait]
+impl TableProvider for HeldTable {
+    fn schema(&self) -> SchemaRef {
+        self.every.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    // Every filter is offered to the scan, which only chooses the rows by them: DataFusion still
+    // applies each above it.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.rows_for(filters)
+            .scan(state, projection, &[], limit)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::prelude::{SessionContext, col, lit};
+
+    use super::*;
+
+    fn batch(schema: &SchemaRef, names: &[&str], codes: &[Option<&str>]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(names.to_vec())),
+                Arc::new(StringArray::from(codes.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut rows: Vec<String> =
+            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string()
+                .lines()
+                .map(String::from)
+                .collect();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn queries_of_failed_calls_scan_them_alone_and_answer_as_the_whole_table() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("eventname", DataType::Utf8, true),
+            Field::new("errorcode", DataType::Utf8, true),
+        ]));
+        let batches = vec![
+            batch(
+                &schema,
+                &["a", "b", "c"],
+                &[None, Some("AccessDenied"), None],
+            ),
+            batch(&schema, &["d", "e"], &[None, None]),
+            batch(
+                &schema,
+                &["f", "g"],
+                &[Some("Throttling"), Some("AccessDenied")],
+            ),
+        ];
+        let held = HeldTable::new(schema.clone(), batches.clone()).unwrap();
+        let mut failed_rows = 0;
+        for partition in &held.failed.batches {
+            failed_rows += partition
+                .read()
+                .await
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>();
+        }
+        assert_eq!(failed_rows, 3);
+        let denials = col("errorcode").eq(lit("AccessDenied"));
+        assert!(Arc::ptr_eq(held.rows_for(&[denials]), &held.failed));
+        let some_named = col("errorcode")
+            .is_not_null()
+            .or(col("eventname").eq(lit("a")));
+        assert!(Arc::ptr_eq(held.rows_for(&[some_named]), &held.every));
+        assert!(Arc::ptr_eq(held.rows_for(&[]), &held.every));
+
+        let ctx = SessionContext::new();
+        ctx.register_table("held", Arc::new(held)).unwrap();
+        ctx.register_table("whole", memory_table(schema, batches).unwrap())
+            .unwrap();
+        for condition in [
+            "errorcode IS NOT NULL",
+            "errorcode = 'AccessDenied'",
+            "lower(errorcode) LIKE '%denied%' AND eventname > 'a'",
+            "errorcode IS NOT NULL OR eventname = 'a'",
+            "errorcode IS NULL",
+            "true",
+        ] {
+            let query = |table: &str| format!("SELECT * FROM {table} WHERE {condition}");
+            assert_eq!(
+                rows(&ctx, &query("held")).await,
+                rows(&ctx, &query("whole")).await,
+                "{condition}"
+            );
+        }
+    }
+}
