@@ -60,8 +60,15 @@ impl HeldTable {
 }
 
 /// `batches` as a table in memory, in one partition per core so that a query over it still runs
-/// in parallel.
-pub(crate) fn memory_table(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
+/// in parallel. Each partition has its largest batches first: a filter gathers what it keeps into
+/// batches of the session's size, and passes a large batch on as it is only while it holds
+/// nothing back, so one small batch early in a partition had it copy every row after it (a
+/// query keeping most rows, such as the hunt's, copied the whole window).
+pub(crate) fn memory_table(
+    schema: SchemaRef,
+    mut batches: Vec<RecordBatch>,
+) -> Result<Arc<MemTable>> {
+    batches.sort_by_key(|batch| std::cmp::Reverse(batch.num_rows()));
     let partitions = std::thread::available_parallelism().map_or(1, usize::from);
     let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len()).max(1)];
     let count = split.len();
@@ -133,6 +140,58 @@ mod tests {
                 .collect();
         rows.sort();
         rows
+    }
+
+    /// A filter that keeps every row of the table hands on its large batches as they are, even
+    /// when a small one was among them.
+    #[tokio::test]
+    async fn a_filter_keeping_every_row_copies_none_of_the_large_batches() {
+        use datafusion::arrow::array::{Array, Int64Array};
+        use datafusion::prelude::SessionConfig;
+
+        const ROWS: i64 = 8192;
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+        let batch = |rows: i64| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from_iter_values(0..rows))],
+            )
+            .unwrap()
+        };
+        let batches = vec![
+            batch(ROWS),
+            batch(100),
+            batch(ROWS),
+            batch(ROWS),
+            batch(ROWS),
+        ];
+        let values = |batch: &RecordBatch| batch.column(0).to_data().buffers()[0].as_ptr();
+        let large: Vec<_> = batches
+            .iter()
+            .filter(|b| b.num_rows() == ROWS as usize)
+            .map(values)
+            .collect();
+        let ctx = SessionContext::new_with_config(
+            SessionConfig::new()
+                .with_batch_size(ROWS as usize)
+                .with_target_partitions(2),
+        );
+        ctx.register_table("t", memory_table(schema, batches).unwrap())
+            .unwrap();
+        let kept = ctx
+            .sql("SELECT n FROM t WHERE n IS NOT NULL")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            4 * ROWS as usize + 100
+        );
+        for batch in kept.iter().filter(|b| b.num_rows() == ROWS as usize) {
+            assert!(large.contains(&values(batch)), "a large batch was copied");
+        }
     }
 
     #[tokio::test]
