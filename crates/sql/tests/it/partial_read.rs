@@ -142,6 +142,19 @@ async fn a_store_is_read_whole() {
     );
 }
 
+/// Holds `window` in memory as `needs` asks, and checks that it was held.
+async fn hold_window(
+    session: &TrailSession,
+    window: &ctq_sql::TimeWindow,
+    needs: &ctq_sql::ColumnNeeds,
+) {
+    let outcome = session.cache_window(window, needs, 1 << 30).await.unwrap();
+    assert!(
+        matches!(outcome, ctq_sql::CacheOutcome::Cached { .. }),
+        "{outcome:?}"
+    );
+}
+
 /// A window held in memory with the request parameters of failed and `AssumeRole*` calls only,
 /// from trail files (one pass) and from a store (two reads): both hold the same rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,14 +182,7 @@ async fn a_window_held_with_named_calls_whole_is_the_same_from_files_and_a_store
             .await
             .unwrap(),
     ] {
-        let outcome = session
-            .cache_window(&window, &needs, 1 << 30)
-            .await
-            .unwrap();
-        assert!(
-            matches!(outcome, ctq_sql::CacheOutcome::Cached { .. }),
-            "{outcome:?}"
-        );
+        hold_window(&session, &window, &needs).await;
         held.push(requests(&session, "cloudtrail", "true").await);
     }
     let named = held[0]
@@ -301,14 +307,7 @@ async fn a_window_held_with_the_identity_leaves_read_answers_as_the_trail() {
                 if every_leaf {
                     needs.identity = IdentityFields::ALL;
                 }
-                let outcome = session
-                    .cache_window(&window, &needs, 1 << 30)
-                    .await
-                    .unwrap();
-                assert!(
-                    matches!(outcome, ctq_sql::CacheOutcome::Cached { .. }),
-                    "{outcome:?}"
-                );
+                hold_window(&session, &window, &needs).await;
                 let mut rows = csv_rows(&session.query(sql, &[]).await.unwrap());
                 rows.sort();
                 answers.push(rows);
