@@ -18,8 +18,8 @@ use serde::de::IgnoredAny;
 
 use crate::path::NonEventKind;
 use crate::record::{
-    FromJsonText, Record, SharedIdentity, Text, record_key_column, set_record_field,
-    with_wanted_columns,
+    FromJsonText, Record, Shared, SharedIdentity, Text, TlsDetails, record_key_column,
+    set_record_field, with_wanted_columns,
 };
 use crate::schema::{ColumnSet, column};
 
@@ -543,7 +543,8 @@ fn decode_indexed(
 ) -> Option<Decoded> {
     let index = crate::structural::record_index(text.as_bytes())?;
     let mut records = Vec::with_capacity(index.spans.len());
-    let mut identities = Identities::default();
+    let mut identities: ParsedOnce<'_, Option<SharedIdentity<'_>>> = ParsedOnce::default();
+    let mut connections: ParsedOnce<'_, Option<Shared<TlsDetails<'_>>>> = ParsedOnce::default();
     // Each key of a record, read once: its column, its text and where its value starts.
     let mut fields: Vec<(Option<usize>, Cow<'_, str>, usize)> = Vec::new();
     for i in 0..index.spans.len() {
@@ -603,6 +604,8 @@ fn decode_indexed(
             let value = value(k, *after_key)?;
             if column == column::USERIDENTITY {
                 record.user_identity = identities.parse(value).ok()?;
+            } else if column == column::TLSDETAILS {
+                record.tls_details = connections.parse(value).ok()?;
             } else {
                 set_record_field(&mut record, key, value).ok()?;
             }
@@ -613,25 +616,33 @@ fn decode_indexed(
     Some(Decoded::Records(index.spans.len()))
 }
 
-/// The `userIdentity` values of one file, parsed once each. A file holds a few principals' calls,
-/// each repeating its identity's text byte for byte, so most records find theirs here for the
-/// cost of hashing its text instead of parsing it.
-#[derive(Default)]
-struct Identities<'a> {
-    // Seeded per run: a file cannot be written so that its identities collide and the map slows
-    // to a crawl.
-    parsed: HashMap<&'a str, Option<SharedIdentity<'a>>, foldhash::fast::RandomState>,
+/// The values of one field (`userIdentity`, `tlsDetails`) in one file, parsed once each. A file
+/// holds a few principals' calls over a few connections, each repeating its identity's and its
+/// connection's text byte for byte, so most records find theirs here for the cost of hashing the
+/// text instead of parsing it.
+struct ParsedOnce<'a, T> {
+    // Seeded per run: a file cannot be written so that its values collide and the map slows to
+    // a crawl.
+    parsed: HashMap<&'a str, T, foldhash::fast::RandomState>,
 }
 
-impl<'a> Identities<'a> {
-    /// The identity whose JSON text is `text`; an error when it does not parse as one.
-    fn parse(&mut self, text: &'a str) -> Result<Option<SharedIdentity<'a>>, serde_json::Error> {
-        if let Some(identity) = self.parsed.get(text) {
-            return Ok(identity.clone());
+impl<T> Default for ParsedOnce<'_, T> {
+    fn default() -> Self {
+        Self {
+            parsed: HashMap::default(),
         }
-        let identity: Option<SharedIdentity<'a>> = FromJsonText::from_json_text(text)?;
-        self.parsed.insert(text, identity.clone());
-        Ok(identity)
+    }
+}
+
+impl<'a, T: FromJsonText<'a> + Clone> ParsedOnce<'a, T> {
+    /// The value whose JSON text is `text`; an error when it does not parse as one.
+    fn parse(&mut self, text: &'a str) -> Result<T, serde_json::Error> {
+        if let Some(value) = self.parsed.get(text) {
+            return Ok(value.clone());
+        }
+        let value = T::from_json_text(text)?;
+        self.parsed.insert(text, value.clone());
+        Ok(value)
     }
 }
 
@@ -1118,6 +1129,37 @@ mod tests {
         let arn = |name: &str| Some(format!("arn:aws:iam::1:user/{name}"));
         assert_eq!(arns, [arn("alice"), arn("bob"), arn("alice"), None]);
         assert_eq!(shared[0], shared[2], "alice's identity parsed twice");
+        assert_ne!(shared[0], shared[1]);
+    }
+
+    #[test]
+    fn records_repeating_a_connection_share_one_parse_and_others_keep_theirs() {
+        let tls12 = r#"{"tlsVersion":"TLSv1.2","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
+        let tls13 = r#"{"tlsVersion":"TLSv1.3","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
+        let text = format!(
+            r#"{{"Records":[{{"tlsDetails":{tls12}}},{{"tlsDetails":{tls13}}},{{"tlsDetails":{tls12}}},{{"eventName":"x"}}]}}"#
+        );
+        let (mut versions, mut shared) = (Vec::new(), Vec::new());
+        decode_indexed(
+            &text,
+            ColumnSet::ALL,
+            &RecordFilter::default(),
+            &mut |r: &Record<'_>| {
+                let tls = r.tls_details.as_ref();
+                versions.push(tls.and_then(|t| t.tls_version.as_deref().map(str::to_owned)));
+                shared.push(tls.map(|t| std::rc::Rc::as_ptr(&t.0) as usize));
+            },
+        )
+        .expect("an indexed file");
+        let version = |v: &str| Some(format!("TLSv{v}"));
+        assert_eq!(
+            versions,
+            [version("1.2"), version("1.3"), version("1.2"), None]
+        );
+        assert_eq!(
+            shared[0], shared[2],
+            "one connection's details parsed twice"
+        );
         assert_ne!(shared[0], shared[1]);
     }
 

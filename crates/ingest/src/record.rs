@@ -137,7 +137,7 @@ from_json_text_by_serde!(
     Option<SharedIdentity<'de>>,
     Option<Vec<Resource<'de>>>,
     Option<Box<Addendum<'de>>>,
-    Option<Box<TlsDetails<'de>>>
+    Option<Shared<TlsDetails<'de>>>
 );
 
 impl Document<'_> {
@@ -188,7 +188,8 @@ pub(crate) struct Record<'a> {
     pub addendum: Option<Box<Addendum<'a>>>,
     pub session_credential_from_console: Text<'a>,
     pub edge_device_details: Document<'a>,
-    pub tls_details: Option<Box<TlsDetails<'a>>>,
+    // Shared: every call of a client over one connection repeats it.
+    pub tls_details: Option<Shared<TlsDetails<'a>>>,
 }
 
 thread_local! {
@@ -314,22 +315,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
     }
 }
 
-/// A record's `userIdentity`, shared by the records that repeat it.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedIdentity<'a>(pub Rc<UserIdentity<'a>>);
+/// A value of a record shared by the records of a file that repeat it byte for byte (parsed
+/// once, [`crate::decode`]'s `ParsedOnce`).
+#[derive(Debug)]
+pub(crate) struct Shared<T>(pub Rc<T>);
 
-impl<'a> std::ops::Deref for SharedIdentity<'a> {
-    type Target = UserIdentity<'a>;
-    fn deref(&self) -> &UserIdentity<'a> {
+// Not derived: a clone shares the value, whatever `T` is.
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(Rc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
         &self.0
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for SharedIdentity<'a> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        UserIdentity::deserialize(deserializer).map(|identity| SharedIdentity(Rc::new(identity)))
+        T::deserialize(deserializer).map(|value| Shared(Rc::new(value)))
     }
 }
+
+/// A record's `userIdentity`: a file holds a few principals' calls, each repeating its identity.
+pub(crate) type SharedIdentity<'a> = Shared<UserIdentity<'a>>;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
