@@ -1108,59 +1108,41 @@ mod tests {
     }
 
     #[test]
-    fn records_repeating_an_identity_share_one_parse_and_others_keep_theirs() {
+    fn records_repeating_an_identity_or_a_connection_share_one_parse_and_others_keep_theirs() {
         let alice = r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice"}"#;
         let bob = r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob"}"#;
+        let tls12 = r#"{"tlsVersion":"TLSv1.2","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
+        let tls13 = r#"{"tlsVersion":"TLSv1.3","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
         let text = format!(
-            r#"{{"Records":[{{"userIdentity":{alice}}},{{"userIdentity":{bob}}},{{"userIdentity":{alice}}},{{"userIdentity":null}}]}}"#
+            r#"{{"Records":[{{"userIdentity":{alice},"tlsDetails":{tls12}}},{{"userIdentity":{bob},"tlsDetails":{tls13}}},{{"userIdentity":{alice},"tlsDetails":{tls12}}},{{"userIdentity":null}}]}}"#
         );
-        let (mut arns, mut shared) = (Vec::new(), Vec::new());
+        let (mut arns, mut versions, mut shared) = (Vec::new(), Vec::new(), Vec::new());
         decode_indexed(
             &text,
             ColumnSet::ALL,
             &RecordFilter::default(),
             &mut |r: &Record<'_>| {
                 let identity = r.user_identity.as_ref();
+                let tls = r.tls_details.as_ref();
                 arns.push(identity.and_then(|i| i.arn.as_deref().map(str::to_owned)));
-                shared.push(identity.map(|i| std::rc::Rc::as_ptr(&i.0) as usize));
+                versions.push(tls.and_then(|t| t.tls_version.as_deref().map(str::to_owned)));
+                shared.push((
+                    identity.map(|i| std::rc::Rc::as_ptr(&i.0) as usize),
+                    tls.map(|t| std::rc::Rc::as_ptr(&t.0) as usize),
+                ));
             },
         )
         .expect("an indexed file");
         let arn = |name: &str| Some(format!("arn:aws:iam::1:user/{name}"));
         assert_eq!(arns, [arn("alice"), arn("bob"), arn("alice"), None]);
-        assert_eq!(shared[0], shared[2], "alice's identity parsed twice");
-        assert_ne!(shared[0], shared[1]);
-    }
-
-    #[test]
-    fn records_repeating_a_connection_share_one_parse_and_others_keep_theirs() {
-        let tls12 = r#"{"tlsVersion":"TLSv1.2","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
-        let tls13 = r#"{"tlsVersion":"TLSv1.3","cipherSuite":"A","clientProvidedHostHeader":"h"}"#;
-        let text = format!(
-            r#"{{"Records":[{{"tlsDetails":{tls12}}},{{"tlsDetails":{tls13}}},{{"tlsDetails":{tls12}}},{{"eventName":"x"}}]}}"#
-        );
-        let (mut versions, mut shared) = (Vec::new(), Vec::new());
-        decode_indexed(
-            &text,
-            ColumnSet::ALL,
-            &RecordFilter::default(),
-            &mut |r: &Record<'_>| {
-                let tls = r.tls_details.as_ref();
-                versions.push(tls.and_then(|t| t.tls_version.as_deref().map(str::to_owned)));
-                shared.push(tls.map(|t| std::rc::Rc::as_ptr(&t.0) as usize));
-            },
-        )
-        .expect("an indexed file");
         let version = |v: &str| Some(format!("TLSv{v}"));
         assert_eq!(
             versions,
             [version("1.2"), version("1.3"), version("1.2"), None]
         );
-        assert_eq!(
-            shared[0], shared[2],
-            "one connection's details parsed twice"
-        );
-        assert_ne!(shared[0], shared[1]);
+        assert_eq!(shared[0], shared[2], "a repeated value parsed twice");
+        assert_ne!(shared[0].0, shared[1].0);
+        assert_ne!(shared[0].1, shared[1].1);
     }
 
     #[test]
