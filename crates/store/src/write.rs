@@ -719,8 +719,8 @@ impl PartitionWriter<'_> {
                 batch
             })
             .collect();
-        // Each partition's stored IDs are loaded first; then the partitions are deduplicated,
-        // sorted and encoded on every core, each with its own ID set; then published in order,
+        // Each partition's stored IDs are loaded first; then the partitions are deduplicated
+        // and encoded on every core, each with its own ID set; then published in order,
         // so file names and the manifest do not depend on which core finished first.
         let mut work = Vec::with_capacity(groups.len());
         for (key, parts) in groups {
@@ -814,8 +814,8 @@ struct Encoded {
 }
 
 /// Drops the rows of `parts` whose event the partition holds (adding the others to `known`),
-/// and encodes the rest, sorted by time, as one Parquet file with where its rows came from in
-/// its metadata. `folder` names the partition in errors.
+/// and encodes the rest, in the order of the commit's sources, as one Parquet file with where its
+/// rows came from in its metadata. `folder` names the partition in errors.
 fn encode_partition(
     folder: &Path,
     parts: Vec<(usize, Vec<u32>)>,
@@ -857,30 +857,31 @@ fn encode_partition(
             duplicates,
         });
     }
-    sort_by_time(&mut rows, batches);
-    // The partition's rows copied once, in order, straight out of the commit's batches, each
-    // column on a core of its own: a commit of files from one folder is one partition, and
-    // copied whole on one core it left the other idle.
+    // The partition's rows in commit order: source files in order, each file's rows as written.
+    // A source whose rows all stay is used as it is; the others give up the rows they lose. The
+    // pieces are then concatenated a column per core: buffers copied whole, where putting rows
+    // into time order copied them a value at a time (an eighth of the run's time).
+    let pieces = kept_pieces(&rows, batches)?;
     let columns = (0..schema.fields().len())
         .into_par_iter()
         .map(|column| {
-            let sources: Vec<&dyn Array> = batches
+            let arrays: Vec<&dyn Array> = pieces
                 .iter()
-                .map(|(_, batch)| batch.column(column).as_ref())
+                .map(|piece| piece.column(column).as_ref())
                 .collect();
-            arrow_select::interleave::interleave(&sources, &rows)
+            arrow_select::concat::concat(&arrays)
         })
         .collect::<Result<Vec<ArrayRef>, _>>()?;
-    let sorted = RecordBatch::try_new(schema.clone(), columns)?;
+    let rows = RecordBatch::try_new(schema.clone(), columns)?;
     let origin = FileOrigin::of(manifest, &per_source);
     let parquet_error = |source| StoreError::Parquet {
         path: folder.to_path_buf(),
         source,
     };
-    let bytes = encode_parquet(&sorted, writer_properties(&origin, row_group_rows))
-        .map_err(parquet_error)?;
+    let bytes =
+        encode_parquet(&rows, writer_properties(&origin, row_group_rows)).map_err(parquet_error)?;
     Ok(Encoded {
-        file: Some((bytes, sorted.num_rows() as u64)),
+        file: Some((bytes, rows.num_rows() as u64)),
         per_source,
         duplicates,
     })
@@ -901,7 +902,8 @@ const PLAIN_COLUMNS: [&str; 7] = [
 
 /// Columns of free text or near-unique values, whose minimum and maximum per page or row group
 /// can never rule one out: their statistics, a comparison of every value as it is written, are not
-/// kept. The time columns (the rows are sorted by them) and the short, repeated ones keep theirs.
+/// kept. The time columns (a file's rows follow its sources' delivery order, so a window's rows are
+/// in neighbouring pages) and the short, repeated ones keep theirs.
 const NO_STATISTICS_COLUMNS: [&str; 8] = [
     "eventid",
     "requestid",
@@ -1171,28 +1173,25 @@ fn with_event_timestamp(
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// Rows (batch index, row) by event time, then event ID, missing values first, so files are
-/// ordered and equal inputs give equal files (the sort is stable, the input in commit order).
-fn sort_by_time(rows: &mut [(usize, usize)], batches: &[(String, RecordBatch)]) {
-    let columns: Vec<(TimestampMillisecondArray, StringArray)> = batches
-        .iter()
-        .map(|(_, batch)| {
-            let times = batch
-                .column_by_name(EVENT_TIMESTAMP_COLUMN)
-                .and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>())
-                .cloned()
-                .expect("batches get eventts before partitioning");
-            (times, string_column(batch, "eventid"))
-        })
-        .collect();
-    let key = |&(batch, row): &(usize, usize)| {
-        let (times, ids) = &columns[batch];
-        (
-            times.is_valid(row).then(|| times.value(row)),
-            ids.is_valid(row).then(|| ids.value(row)),
-        )
-    };
-    rows.sort_by(|a, b| key(a).cmp(&key(b)));
+/// The rows `rows` (batch index, row), in order, as pieces of the batches they come from: a
+/// batch's run of rows is the batch itself when it is all of it, else those rows taken out.
+fn kept_pieces(
+    rows: &[(usize, usize)],
+    batches: &[(String, RecordBatch)],
+) -> Result<Vec<RecordBatch>, StoreError> {
+    let mut pieces = Vec::new();
+    for run in rows.chunk_by(|a, b| a.0 == b.0) {
+        let batch = &batches[run[0].0].1;
+        let whole = run.len() == batch.num_rows() && run.iter().enumerate().all(|(i, r)| r.1 == i);
+        if whole {
+            pieces.push(batch.clone());
+        } else {
+            let indices =
+                arrow_array::UInt32Array::from_iter_values(run.iter().map(|r| r.1 as u32));
+            pieces.push(arrow_select::take::take_record_batch(batch, &indices)?);
+        }
+    }
+    Ok(pieces)
 }
 
 #[cfg(test)]
@@ -1585,6 +1584,45 @@ mod tests {
             stored_ids(&files, last),
             ids(&["a1", "a2", "b1", "c1", "d1", "e1"])
         );
+    }
+
+    #[test]
+    fn a_partition_keeps_its_sources_order_and_copies_only_the_sources_it_splits() {
+        let schema = store_schema();
+        let source = |ids: &[&str]| {
+            let events: Vec<(&str, &str)> = ids.iter().map(|id| (*id, DAY1)).collect();
+            let mut builder = TrailBatchBuilder::new();
+            ctq_ingest::decode_file_bytes(
+                trail_json(&events),
+                &ctq_ingest::path::Partition::default(),
+                1 << 20,
+                &mut builder,
+            )
+            .unwrap();
+            with_event_timestamp(&builder.finish().unwrap(), &schema).unwrap()
+        };
+        let batches = vec![
+            ("a".to_string(), source(&["a0", "a1", "a2"])),
+            ("b".to_string(), source(&["b0", "b1", "b2", "b3"])),
+            ("c".to_string(), source(&["c0", "c1"])),
+        ];
+        // All of a, b's rows 1 and 3 (the others elsewhere or stored already), all of c.
+        let rows = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 3), (2, 0), (2, 1)];
+        let pieces = kept_pieces(&rows, &batches).unwrap();
+        let ids: Vec<String> = pieces
+            .iter()
+            .flat_map(|piece| {
+                let ids = string_column(piece, "eventid");
+                (0..ids.len()).map(move |row| ids.value(row).to_string())
+            })
+            .collect();
+        assert_eq!(ids, ["a0", "a1", "a2", "b1", "b3", "c0", "c1"]);
+        // A source kept whole is its own batch, not a copy; a split one is a copy of its rows.
+        let values = |batch: &RecordBatch| string_column(batch, "eventid").values().as_ptr();
+        assert_eq!(values(&pieces[0]), values(&batches[0].1));
+        assert_eq!(values(&pieces[2]), values(&batches[2].1));
+        assert_ne!(values(&pieces[1]), values(&batches[1].1));
+        assert_eq!(pieces[1].num_rows(), 2);
     }
 
     #[test]
