@@ -7,12 +7,12 @@ use ctq_denial::triage::{Event, Excluded, Group, Noise, Suppressions, Triage};
 use ctq_denial::{Decision, parse_message};
 use ctq_sql::canned::DenialFilter;
 use ctq_sql::events::{EVENTS_IN_WINDOW, denial_events, events_in_window};
-use ctq_sql::output::{OutputFormat, text_rows, write_results};
+use ctq_sql::output::{OutputFormat, first_text_rows, write_results};
 use ctq_sql::saved::{SavedQuery, bind};
 use ctq_sql::{ColumnNeeds, Instant, SqlError, TimeWindow, TrailSession};
 
 use crate::explain::{Scope, explain_json};
-use crate::{DamagedFile, DenialRow, Files, QueryTable, Report, Window, fail_on};
+use crate::{DamagedFile, DenialRow, Files, MAX_TABLE_ROWS, QueryTable, Report, Window, fail_on};
 
 /// Event IDs kept per triage group in a report.
 const SAMPLES: usize = 3;
@@ -420,8 +420,8 @@ async fn run_saved_query(
         &result.columns,
         &result.batches,
     )?;
-    table.rows = text_rows(&result.batches)?;
-    table.row_count = table.rows.len();
+    table.rows = first_text_rows(&result.batches, MAX_TABLE_ROWS)?;
+    table.row_count = result.batches.iter().map(|batch| batch.num_rows()).sum();
     table.columns = result.columns;
     Ok((table, Some(csv)))
 }

@@ -15,10 +15,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 #[cfg(test)]
 use crate::chart::escape;
 use crate::chart::{self, plural};
-use crate::{Files, QueryTable, Report, fail_on::Verdict};
+use crate::{Files, MAX_TABLE_ROWS, QueryTable, Report, fail_on::Verdict};
 
-/// A table longer than this is cut on the page; the CSV next to it has every row.
-const MAX_TABLE_ROWS: usize = 500;
 /// Series in the charts over time; the rest are counted in a note under the chart, not drawn.
 const TOP_SERIES: usize = 8;
 /// AWS service principals drawn in the chart by principal, in a group of their own.

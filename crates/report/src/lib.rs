@@ -26,6 +26,9 @@ pub use chart::plural;
 pub use dir::write_report_dir;
 pub use html::render_html;
 
+/// A query's table longer than this is cut on the page; the CSV next to it has every row.
+pub const MAX_TABLE_ROWS: usize = 500;
+
 /// Everything a report shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -126,7 +129,8 @@ pub struct QueryTable {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csv_file: Option<String>,
     pub columns: Vec<String>,
-    /// Cells as the CSV has them; `None` for NULL.
+    /// The first [`MAX_TABLE_ROWS`] rows (the page shows no more; the CSV has all), cells as the
+    /// CSV has them; `None` for NULL.
     #[serde(skip)]
     pub rows: Vec<Vec<Option<String>>>,
     pub row_count: usize,

@@ -552,15 +552,27 @@ fn write_vertical(
 /// control characters escaped ([`printable`]), for a caller that lays rows out itself, such as an
 /// HTML page next to the CSV.
 pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>, SqlError> {
+    first_text_rows(batches, usize::MAX)
+}
+
+/// [`text_rows`] of the first `limit` rows only: a page that shows a few hundred rows of a
+/// result need not make text of the rest.
+pub fn first_text_rows(
+    batches: &[RecordBatch],
+    limit: usize,
+) -> Result<Vec<Vec<Option<String>>>, SqlError> {
     let options = format_options();
     let mut rows = Vec::new();
     for batch in batches {
+        if rows.len() >= limit {
+            break;
+        }
         let cells = batch
             .columns()
             .iter()
             .map(|c| CellText::new(c, &options, false))
             .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
+        for row in 0..batch.num_rows().min(limit - rows.len()) {
             let mut texts = Vec::with_capacity(cells.len());
             for cell in &cells {
                 texts.push(cell.text(row)?.map(|text| match printable(&text) {
@@ -811,5 +823,22 @@ mod tests {
             r#","é",40,true,,"{""arn"":""d""}""#,
         ];
         assert_eq!(String::from_utf8(out).unwrap(), expected.join("\n") + "\n");
+    }
+
+    #[test]
+    fn the_first_rows_as_text_stop_at_the_limit_across_batches() {
+        let batch = |names: &[&str]| {
+            let names: ArrayRef = Arc::new(StringArray::from(names.to_vec()));
+            RecordBatch::try_from_iter([("name", names)]).unwrap()
+        };
+        let batches = [batch(&["a", "b\u{1b}[31m", "c"]), batch(&["d", "e"])];
+        let all = text_rows(&batches).unwrap();
+        assert_eq!(all.len(), 5);
+        // Escaped for a terminal or a page as the whole result is.
+        assert_eq!(all[1][0].as_deref(), Some("b\\x1b[31m"));
+        for limit in [0, 1, 3, 4, 5, 9] {
+            let first = first_text_rows(&batches, limit).unwrap();
+            assert_eq!(first, all[..limit.min(5)], "limit {limit}");
+        }
     }
 }
