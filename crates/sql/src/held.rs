@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::{filter_record_batch, is_not_null};
+use datafusion::arrow::compute::{BatchCoalescer, is_not_null};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
@@ -27,19 +27,17 @@ pub(crate) struct HeldTable {
 }
 
 impl HeldTable {
-    /// `batches` held as they are, and their rows with an error code copied apart (a batch all of
-    /// whose rows have one is shared, not copied). A table without an `errorcode` column has no
-    /// query that filters on it, and holds nothing apart.
-    pub(crate) fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Self> {
+    /// `batches` held as they are, and their rows with an error code copied apart into batches
+    /// of `batch_rows` (a batch of more than half as many rows all of which have one is shared,
+    /// not copied). A table without an `errorcode` column has no query that filters on it, and
+    /// holds nothing apart.
+    pub(crate) fn new(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        batch_rows: usize,
+    ) -> Result<Self> {
         let failed = match schema.index_of("errorcode") {
-            Ok(column) => batches
-                .iter()
-                .map(|batch| {
-                    let keep = is_not_null(batch.column(column))?;
-                    filter_record_batch(batch, &keep)
-                })
-                .filter(|batch| !batch.as_ref().is_ok_and(|b| b.num_rows() == 0))
-                .collect::<Result<Vec<_>, _>>()?,
+            Ok(column) => failed_rows(&schema, &batches, column, batch_rows)?,
             Err(_) => Vec::new(),
         };
         Ok(Self {
@@ -57,6 +55,34 @@ impl HeldTable {
             &self.every
         }
     }
+}
+
+/// The rows of `batches` whose `column` is not null, gathered into batches of `batch_rows`. Held
+/// as each batch's few failed calls (a few hundred rows), they made every query over them gather
+/// its rows into full batches again, a copy of all it read (a sixth of the memory a report
+/// touched).
+fn failed_rows(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    column: usize,
+    batch_rows: usize,
+) -> Result<Vec<RecordBatch>> {
+    let batch_rows = batch_rows.max(1);
+    let mut gather = BatchCoalescer::new(schema.clone(), batch_rows)
+        .with_biggest_coalesce_batch_size(Some(batch_rows / 2));
+    let mut failed = Vec::new();
+    for batch in batches {
+        let keep = is_not_null(batch.column(column))?;
+        gather.push_batch_with_filter(batch.clone(), &keep)?;
+        while let Some(done) = gather.next_completed_batch() {
+            failed.push(done);
+        }
+    }
+    gather.finish_buffered_batch()?;
+    while let Some(done) = gather.next_completed_batch() {
+        failed.push(done);
+    }
+    Ok(failed)
 }
 
 /// `batches` as a table in memory, in one partition per core so that a query over it still runs
@@ -112,7 +138,7 @@ impl TableProvider for HeldTable {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::array::{AsArray, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::prelude::{SessionContext, col, lit};
 
@@ -194,6 +220,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn failed_calls_are_gathered_into_full_batches_and_a_large_failed_batch_is_shared() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("eventname", DataType::Utf8, true),
+            Field::new("errorcode", DataType::Utf8, true),
+        ]));
+        let denied = Some("AccessDenied");
+        let all_failed = batch(&schema, &["x", "y", "z"], &[denied, denied, denied]);
+        let batches = vec![
+            batch(&schema, &["a", "b", "c"], &[None, denied, None]),
+            batch(&schema, &["d", "e"], &[denied, None]),
+            batch(&schema, &["f", "g", "h"], &[denied, None, denied]),
+            all_failed.clone(),
+            batch(&schema, &["i"], &[denied]),
+        ];
+        let failed = failed_rows(&schema, &batches, 1, 4).unwrap();
+        let names: Vec<Vec<&str>> = failed
+            .iter()
+            .map(|b| b.column(0).as_string::<i32>().iter().flatten().collect())
+            .collect();
+        // Four failed calls of three batches in one batch; the batch of three (over half of
+        // four) passed on as it is, after what was gathered before it; the last one alone.
+        assert_eq!(
+            names,
+            [vec!["b", "d", "f", "h"], vec!["x", "y", "z"], vec!["i"]]
+        );
+        let values = |b: &RecordBatch| b.column(0).as_string::<i32>().values().as_ptr();
+        assert_eq!(values(&failed[1]), values(&all_failed));
+    }
+
     #[tokio::test]
     async fn queries_of_failed_calls_scan_them_alone_and_answer_as_the_whole_table() {
         let schema = Arc::new(Schema::new(vec![
@@ -213,7 +269,7 @@ mod tests {
                 &[Some("Throttling"), Some("AccessDenied")],
             ),
         ];
-        let held = HeldTable::new(schema.clone(), batches.clone()).unwrap();
+        let held = HeldTable::new(schema.clone(), batches.clone(), 8192).unwrap();
         let mut failed_rows = 0;
         for partition in &held.failed.batches {
             failed_rows += partition

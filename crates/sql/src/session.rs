@@ -754,7 +754,8 @@ impl TrailSession {
                 batches.push(batch);
             }
         }
-        let memory: Arc<dyn TableProvider> = Arc::new(HeldTable::new(schema, batches)?);
+        let batch_rows = self.ctx.copied_config().batch_size();
+        let memory: Arc<dyn TableProvider> = Arc::new(HeldTable::new(schema, batches, batch_rows)?);
         let mut replaced = Vec::new();
         for catalog_name in self.ctx.catalog_names() {
             let Some(catalog) = self.ctx.catalog(&catalog_name) else {
