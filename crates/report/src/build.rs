@@ -421,7 +421,11 @@ async fn run_saved_query(
         &result.batches,
     )?;
     table.rows = first_text_rows(&result.batches, MAX_TABLE_ROWS)?;
-    table.row_count = result.batches.iter().map(|batch| batch.num_rows()).sum();
+    table.row_count = result
+        .batches
+        .iter()
+        .map(ctq_sql::arrow::array::RecordBatch::num_rows)
+        .sum();
     table.columns = result.columns;
     Ok((table, Some(csv)))
 }
