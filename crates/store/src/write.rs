@@ -913,6 +913,10 @@ const PLAIN_COLUMNS: [&str; 7] = [
     "additionaleventdata",
 ];
 
+/// Nested columns written plain, as [`PLAIN_COLUMNS`]: the ARNs of `resources` (an object's
+/// ARN for every S3 data event) outgrew their dictionary in every file, after hashing each value.
+const PLAIN_NESTED_COLUMNS: [&[&str]; 1] = [&["resources", "list", "item", "arn"]];
+
 /// Columns of free text or near-unique values, whose minimum and maximum per page or row group
 /// can never rule one out: their statistics, a comparison of every value as it is written, are not
 /// kept. The time columns (a file's rows follow its sources' delivery order, so a window's rows are
@@ -939,8 +943,15 @@ fn writer_properties(origin: &FileOrigin, row_group_rows: usize) -> WriterProper
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_key_value_metadata(Some(vec![origin.key_value()]));
-    let builder = PLAIN_COLUMNS.iter().fold(builder, |builder, column| {
-        builder.set_column_dictionary_enabled(ColumnPath::from(*column), false)
+    let plain =
+        PLAIN_COLUMNS
+            .iter()
+            .map(|column| ColumnPath::from(*column))
+            .chain(PLAIN_NESTED_COLUMNS.iter().map(|path| {
+                ColumnPath::new(path.iter().map(|part| (*part).to_string()).collect())
+            }));
+    let builder = plain.fold(builder, |builder, column| {
+        builder.set_column_dictionary_enabled(column, false)
     });
     NO_STATISTICS_COLUMNS
         .iter()
@@ -1710,6 +1721,18 @@ mod tests {
         for column in NO_STATISTICS_COLUMNS {
             assert!(!statistics(column), "{column}");
         }
+        // Dictionaries for repeated values only.
+        let dictionary = |name: &str| {
+            first
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+                .dictionary_page_offset()
+                .is_some()
+        };
+        assert!(dictionary("eventname") && dictionary("resources.list.item.type"));
+        assert!(!dictionary("eventid") && !dictionary("resources.list.item.arn"));
         let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
         let read = arrow_select::concat::concat_batches(&schema, &read).unwrap();
         assert_eq!(read, batch);
