@@ -41,8 +41,8 @@ impl HeldTable {
             Err(_) => Vec::new(),
         };
         Ok(Self {
-            every: memory_table(schema.clone(), batches)?,
-            failed: memory_table(schema, failed)?,
+            every: memory_table(schema.clone(), batches, batch_rows)?,
+            failed: memory_table(schema, failed, batch_rows)?,
         })
     }
 
@@ -89,11 +89,25 @@ fn failed_rows(
 /// in parallel. Each partition has its largest batches first: a filter gathers what it keeps into
 /// batches of the session's size, and passes a large batch on as it is only while it holds
 /// nothing back, so one small batch early in a partition had it copy every row after it (a
-/// query keeping most rows, such as the hunt's, copied the whole window).
+/// query keeping most rows, such as the hunt's, copied the whole window). A batch of more than
+/// `batch_rows` is held as slices of that many and its remainder, which goes last with the other
+/// small batches: DataFusion's scan cuts it so anyway, and each remainder left after its batch's
+/// first slice had the hunt's filter copy the whole window again.
 pub(crate) fn memory_table(
     schema: SchemaRef,
-    mut batches: Vec<RecordBatch>,
+    batches: Vec<RecordBatch>,
+    batch_rows: usize,
 ) -> Result<Arc<MemTable>> {
+    let batch_rows = batch_rows.max(1);
+    let mut batches: Vec<RecordBatch> = batches
+        .into_iter()
+        .flat_map(|batch| {
+            (0..batch.num_rows())
+                .step_by(batch_rows)
+                .map(|start| batch.slice(start, batch_rows.min(batch.num_rows() - start)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     batches.sort_by_key(|batch| std::cmp::Reverse(batch.num_rows()));
     let partitions = std::thread::available_parallelism().map_or(1, usize::from);
     let mut split: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions.min(batches.len()).max(1)];
@@ -184,17 +198,19 @@ mod tests {
             )
             .unwrap()
         };
+        // One batch over the session's size: DataFusion's scan cuts it into a full batch and a
+        // small one.
         let batches = vec![
             batch(ROWS),
             batch(100),
-            batch(ROWS),
+            batch(ROWS + 300),
             batch(ROWS),
             batch(ROWS),
         ];
         let values = |batch: &RecordBatch| batch.column(0).to_data().buffers()[0].as_ptr();
         let large: Vec<_> = batches
             .iter()
-            .filter(|b| b.num_rows() == ROWS as usize)
+            .filter(|b| b.num_rows() >= ROWS as usize)
             .map(values)
             .collect();
         let ctx = SessionContext::new_with_config(
@@ -202,7 +218,7 @@ mod tests {
                 .with_batch_size(ROWS as usize)
                 .with_target_partitions(2),
         );
-        ctx.register_table("t", memory_table(schema, batches).unwrap())
+        ctx.register_table("t", memory_table(schema, batches, ROWS as usize).unwrap())
             .unwrap();
         let kept = ctx
             .sql("SELECT n FROM t WHERE n IS NOT NULL")
@@ -213,7 +229,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             kept.iter().map(RecordBatch::num_rows).sum::<usize>(),
-            4 * ROWS as usize + 100
+            4 * ROWS as usize + 400
         );
         for batch in kept.iter().filter(|b| b.num_rows() == ROWS as usize) {
             assert!(large.contains(&values(batch)), "a large batch was copied");
@@ -290,7 +306,7 @@ mod tests {
 
         let ctx = SessionContext::new();
         ctx.register_table("held", Arc::new(held)).unwrap();
-        ctx.register_table("whole", memory_table(schema, batches).unwrap())
+        ctx.register_table("whole", memory_table(schema, batches, 8192).unwrap())
             .unwrap();
         for condition in [
             "errorcode IS NOT NULL",

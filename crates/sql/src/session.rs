@@ -812,7 +812,7 @@ impl TrailSession {
         schema: datafusion::arrow::datatypes::SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> Result<(), SqlError> {
-        let table = memory_table(schema, batches)?;
+        let table = memory_table(schema, batches, self.ctx.copied_config().batch_size())?;
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, table)?;
         Ok(())
