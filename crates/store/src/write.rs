@@ -1549,7 +1549,7 @@ mod tests {
         broken.truncate(broken.len() - 3);
         let file = |path: &str| SourceFile::for_test(path, 1).file;
         let mut builder = TrailBatchBuilder::new();
-        let mut ids = |raw: Vec<u8>, path: &str, builder: &mut TrailBatchBuilder| {
+        let ids = |raw: Vec<u8>, path: &str, builder: &mut TrailBatchBuilder| {
             let decoded = decode(raw, &file(path), 1 << 20, builder);
             assert!(builder.is_empty(), "{path} left rows behind");
             decoded.map(|(batch, _)| {
@@ -1641,20 +1641,24 @@ mod tests {
         );
     }
 
+    /// `events` (ID, time) as one source's batch, with `eventts`, as a commit holds it.
+    fn stored_batch(events: &[(&str, &str)]) -> RecordBatch {
+        let mut builder = TrailBatchBuilder::new();
+        ctq_ingest::decode_file_bytes(
+            trail_json(events),
+            &ctq_ingest::path::Partition::default(),
+            1 << 20,
+            &mut builder,
+        )
+        .unwrap();
+        with_event_timestamp(&builder.finish().unwrap(), &store_schema()).unwrap()
+    }
+
     #[test]
     fn a_partition_keeps_its_sources_order_and_copies_only_the_sources_it_splits() {
-        let schema = store_schema();
         let source = |ids: &[&str]| {
             let events: Vec<(&str, &str)> = ids.iter().map(|id| (*id, DAY1)).collect();
-            let mut builder = TrailBatchBuilder::new();
-            ctq_ingest::decode_file_bytes(
-                trail_json(&events),
-                &ctq_ingest::path::Partition::default(),
-                1 << 20,
-                &mut builder,
-            )
-            .unwrap();
-            with_event_timestamp(&builder.finish().unwrap(), &schema).unwrap()
+            stored_batch(&events)
         };
         let batches = vec![
             ("a".to_string(), source(&["a0", "a1", "a2"])),
@@ -1683,18 +1687,10 @@ mod tests {
     #[test]
     fn a_file_encoded_column_by_column_reads_back_whole_in_its_row_groups() {
         let schema = store_schema();
-        let mut builder = TrailBatchBuilder::new();
         let events: Vec<(String, &str)> = (0..7).map(|i| (format!("e{i}"), DAY1)).collect();
         let events: Vec<(&str, &str)> =
             events.iter().map(|(id, day)| (id.as_str(), *day)).collect();
-        ctq_ingest::decode_file_bytes(
-            trail_json(&events),
-            &ctq_ingest::path::Partition::default(),
-            1 << 20,
-            &mut builder,
-        )
-        .unwrap();
-        let batch = with_event_timestamp(&builder.finish().unwrap(), &schema).unwrap();
+        let batch = stored_batch(&events);
         let origin = FileOrigin::of(&Manifest::default(), &BTreeMap::new());
         let bytes = encode_parquet(&batch, writer_properties(&origin, 3)).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
@@ -1707,30 +1703,21 @@ mod tests {
         assert_eq!(groups, [3, 3, 1]);
         // Statistics where they can rule a row group out, none for free text.
         let first = &reader.metadata().row_groups()[0];
-        let statistics = |name: &str| {
+        let column = |name: &str| {
             first
                 .columns()
                 .iter()
                 .find(|c| c.column_path().string() == name)
                 .unwrap_or_else(|| panic!("no column {name}"))
-                .statistics()
-                .is_some()
         };
+        let statistics = |name: &str| column(name).statistics().is_some();
         assert!(statistics(EVENT_TIMESTAMP_COLUMN) && statistics("eventtime"));
         assert!(statistics("eventname") && statistics("errorcode"));
         for column in NO_STATISTICS_COLUMNS {
             assert!(!statistics(column), "{column}");
         }
         // Dictionaries for repeated values only.
-        let dictionary = |name: &str| {
-            first
-                .columns()
-                .iter()
-                .find(|c| c.column_path().string() == name)
-                .unwrap_or_else(|| panic!("no column {name}"))
-                .dictionary_page_offset()
-                .is_some()
-        };
+        let dictionary = |name: &str| column(name).dictionary_page_offset().is_some();
         assert!(dictionary("eventname") && dictionary("resources.list.item.type"));
         assert!(!dictionary("eventid") && !dictionary("resources.list.item.arn"));
         let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
