@@ -28,9 +28,9 @@ pub(crate) struct HeldTable {
 
 impl HeldTable {
     /// `batches` held as they are, and their rows with an error code copied apart into batches
-    /// of `batch_rows` (a batch of more than half as many rows all of which have one is shared,
-    /// not copied). A table without an `errorcode` column has no query that filters on it, and
-    /// holds nothing apart.
+    /// of `batch_rows` (a batch of over half as many rows, all of them failed, is shared rather
+    /// than copied when nothing is waiting to be gathered). A table without an `errorcode` column
+    /// has no query that filters on it, and holds nothing apart.
     pub(crate) fn new(
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
@@ -59,8 +59,7 @@ impl HeldTable {
 
 /// The rows of `batches` whose `column` is not null, gathered into batches of `batch_rows`. Held
 /// as each batch's few failed calls (a few hundred rows), they made every query over them gather
-/// its rows into full batches again, a copy of all it read (a sixth of the memory a report
-/// touched).
+/// what it kept into full batches again: a second copy of it.
 fn failed_rows(
     schema: &SchemaRef,
     batches: &[RecordBatch],
