@@ -614,24 +614,17 @@ fn decode(
     max_inflated_bytes: usize,
     builder: &mut TrailBatchBuilder,
 ) -> Result<(Option<RecordBatch>, TextRepairs), String> {
-    let outcome =
-        match ctq_ingest::decode_file_bytes(raw, &file.partition, max_inflated_bytes, builder) {
-            Ok(FileOutcome::Read { repaired, .. }) => {
-                return builder
-                    .finish()
-                    .map(|batch| (Some(batch), repaired))
-                    .map_err(|e| e.to_string());
-            }
-            Ok(FileOutcome::NonEvent(_)) => Ok((None, TextRepairs::NONE)),
-            Ok(FileOutcome::Damaged(reason)) => Err(reason.to_string()),
-            Err(damage) => Err(damage.to_string()),
-        };
     // The decoder appends a file's records only once all of them are read, so a file it refuses
-    // leaves none; were it otherwise, they must not open the next file's batch.
-    if !builder.is_empty() {
-        let _ = builder.finish();
+    // leaves the builder empty for the next one (a unit test holds it to that).
+    match ctq_ingest::decode_file_bytes(raw, &file.partition, max_inflated_bytes, builder) {
+        Ok(FileOutcome::Read { repaired, .. }) => builder
+            .finish()
+            .map(|batch| (Some(batch), repaired))
+            .map_err(|e| e.to_string()),
+        Ok(FileOutcome::NonEvent(_)) => Ok((None, TextRepairs::NONE)),
+        Ok(FileOutcome::Damaged(reason)) => Err(reason.to_string()),
+        Err(damage) => Err(damage.to_string()),
     }
-    outcome
 }
 
 /// Removes the files under `store` that an interrupted run left: half-written files, data files
