@@ -1,6 +1,7 @@
 //! `ingest`: source log files in, Parquet files and a manifest out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -132,7 +133,10 @@ pub fn store_schema() -> SchemaRef {
 }
 
 /// Reads a chunk of source files: each one's bytes, or why it could not be read.
-type ReadChunk<'a> = dyn Fn(&[TrailFile]) -> Vec<Result<Vec<u8>, String>> + Sync + 'a;
+type ReadChunk<'a> = dyn Fn(&[TrailFile]) -> Vec<ReadSource> + Sync + 'a;
+
+/// A source file's bytes, or why they could not be read.
+type ReadSource = Result<Vec<u8>, String>;
 
 /// Converts the trail files under `sources` (local folders or files) that the store does not
 /// hold yet, or that changed, into Parquet files under `store`.
@@ -396,23 +400,32 @@ fn apply(
 /// `sources` in order, cut into batches of at most `files_per_commit` files and
 /// `bytes_per_commit` listed bytes; a file larger than that is a batch of its own.
 fn commit_batches<'a>(sources: &'a [SourceFile], options: &IngestOptions) -> Vec<&'a [SourceFile]> {
-    let most_files = options.files_per_commit.max(1);
-    let mut batches = Vec::new();
+    runs(sources, options.files_per_commit, options.bytes_per_commit)
+        .into_iter()
+        .map(|run| &sources[run])
+        .collect()
+}
+
+/// `sources` in order, cut into runs of at most `most_files` files and `most_bytes` listed bytes,
+/// as ranges; a file larger than that is a run of its own.
+fn runs(sources: &[SourceFile], most_files: usize, most_bytes: u64) -> Vec<Range<usize>> {
+    let most_files = most_files.max(1);
+    let mut runs = Vec::new();
     let mut start = 0;
     while start < sources.len() {
         let mut end = start + 1;
         let mut bytes = sources[start].version.size;
         while end < sources.len() && end - start < most_files {
             bytes = bytes.saturating_add(sources[end].version.size);
-            if bytes > options.bytes_per_commit {
+            if bytes > most_bytes {
                 break;
             }
             end += 1;
         }
-        batches.push(&sources[start..end]);
+        runs.push(start..end);
         start = end;
     }
-    batches
+    runs
 }
 
 /// A batch of sources, read and decoded.
@@ -420,31 +433,88 @@ fn commit_batches<'a>(sources: &'a [SourceFile], options: &IngestOptions) -> Vec
 struct Decoded {
     /// Each source's manifest entry; its `records` are counted as its rows are written.
     entries: Vec<(String, SourceEntry)>,
-    /// The rows of each source that holds events, by source key.
-    batches: Vec<(String, RecordBatch)>,
+    /// The rows of the sources that hold events, a run of consecutive sources to a batch.
+    batches: Vec<SourcedBatch>,
     /// The damaged sources, with the reason.
     damaged: Vec<(PathBuf, String)>,
     /// The sources whose text needed repairs to be read, with what was repaired.
     repaired_text: Vec<(PathBuf, TextRepairs)>,
 }
 
-/// Reads `sources` with `read_chunk` and decodes them, in parallel. A damaged source is recorded,
-/// or under `strict` stops the run.
+/// The rows of a run of consecutive sources, each source's rows together and in the order its
+/// file holds them.
+#[derive(Debug, Clone)]
+struct SourcedBatch {
+    batch: RecordBatch,
+    /// Each source's key and the row after its last, in row order; a source without rows has none.
+    sources: Vec<(String, usize)>,
+}
+
+impl SourcedBatch {
+    /// The place in `sources` of the source of `row`.
+    fn source_of(&self, row: usize) -> usize {
+        self.sources.partition_point(|(_, end)| *end <= row)
+    }
+}
+
+/// The listed bytes of sources decoded into one batch, at most (a larger file is a batch of its
+/// own). A batch for each file cost each of its 50-odd columns an allocation, a resize and a
+/// free per file, and a piece to concatenate: batches of a few files take those costs a few times
+/// per commit instead of hundreds. A batch's strings stay far below the 2 GiB an Arrow string
+/// column holds: at gzip's highest ratio 512 KiB inflate to about 530 MB.
+const BATCH_SOURCE_BYTES: u64 = 512 << 10;
+
+/// What decoding one source gave: its rows (`None` for a file that holds no events) and the
+/// repairs its text needed, or why it is damaged.
+type SourceOutcome = Result<(Option<usize>, TextRepairs), String>;
+
+/// Reads `sources` with `read_chunk` and decodes them, in parallel, runs of consecutive sources
+/// into one batch each. A damaged source is recorded, or under `strict` stops the run.
 fn decode_sources(
     sources: &[SourceFile],
     read_chunk: &ReadChunk,
     options: &IngestOptions,
 ) -> Result<Decoded, StoreError> {
     let files: Vec<TrailFile> = sources.iter().map(|s| s.file.clone()).collect();
-    let raw = read_chunk(&files);
-    // A builder is reused from file to file on each core: one made for each file allocated room
-    // for every column, and at its end room for a next batch it never held (reusing one took an
+    let mut raw = read_chunk(&files).into_iter();
+    let read_runs: Vec<(Range<usize>, Vec<ReadSource>)> =
+        runs(sources, usize::MAX, BATCH_SOURCE_BYTES)
+            .into_iter()
+            .map(|run| {
+                let bytes = raw.by_ref().take(run.len()).collect();
+                (run, bytes)
+            })
+            .collect();
+    // A builder is reused from run to run on each core: one made for each allocated room for
+    // every column, and at its end room for a next batch it never held (reusing one took an
     // ingest's CPU down by a twentieth, its peak memory by a sixth).
-    let outcomes: Vec<Result<(Option<RecordBatch>, TextRepairs), String>> = raw
+    let decoded_runs: Vec<(Vec<SourceOutcome>, Option<RecordBatch>)> = read_runs
         .into_par_iter()
-        .zip(files.par_iter())
-        .map_init(TrailBatchBuilder::new, |builder, (bytes, file)| {
-            decode(bytes?, file, options.max_inflated_bytes, builder)
+        .map_init(TrailBatchBuilder::new, |builder, (run, raw)| {
+            let outcomes: Vec<SourceOutcome> = raw
+                .into_iter()
+                .zip(&files[run])
+                .map(|(bytes, file)| {
+                    let before = builder.len();
+                    append_source(bytes?, file, options.max_inflated_bytes, builder)
+                        .map(|(events, repairs)| (events.then(|| builder.len() - before), repairs))
+                })
+                .collect();
+            let batch = (!builder.is_empty()).then(|| builder.finish());
+            match batch.transpose() {
+                Ok(batch) => (outcomes, batch),
+                // Building the batch failed: each source it held is damaged.
+                Err(e) => {
+                    let failed = outcomes
+                        .into_iter()
+                        .map(|outcome| match outcome {
+                            Ok((Some(rows), _)) if rows > 0 => Err(e.to_string()),
+                            other => other,
+                        })
+                        .collect();
+                    (failed, None)
+                }
+            }
         })
         .collect();
     let mut decoded = Decoded {
@@ -453,41 +523,58 @@ fn decode_sources(
         damaged: Vec::new(),
         repaired_text: Vec::new(),
     };
-    for (source, outcome) in sources.iter().zip(outcomes) {
-        let key = source.key();
-        if let Ok((_, repairs)) = &outcome
-            && !repairs.is_none()
-        {
-            decoded
-                .repaired_text
-                .push((source.file.path.clone(), *repairs));
-        }
-        let (status, reason) = match outcome {
-            Ok((Some(batch), _)) => {
-                decoded.batches.push((key.clone(), batch));
-                (SourceStatus::Ingested, None)
+    let mut sources = sources.iter();
+    for (outcomes, batch) in decoded_runs {
+        let mut held = Vec::new();
+        let mut rows = 0;
+        // Outcomes first: a zip takes an item from its first iterator before it finds the second
+        // one ended.
+        for (outcome, source) in outcomes.into_iter().zip(sources.by_ref()) {
+            let key = source.key();
+            if let Ok((_, repairs)) = &outcome
+                && !repairs.is_none()
+            {
+                decoded
+                    .repaired_text
+                    .push((source.file.path.clone(), *repairs));
             }
-            Ok((None, _)) => (SourceStatus::NotEvents, None),
-            Err(reason) => {
-                let path = source.file.path.clone();
-                if options.strict {
-                    return Err(StoreError::Damaged { path, reason });
+            let (status, reason) = match outcome {
+                Ok((Some(events), _)) => {
+                    if events > 0 {
+                        rows += events;
+                        held.push((key.clone(), rows));
+                    }
+                    (SourceStatus::Ingested, None)
                 }
-                decoded.damaged.push((path, reason.clone()));
-                (SourceStatus::Damaged, Some(reason))
-            }
-        };
-        decoded.entries.push((
-            key,
-            SourceEntry {
-                size: source.version.size,
-                modified_ms: source.version.modified_ms,
-                etag: source.version.etag.clone(),
-                status,
-                records: 0,
-                reason,
-            },
-        ));
+                Ok((None, _)) => (SourceStatus::NotEvents, None),
+                Err(reason) => {
+                    let path = source.file.path.clone();
+                    if options.strict {
+                        return Err(StoreError::Damaged { path, reason });
+                    }
+                    decoded.damaged.push((path, reason.clone()));
+                    (SourceStatus::Damaged, Some(reason))
+                }
+            };
+            decoded.entries.push((
+                key,
+                SourceEntry {
+                    size: source.version.size,
+                    modified_ms: source.version.modified_ms,
+                    etag: source.version.etag.clone(),
+                    status,
+                    records: 0,
+                    reason,
+                },
+            ));
+        }
+        if let Some(batch) = batch {
+            debug_assert_eq!(batch.num_rows(), rows);
+            decoded.batches.push(SourcedBatch {
+                batch,
+                sources: held,
+            });
+        }
     }
     Ok(decoded)
 }
@@ -516,7 +603,7 @@ fn commit_batch(
     files: &dyn StoreFiles,
     writer: &mut PartitionWriter,
     manifest: &mut Manifest,
-    batches: Vec<(String, RecordBatch)>,
+    batches: Vec<SourcedBatch>,
     report: &mut IngestSummary,
 ) -> Result<(), StoreError> {
     let written = writer.write(manifest, batches)?;
@@ -606,22 +693,19 @@ fn local_version(path: &Path) -> Result<Version, StoreError> {
     })
 }
 
-/// One source file's records as one batch, with the repairs its text needed; `None` for a file of
-/// no events; `Err` the reason it is damaged. `builder` holds no rows before or after.
-fn decode(
+/// Appends one source file's records to `builder`: whether it holds events, and the repairs its
+/// text needed; `Err` the reason it is damaged, with nothing appended.
+fn append_source(
     raw: Vec<u8>,
     file: &TrailFile,
     max_inflated_bytes: usize,
     builder: &mut TrailBatchBuilder,
-) -> Result<(Option<RecordBatch>, TextRepairs), String> {
+) -> Result<(bool, TextRepairs), String> {
     // The decoder appends a file's records only once all of them are read, so a file it refuses
-    // leaves the builder empty for the next one (a unit test holds it to that).
+    // leaves the builder as it was for the next one (a unit test holds it to that).
     match ctq_ingest::decode_file_bytes(raw, &file.partition, max_inflated_bytes, builder) {
-        Ok(FileOutcome::Read { repaired, .. }) => builder
-            .finish()
-            .map(|batch| (Some(batch), repaired))
-            .map_err(|e| e.to_string()),
-        Ok(FileOutcome::NonEvent(_)) => Ok((None, TextRepairs::NONE)),
+        Ok(FileOutcome::Read { repaired, .. }) => Ok((true, repaired)),
+        Ok(FileOutcome::NonEvent(_)) => Ok((false, TextRepairs::NONE)),
         Ok(FileOutcome::Damaged(reason)) => Err(reason.to_string()),
         Err(damage) => Err(damage.to_string()),
     }
@@ -701,22 +785,22 @@ impl PartitionWriter<'_> {
     fn write(
         &mut self,
         manifest: &Manifest,
-        batches: Vec<(String, RecordBatch)>,
+        batches: Vec<SourcedBatch>,
     ) -> Result<Vec<Written>, StoreError> {
         let schema = store_schema();
         // Each event time is parsed once, into `eventts`; the partition day is read from it.
         // Each batch's rows are grouped by partition on every core.
         let batches = batches
             .into_par_iter()
-            .map(|(source, batch)| {
-                let batch = with_event_timestamp(&batch, &schema)?;
+            .map(|sourced| {
+                let batch = with_event_timestamp(&sourced.batch, &schema)?;
                 let rows_by_key = rows_by_partition(&batch);
-                Ok(((source, batch), rows_by_key))
+                Ok((SourcedBatch { batch, ..sourced }, rows_by_key))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         // Rows of every batch, grouped by partition: (batch index, row indices).
         let mut groups: BTreeMap<PartitionKey, Vec<(usize, Vec<u32>)>> = BTreeMap::new();
-        let batches: Vec<(String, RecordBatch)> = batches
+        let batches: Vec<SourcedBatch> = batches
             .into_iter()
             .enumerate()
             .map(|(index, (batch, rows_by_key))| {
@@ -826,7 +910,7 @@ struct Encoded {
 fn encode_partition(
     folder: &Path,
     parts: Vec<(usize, Vec<u32>)>,
-    batches: &[(String, RecordBatch)],
+    batches: &[SourcedBatch],
     known: &mut EventIds,
     manifest: &Manifest,
     schema: &SchemaRef,
@@ -836,25 +920,30 @@ fn encode_partition(
     let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
     let mut duplicates = 0;
     for (index, part) in parts {
-        let (source, batch) = &batches[index];
+        let sourced = &batches[index];
+        let batch = &sourced.batch;
         let ids = string_column(batch, "eventid");
         let (times, names) = (
             string_column(batch, "eventtime"),
             string_column(batch, "eventname"),
         );
-        let before = rows.len();
+        // Rows kept of each of the batch's sources, by place.
+        let mut kept = vec![0u64; sourced.sources.len()];
         for row in part {
             let row = row as usize;
             if !ids.is_valid(row)
                 || known.insert(ids.value(row), cell(&times, row), cell(&names, row))
             {
                 rows.push((index, row));
+                kept[sourced.source_of(row)] += 1;
             } else {
                 duplicates += 1;
             }
         }
-        if rows.len() > before {
-            *per_source.entry(source.clone()).or_default() += (rows.len() - before) as u64;
+        for ((source, _), kept) in sourced.sources.iter().zip(kept) {
+            if kept > 0 {
+                *per_source.entry(source.clone()).or_default() += kept;
+            }
         }
     }
     if rows.is_empty() {
@@ -865,30 +954,21 @@ fn encode_partition(
         });
     }
     // The partition's rows in commit order: source files in order, each file's rows as written.
-    // A source whose rows all stay is used as it is; the others give up the rows they lose. The
-    // pieces are then concatenated a column per core: buffers copied whole, where putting rows
-    // into time order copied them a value at a time (an eighth of an ingest's CPU).
+    // A batch whose rows all stay is used as it is; the others give up the rows they lose. The
+    // pieces are encoded as they are, never concatenated: the column writers take them one after
+    // another (a copy of every value of the partition was 4.5% of an ingest's CPU, and memory
+    // held it next to the pieces).
     let pieces = kept_pieces(&rows, batches)?;
-    let columns = (0..schema.fields().len())
-        .into_par_iter()
-        .map(|column| {
-            let arrays: Vec<&dyn Array> = pieces
-                .iter()
-                .map(|piece| piece.column(column).as_ref())
-                .collect();
-            arrow_select::concat::concat(&arrays)
-        })
-        .collect::<Result<Vec<ArrayRef>, _>>()?;
-    let rows = RecordBatch::try_new(schema.clone(), columns)?;
     let origin = FileOrigin::of(manifest, &per_source);
     let parquet_error = |source| StoreError::Parquet {
         path: folder.to_path_buf(),
         source,
     };
-    let bytes =
-        encode_parquet(&rows, writer_properties(&origin, row_group_rows)).map_err(parquet_error)?;
+    let bytes = encode_parquet(schema, &pieces, writer_properties(&origin, row_group_rows))
+        .map_err(parquet_error)?;
+    let rows = rows.len() as u64;
     Ok(Encoded {
-        file: Some((bytes, rows.num_rows() as u64)),
+        file: Some((bytes, rows)),
         per_source,
         duplicates,
     })
@@ -956,11 +1036,13 @@ fn writer_properties(origin: &FileOrigin, row_group_rows: usize) -> WriterProper
         .build()
 }
 
-/// `batch` as a Parquet file of row groups of the rows `properties` allow, each row group's
-/// columns encoded on every core: a commit holds a few partitions, often one much larger than the
-/// others, so encoding partitions side by side alone leaves a core idle.
+/// The rows of `pieces`, in order, as a Parquet file of row groups of the rows `properties`
+/// allow, each row group's columns encoded on every core: a commit holds a few partitions, often
+/// one much larger than the others, so encoding partitions side by side alone leaves a core idle.
+/// A row group may span pieces: each column writer is given their slices one after another.
 fn encode_parquet(
-    batch: &RecordBatch,
+    schema: &SchemaRef,
+    pieces: &[RecordBatch],
     properties: WriterProperties,
 ) -> Result<Vec<u8>, ParquetError> {
     let row_group_rows = properties
@@ -970,24 +1052,49 @@ fn encode_parquet(
     // The Arrow writer puts the Arrow schema in the file's metadata; its lower-level parts then
     // encode each row group's columns apart.
     let (mut file, row_groups) =
-        ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))?
+        ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties))?
             .into_serialized_writer()?;
-    let schema = batch.schema();
-    let mut start = 0;
+    let mut rest = pieces
+        .iter()
+        .filter(|piece| piece.num_rows() > 0)
+        .peekable();
+    // Rows of the first piece left given to earlier row groups.
+    let mut used = 0;
     let mut index = 0;
-    while start < batch.num_rows() {
-        let length = row_group_rows.min(batch.num_rows() - start);
-        let rows = batch.slice(start, length);
-        let mut leaves: Vec<ArrowLeafColumn> = Vec::new();
-        for (field, column) in schema.fields().iter().zip(rows.columns()) {
-            leaves.extend(compute_leaves(field, column)?);
+    while rest.peek().is_some() {
+        // Each leaf column's values in this row group, a slice of a piece each.
+        let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::new();
+        let mut wanted = row_group_rows;
+        while wanted > 0
+            && let Some(piece) = rest.peek()
+        {
+            let length = wanted.min(piece.num_rows() - used);
+            let slice = piece.slice(used, length);
+            let mut leaf = 0;
+            for (field, column) in schema.fields().iter().zip(slice.columns()) {
+                for values in compute_leaves(field, column)? {
+                    if leaf == leaves.len() {
+                        leaves.push(Vec::new());
+                    }
+                    leaves[leaf].push(values);
+                    leaf += 1;
+                }
+            }
+            wanted -= length;
+            used += length;
+            if used == piece.num_rows() {
+                rest.next();
+                used = 0;
+            }
         }
         let chunks: Vec<ArrowColumnChunk> = row_groups
             .create_column_writers(index)?
             .into_par_iter()
             .zip(leaves)
-            .map(|(mut writer, leaf)| {
-                writer.write(&leaf)?;
+            .map(|(mut writer, slices)| {
+                for values in &slices {
+                    writer.write(values)?;
+                }
                 writer.close()
             })
             .collect::<Result<_, _>>()?;
@@ -996,7 +1103,6 @@ fn encode_parquet(
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
-        start += length;
         index += 1;
     }
     file.into_inner()
@@ -1195,11 +1301,11 @@ fn with_event_timestamp(
 /// batch's run of rows is the batch itself when it is all of it, else those rows taken out.
 fn kept_pieces(
     rows: &[(usize, usize)],
-    batches: &[(String, RecordBatch)],
+    batches: &[SourcedBatch],
 ) -> Result<Vec<RecordBatch>, StoreError> {
     let mut pieces = Vec::new();
     for run in rows.chunk_by(|a, b| a.0 == b.0) {
-        let batch = &batches[run[0].0].1;
+        let batch = &batches[run[0].0].batch;
         let whole = run.len() == batch.num_rows() && run.iter().enumerate().all(|(i, r)| r.1 == i);
         if whole {
             pieces.push(batch.clone());
@@ -1512,8 +1618,8 @@ mod tests {
             ])
         );
         assert_eq!(decoded.batches.len(), 1);
-        assert_eq!(decoded.batches[0].0, "/t/events");
-        assert_eq!(decoded.batches[0].1.num_rows(), 2);
+        assert_eq!(decoded.batches[0].sources, [("/t/events".to_string(), 2)]);
+        assert_eq!(decoded.batches[0].batch.num_rows(), 2);
         let damaged: Vec<&Path> = decoded.damaged.iter().map(|(p, _)| p.as_path()).collect();
         assert_eq!(
             damaged,
@@ -1543,26 +1649,108 @@ mod tests {
         broken.truncate(broken.len() - 3);
         let file = |path: &str| SourceFile::for_test(path, 1).file;
         let mut builder = TrailBatchBuilder::new();
-        let ids = |raw: Vec<u8>, path: &str, builder: &mut TrailBatchBuilder| {
-            let decoded = decode(raw, &file(path), 1 << 20, builder);
-            assert!(builder.is_empty(), "{path} left rows behind");
-            decoded.map(|(batch, _)| {
-                let batch = batch.expect("events");
-                let ids = string_column(&batch, "eventid");
-                (0..ids.len())
-                    .map(|row| ids.value(row).to_string())
-                    .collect::<Vec<_>>()
-            })
+        let mut append = |raw: Vec<u8>, path: &str| {
+            let before = builder.len();
+            let appended = append_source(raw, &file(path), 1 << 20, &mut builder);
+            (appended.map(|(events, _)| events), builder.len() - before)
         };
         assert_eq!(
-            ids(trail.0["/t/before"].clone(), "/t/before", &mut builder),
-            Ok(vec!["e1".to_string()])
+            append(trail.0["/t/before"].clone(), "/t/before"),
+            (Ok(true), 1)
         );
-        assert!(ids(broken, "/t/broken", &mut builder).is_err());
+        let (refused, rows) = append(broken, "/t/broken");
+        assert!(refused.is_err());
+        assert_eq!(rows, 0, "a damaged file left rows behind");
         assert_eq!(
-            ids(trail.0["/t/after"].clone(), "/t/after", &mut builder),
-            Ok(vec!["e2".to_string(), "e3".to_string()])
+            append(trail.0["/t/after"].clone(), "/t/after"),
+            (Ok(true), 2)
         );
+        let batch = builder.finish().unwrap();
+        let ids = string_column(&batch, "eventid");
+        let ids: Vec<&str> = (0..ids.len()).map(|row| ids.value(row)).collect();
+        assert_eq!(ids, ["e1", "e2", "e3"]);
+    }
+
+    #[test]
+    fn consecutive_sources_share_a_batch_and_each_is_counted_by_its_own_rows() {
+        // Small sources, all in one run: a damaged one and one of no events between them.
+        let trail = Trail::default()
+            .events("/t/a", &[("a1", DAY1), ("a2", DAY2)])
+            .with("/t/broken", b"{\"Records\": [".to_vec())
+            .with(
+                "/t/digest",
+                br#"{"digestStartTime":"2019-10-29T10:00:00Z"}"#.to_vec(),
+            )
+            .events("/t/b", &[("b1", DAY1), ("a1", DAY1)])
+            .events("/t/c", &[("c1", DAY2)]);
+        let sources = trail.sources();
+        let read = |chunk: &[TrailFile]| trail.read(chunk);
+        let decoded = decode_sources(&sources, &read, &IngestOptions::default()).unwrap();
+        assert_eq!(decoded.batches.len(), 1);
+        assert_eq!(
+            decoded.batches[0].sources,
+            [
+                ("/t/a".to_string(), 2),
+                ("/t/b".to_string(), 4),
+                ("/t/c".to_string(), 5)
+            ]
+        );
+        let source_of: Vec<usize> = (0..5)
+            .map(|row| decoded.batches[0].source_of(row))
+            .collect();
+        assert_eq!(source_of, [0, 0, 1, 1, 2]);
+        // Listed as larger, the sources are a run each: each holds its own rows, and each
+        // outcome is its own source's.
+        let large: Vec<SourceFile> = sources
+            .iter()
+            .map(|s| SourceFile::for_test(&s.key(), BATCH_SOURCE_BYTES / 2 + 1))
+            .collect();
+        let apart = decode_sources(&large, &read, &IngestOptions::default()).unwrap();
+        let held: Vec<Vec<(String, usize)>> =
+            apart.batches.iter().map(|b| b.sources.clone()).collect();
+        assert_eq!(
+            held,
+            [
+                vec![("/t/a".to_string(), 2)],
+                vec![("/t/b".to_string(), 2)],
+                vec![("/t/c".to_string(), 1)]
+            ]
+        );
+        let status = |decoded: &Decoded| -> Vec<(String, SourceStatus)> {
+            decoded
+                .entries
+                .iter()
+                .map(|(key, entry)| (key.clone(), entry.status))
+                .collect()
+        };
+        assert_eq!(status(&apart), status(&decoded));
+        assert_eq!(
+            status(&decoded)[2],
+            ("/t/broken".to_string(), SourceStatus::Damaged)
+        );
+
+        let files = Recorder::default();
+        let (_, report) = run(&trail, &Manifest::default(), &files, &options(100)).unwrap();
+        let manifest = files.commits().pop().unwrap();
+        // b's copy of a1 (same ID, time and name) is dropped and counted to nobody.
+        assert_eq!(
+            stored_ids(&files, &manifest),
+            ids(&["a1", "a2", "b1", "c1"])
+        );
+        let records = |source: &str| manifest.sources[source].records;
+        assert_eq!(
+            [records("/t/a"), records("/t/b"), records("/t/c")],
+            [2, 1, 1]
+        );
+        assert_eq!(records("/t/broken"), 0);
+        // Day 1 holds a and b, day 2 a and c: the batch was split between the two files.
+        let sources: Vec<Vec<&str>> = manifest
+            .files
+            .values()
+            .map(|f| f.sources.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(sources, [vec!["/t/a", "/t/b"], vec!["/t/a", "/t/c"]]);
+        assert_eq!(report.records_written, 4);
     }
 
     #[test]
@@ -1654,10 +1842,14 @@ mod tests {
             let events: Vec<(&str, &str)> = ids.iter().map(|id| (*id, DAY1)).collect();
             stored_batch(&events)
         };
+        let sourced = |key: &str, batch: RecordBatch| SourcedBatch {
+            sources: vec![(key.to_string(), batch.num_rows())],
+            batch,
+        };
         let batches = vec![
-            ("a".to_string(), source(&["a0", "a1", "a2"])),
-            ("b".to_string(), source(&["b0", "b1", "b2", "b3"])),
-            ("c".to_string(), source(&["c0", "c1"])),
+            sourced("a", source(&["a0", "a1", "a2"])),
+            sourced("b", source(&["b0", "b1", "b2", "b3"])),
+            sourced("c", source(&["c0", "c1"])),
         ];
         // All of a, b's rows 1 and 3 (the others elsewhere or stored already), all of c.
         let rows = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 3), (2, 0), (2, 1)];
@@ -1672,9 +1864,9 @@ mod tests {
         assert_eq!(ids, ["a0", "a1", "a2", "b1", "b3", "c0", "c1"]);
         // A source kept whole is its own batch, not a copy; a split one is a copy of its rows.
         let values = |batch: &RecordBatch| string_column(batch, "eventid").values().as_ptr();
-        assert_eq!(values(&pieces[0]), values(&batches[0].1));
-        assert_eq!(values(&pieces[2]), values(&batches[2].1));
-        assert_ne!(values(&pieces[1]), values(&batches[1].1));
+        assert_eq!(values(&pieces[0]), values(&batches[0].batch));
+        assert_eq!(values(&pieces[2]), values(&batches[2].batch));
+        assert_ne!(values(&pieces[1]), values(&batches[1].batch));
         assert_eq!(pieces[1].num_rows(), 2);
     }
 
@@ -1686,7 +1878,9 @@ mod tests {
             events.iter().map(|(id, day)| (id.as_str(), *day)).collect();
         let batch = stored_batch(&events);
         let origin = FileOrigin::of(&Manifest::default(), &BTreeMap::new());
-        let bytes = encode_parquet(&batch, writer_properties(&origin, 3)).unwrap();
+        // Row groups of 3 over pieces of 2, 0 and 5 rows: the first row group spans two pieces.
+        let pieces = [batch.slice(0, 2), batch.slice(2, 0), batch.slice(2, 5)];
+        let bytes = encode_parquet(&schema, &pieces, writer_properties(&origin, 3)).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
         let groups: Vec<i64> = reader
             .metadata()
