@@ -68,13 +68,16 @@ impl FlatStruct {
     }
 }
 
-/// Takes `builder`'s strings as an array and leaves it room for as many again: a scan's batches
-/// are alike, and a builder that starts each batch empty copies its strings about twice more as it
-/// grows by doubling (and faults in the new pages each time).
+/// Takes `builder`'s strings as an array and leaves it room for half as many again: a scan's
+/// batches are alike, and a builder that starts each batch empty copies its strings about twice
+/// more as it grows by doubling (and faults in the new pages each time). The half more is for the
+/// next batch being larger (an ingest's batches, of a few files each, vary): one that outgrew
+/// room for just as many copied its strings once more. Finished arrays give back what they do
+/// not use ([`TrailBatchBuilder::finish`]).
 fn finish_sized(builder: &mut StringBuilder) -> arrow_array::StringArray {
     let (items, bytes) = (builder.len(), builder.values_slice().len());
     let array = builder.finish();
-    *builder = StringBuilder::with_capacity(items, bytes);
+    *builder = StringBuilder::with_capacity(items + items / 2, bytes + bytes / 2);
     array
 }
 
@@ -544,7 +547,7 @@ impl TrailBatchBuilder {
             }
         }
         // `timestamp` and `date_partition`: `YYYY/MM/DD`, written straight into the builder's
-        // buffer rather than formatted into a String for every row.
+        // buffer a part at a time, rather than formatted (`write!` was 1.3% of an ingest's CPU).
         let date = partition.date_parts();
         for index in [column::TIMESTAMP, column::DATE_PARTITION] {
             if !wanted.contains(index) {
@@ -554,7 +557,11 @@ impl TrailBatchBuilder {
             match date {
                 Some((y, m, d)) => {
                     use std::fmt::Write;
-                    write!(builder, "{y}/{m}/{d}").expect("a string builder accepts any text");
+                    for part in [y, "/", m, "/", d] {
+                        builder
+                            .write_str(part)
+                            .expect("a string builder accepts any text");
+                    }
                     builder.append_value("");
                 }
                 None => builder.append_null(),
