@@ -443,7 +443,7 @@ struct Decoded {
 
 /// The rows of a run of consecutive sources, each source's rows together and in the order its
 /// file holds them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct SourcedBatch {
     batch: RecordBatch,
     /// Each source's key and the row after its last, in row order; a source without rows has none.
@@ -1071,7 +1071,7 @@ fn encode_parquet(
         .iter()
         .filter(|piece| piece.num_rows() > 0)
         .peekable();
-    // Rows of the first piece left given to earlier row groups.
+    // Rows of the next piece already given to earlier row groups.
     let mut used = 0;
     let mut index = 0;
     while rest.peek().is_some() {
@@ -1686,7 +1686,7 @@ mod tests {
 
     #[test]
     fn consecutive_sources_share_a_batch_and_each_is_counted_by_its_own_rows() {
-        // Small sources, all in one run: a damaged one and one of no events between them.
+        // Small sources, all in one run, a damaged one and one of no events among them.
         let trail = Trail::default()
             .events("/t/a", &[("a1", DAY1), ("a2", DAY2)])
             .with("/t/broken", b"{\"Records\": [".to_vec())
